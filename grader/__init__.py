@@ -1,0 +1,42 @@
+"""backprop-grader: grading backpropagation answers numerically against a reference engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from grader.config import Config
+
+
+def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
+    """Build the Flask application: extensions, blueprints and commands, nothing else.
+
+    ``config`` is a ``Config`` object, a mapping of overrides applied on top of ``Config()``,
+    or ``None`` for the environment's settings.
+    """
+    app = Flask(__name__, instance_relative_config=False)
+    settings = config if isinstance(config, Config) else Config()
+    app.config.from_object(settings)
+    if isinstance(config, dict):
+        app.config.update(config)
+    app.instance_path = str(app.config["INSTANCE_PATH"])
+
+    from grader.database import configure_database
+
+    configure_database(app)
+
+    from grader.api import bp as api_bp
+    from grader.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+    from grader.api.problems import register_error_handlers
+
+    register_error_handlers(app)
+
+    from grader.cli import register_commands
+
+    register_commands(app)
+    return app

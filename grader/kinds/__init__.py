@@ -1,0 +1,8 @@
+"""Exercise kinds: one module per kind behind the ``Kind`` protocol of ``base``.
+
+Importing this package registers every kind, explicitly, in this order.
+"""
+
+from grader.kinds import choice, shape  # noqa: F401
+
+__all__ = ["choice", "shape"]

@@ -1,0 +1,205 @@
+"""The ``grader`` command (DESIGN section 9): a Flask command group installed as a console script."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
+
+from grader.catalog import CatalogError, exercise_files, load_files, json_schema
+from grader.kinds.spec import ExerciseSpec
+
+
+def _app_factory() -> Any:
+    from grader import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_app_factory, add_version_option=False)
+def main() -> None:
+    """backprop-grader: grade backpropagation answers against a reference engine."""
+
+
+def register_commands(app: Any) -> None:
+    """Attach the project's command groups to ``app.cli``."""
+    for command in (exercises, grade, users, tokens, demo):
+        app.cli.add_command(command)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@click.group()
+def exercises() -> None:
+    """Validate, import, test and describe exercise files."""
+
+
+def _progress_loader(paths: tuple[str, ...], verb: str) -> Any:
+    files = exercise_files(paths)
+    with click.progressbar(length=len(files), label=f"{verb} {len(files)} file(s)",
+                           file=sys.stderr, show_pos=True) as bar:
+        return load_files(files, progress=lambda _path: bar.update(1))
+
+
+@exercises.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+def exercises_validate(paths: tuple[str, ...]) -> None:
+    """Check exercise files without importing them; exit 1 listing every problem."""
+    try:
+        loaded = _progress_loader(paths, "Validating")
+    except CatalogError as exc:
+        _fail(f"{len(exc.issues)} problem(s):\n{exc}")
+    for item in loaded:
+        click.echo(f"ok  {item.path}  ({item.spec.slug}, {len(item.spec.parts)} parts)")
+
+
+@exercises.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@with_appcontext
+def exercises_import(paths: tuple[str, ...]) -> None:
+    """Validate and import exercise files, all or nothing; an edited file becomes a new version."""
+    from grader.services.exercises import import_exercises
+
+    try:
+        files = exercise_files(paths)
+        with click.progressbar(length=len(files), label=f"Importing {len(files)} file(s)",
+                               file=sys.stderr, show_pos=True) as bar:
+            report = import_exercises(files, progress=lambda _path: bar.update(1))
+    except CatalogError as exc:
+        _fail(f"Nothing imported. {len(exc.issues)} problem(s):\n{exc}")
+    except SQLAlchemyError as exc:
+        _fail(f"Nothing imported: the database refused the change ({type(exc).__name__}). "
+              "Has `grader db upgrade` run?")
+    for label, slugs in (("created", report.created), ("new version", report.updated),
+                         ("unchanged", report.unchanged)):
+        for slug in slugs:
+            click.echo(f"{label:12} {slug}")
+
+
+@exercises.command("schema")
+def exercises_schema() -> None:
+    """Print the JSON Schema of the exercise format."""
+    click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+def _find_spec(slug: str) -> ExerciseSpec:
+    """Return the spec of ``slug``: the imported current version, else the exercises folder."""
+    from grader.services.exercises import ExerciseNotFound, current_version, spec_of
+
+    try:
+        return spec_of(current_version(slug))
+    except (ExerciseNotFound, SQLAlchemyError):
+        pass
+    folder = Path(current_app.config["GRADER_EXERCISES_DIR"])
+    if folder.is_dir():
+        for item in load_files([folder]):
+            if item.spec.slug == slug:
+                return item.spec
+    _fail(f"No exercise {slug!r} in the database or in {folder}.")
+    raise AssertionError  # unreachable: _fail exits
+
+
+@click.command()
+@click.argument("slug")
+@click.option("--answers", required=True, help='JSON object, e.g. \'{"shape": "n×m"}\'')
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None)
+@with_appcontext
+def grade(slug: str, answers: str, seed: int | None) -> None:
+    """Grade answers offline (nothing stored) and print the result object as JSON."""
+    from grader.services.grading import new_seed, offline_result
+
+    try:
+        parsed = json.loads(answers)
+    except json.JSONDecodeError as exc:
+        _fail(f"--answers is not JSON: {exc}")
+    spec = _find_spec(slug)
+    try:
+        result = offline_result(slug, spec, parsed, new_seed() if seed is None else seed)
+    except (TypeError, ValueError) as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+@click.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["student", "instructor", "admin"]), required=True)
+@click.option("--password", default=None, help="Omit to be asked for it.")
+@with_appcontext
+def users_create(email: str, role: str, password: str | None) -> None:
+    """Create a user who signs in with EMAIL and a password."""
+    from grader.services.users import UserError, create_user
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(email, role, password)
+    except UserError as exc:
+        _fail(str(exc))
+    click.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@click.group()
+def tokens() -> None:
+    """Manage API tokens (only their SHA-256 is stored)."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True,
+              type=click.Choice(["submit", "read:scores", "admin"]),
+              help="Repeat for several; default: submit and read:scores.")
+@with_appcontext
+def tokens_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create a token and print it once, alone on the last line."""
+    from grader.services.users import DEFAULT_SCOPES, create_token
+
+    row, secret = create_token(name, scopes or DEFAULT_SCOPES)
+    click.echo(f"token {row.id} {row.name!r} with scopes: {row.scopes}", err=True)
+    click.echo("Store it now; it cannot be shown again:", err=True)
+    click.echo(secret)
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by its id."""
+    from grader.services.users import UserError, revoke_token
+
+    try:
+        row = revoke_token(token_id)
+    except UserError as exc:
+        _fail(str(exc))
+    click.echo(f"revoked token {row.id} {row.name!r}")
+
+
+@click.command()
+@with_appcontext
+def demo() -> None:
+    """Create a demo instructor and student if absent, and print how to sign in."""
+    from sqlalchemy import select
+
+    from grader.extensions import db
+    from grader.models import User
+    from grader.services.users import create_user
+
+    accounts = (("instructor@example.com", "instructor", "instructor-demo"),
+                ("student@example.com", "student", "student-demo"))
+    for email, role, password in accounts:
+        if db.session.scalar(select(User).where(User.email == email)) is None:
+            create_user(email, role, password)
+        click.echo(f"demo {role:10}  email: {email}  password: {password}")

@@ -1,0 +1,86 @@
+"""Configuration read from the environment (DESIGN section 10).
+
+Every setting has a default that works on a laptop: SQLite under ``instance/`` and grading
+in-process. Production sets ``DATABASE_URL``, ``SECRET_KEY`` and ``CELERY_BROKER_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def normalise_database_url(url: str) -> str:
+    """Return ``url`` with a PostgreSQL scheme mapped to the psycopg 3 driver.
+
+    ``postgres://`` and ``postgresql://`` both become ``postgresql+psycopg://`` so that an
+    operator can paste the URL their host gives them.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Settings for a running service; each attribute may be overridden by the environment."""
+
+    def __init__(self) -> None:
+        env = os.environ
+        self.INSTANCE_PATH = Path(env.get("GRADER_INSTANCE_PATH", PROJECT_ROOT / "instance"))
+        default_db = f"sqlite:///{self.INSTANCE_PATH / 'grader.sqlite'}"
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL", default_db))
+        self.SECRET_KEY = env.get("SECRET_KEY") or _instance_secret(self.INSTANCE_PATH)
+        self.GRADER_EXERCISES_DIR = Path(
+            env.get("GRADER_EXERCISES_DIR", PROJECT_ROOT / "exercises")
+        )
+        self.CELERY_BROKER_URL = env.get("CELERY_BROKER_URL") or None
+        self.GRADER_API_RATE_LIMIT = env.get("GRADER_API_RATE_LIMIT", "600/minute")
+        self.GRADER_SANDBOX_UNCONFINED = env.get("GRADER_SANDBOX_UNCONFINED", "") == "1"
+        self.MAX_CONTENT_LENGTH = int(env.get("GRADER_MAX_BODY_BYTES", 256 * 1024))
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = env.get("GRADER_SECURE_COOKIES", "") == "1"
+        self.TESTING = False
+
+
+class TestConfig(Config):
+    """Settings for the test suite: a database per test, given by the fixture."""
+
+    def __init__(self, database_url: str, instance_path: Path) -> None:
+        os.environ.setdefault("GRADER_INSTANCE_PATH", str(instance_path))
+        super().__init__()
+        self.INSTANCE_PATH = instance_path
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(database_url)
+        self.SECRET_KEY = "test-secret-key"
+        self.TESTING = True
+        self.WTF_CSRF_ENABLED = False
+        self.GRADER_API_RATE_LIMIT = "0"
+        self.CELERY_BROKER_URL = None
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """Return a per-installation secret kept in ``instance/secret_key`` (created once, 0600).
+
+    A laptop install then keeps its sessions across restarts without the operator having to
+    invent a key; production sets ``SECRET_KEY`` and this file is never written.
+    """
+    import secrets
+
+    path = instance_path / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,148 @@
+"""The Kind protocol: what every exercise kind provides, and the result types it returns.
+
+A kind is one module under ``grader/kinds``. It declares a pydantic model for its part spec
+(``part_model``, with ``kind: Literal["<name>"]``), checks a part against the whole exercise when
+the YAML is loaded, and grades an answer. Kinds never see a Flask request and never touch the
+database: the grading service owns transactions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from grader.kinds.spec import ExerciseSpec
+
+PART_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+
+# Result statuses of one part. "invalid" answers (a parse error, an unknown name) cost no attempt.
+GRADED, INVALID, NEEDS_REVIEW, QUEUED, ERROR = "graded", "invalid", "needs_review", "queued", "error"
+
+
+class PartSpec(BaseModel):
+    """Fields every part has, whatever its kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=PART_ID_PATTERN, description="Part id, unique in the exercise")
+    kind: str
+    prompt: str = Field("", description="Markdown with $math$, shown above the answer field")
+    points: float = Field(1.0, gt=0, le=1000, description="Full marks for this part")
+
+
+class Mistake(BaseModel):
+    """An anticipated wrong answer and what to tell the student who gives it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: str = Field(min_length=1, max_length=2000)
+    feedback: str = Field(min_length=1, max_length=2000)
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """The grade of one part: what the student sees, plus a machine-readable diagnosis.
+
+    ``diagnosis`` is a short stable key (``correct``, ``transposed``, ``mistake:2`` ...) that the
+    instructor dashboard counts to show the most frequent mistakes.
+    """
+
+    part_id: str
+    score: float
+    max_score: float
+    correct: bool
+    feedback: str
+    status: str = GRADED
+    diagnosis: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as a JSON-ready dict (the ``parts`` entries of the result object)."""
+        data = asdict(self)
+        data["id"] = data.pop("part_id")
+        return data
+
+    @classmethod
+    def invalid(cls, part: PartSpec, feedback: str, diagnosis: str = "invalid") -> PartResult:
+        """Return a result for input that could not be read; it scores nothing and costs nothing."""
+        return cls(part.id, 0.0, part.points, False, feedback, INVALID, diagnosis)
+
+
+@dataclass(frozen=True)
+class SelfTestCase:
+    """An answer the exercise's own self-test grades, with the verdict it must get."""
+
+    answer: Any
+    correct: bool
+    feedback: str | None = None  # expected substring of the feedback, if any
+    label: str = ""
+
+
+@dataclass
+class GradingContext:
+    """What a kind may read while grading one submission: the exercise, the seed, a cache.
+
+    The seed fixes every random choice, so a regrade reproduces the result. ``cache`` lets the
+    parts of one submission share expensive work (trial instances, reference values).
+    """
+
+    exercise: ExerciseSpec
+    seed: int
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def rng(self, *salt: str | int) -> np.random.Generator:
+        """Return a generator determined by the seed and ``salt`` (independent streams)."""
+        material = repr((self.seed, *salt)).encode()
+        digest = hashlib.sha256(material).digest()
+        return np.random.default_rng(int.from_bytes(digest[:16], "little"))
+
+
+@runtime_checkable
+class Kind(Protocol):
+    """One exercise kind: a part spec model, load-time checks, grading and a self-test."""
+
+    name: ClassVar[str]
+    part_model: ClassVar[type[PartSpec]]
+    # Part fields that never leave the server (references, keys, mistakes).
+    private_fields: ClassVar[frozenset[str]]
+    # True when grading may take long enough to go through the task queue (code).
+    deferred: ClassVar[bool]
+
+    def check(self, part: Any, exercise: ExerciseSpec) -> list[tuple[tuple[str | int, ...], str]]:
+        """Return problems with ``part`` in the context of the whole exercise.
+
+        Each problem is (location inside the part, message in an instructor's words).
+        """
+        ...
+
+    def grade(self, part: Any, answer: Any, ctx: GradingContext) -> PartResult:
+        """Grade ``answer`` (already JSON-decoded) and return the result; never raise on bad input."""
+        ...
+
+    def self_test_cases(self, part: Any, exercise: ExerciseSpec) -> list[SelfTestCase]:
+        """Return the answers the exercise's self-test must grade as stated (reference, mistakes)."""
+        ...
+
+
+class KindBase:
+    """Defaults shared by the kinds: no extra checks, no self-test cases, graded in-process."""
+
+    private_fields: ClassVar[frozenset[str]] = frozenset({"answer", "mistakes"})
+    deferred: ClassVar[bool] = False
+
+    def check(self, part: Any, exercise: ExerciseSpec) -> list[tuple[tuple[str | int, ...], str]]:
+        """Return no problems: the part model's own validation suffices."""
+        return []
+
+    def self_test_cases(self, part: Any, exercise: ExerciseSpec) -> list[SelfTestCase]:
+        """Return no cases."""
+        return []
+
+    def public(self, part: PartSpec) -> dict[str, Any]:
+        """Return the part as students may see it: without its private fields."""
+        return part.model_dump(mode="json", exclude=set(self.private_fields))

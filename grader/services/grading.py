@@ -1,0 +1,231 @@
+"""Grading service: answers in, stored submission out, in one transaction.
+
+``grade_answers`` is pure (no database) and serves the CLI's offline grading, the self-test and
+the task queue; ``submit`` validates, grades (or queues) and stores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from grader.extensions import db
+from grader.kinds.base import ERROR, INVALID, NEEDS_REVIEW, GradingContext, PartResult
+from grader.kinds.registry import get_kind
+from grader.kinds.spec import ExerciseSpec
+from grader.models import ApiToken, Submission, User, utcnow
+from grader.services.exercises import current_version, spec_of
+
+log = logging.getLogger(__name__)
+MAX_ANSWER_CHARS = 100_000
+
+
+class UnknownParts(ValueError):
+    """Raised when answers name parts the exercise does not have."""
+
+    def __init__(self, unknown: list[str], known: list[str]) -> None:
+        super().__init__(
+            f"unknown part(s) {', '.join(map(repr, unknown))}; this exercise has: "
+            f"{', '.join(known)}"
+        )
+        self.unknown = unknown
+
+
+class InvalidAnswers(ValueError):
+    """Raised when some answers cannot be read; nothing is stored and no attempt is used."""
+
+    def __init__(self, results: list[PartResult]) -> None:
+        super().__init__("; ".join(f"{r.part_id}: {r.feedback}" for r in results))
+        self.results = results
+
+
+class IdempotencyConflict(ValueError):
+    """Raised when an Idempotency-Key is reused with a different request body."""
+
+
+def new_seed() -> int:
+    """Return a fresh random seed (48 bits: exact in JSON and JavaScript)."""
+    return secrets.randbits(48)
+
+
+def check_answers(spec: ExerciseSpec, answers: Any) -> dict[str, Any]:
+    """Return ``answers`` if it is a mapping of known part ids; raise ``UnknownParts``/``TypeError``."""
+    if not isinstance(answers, Mapping):
+        raise TypeError("answers must be an object mapping part ids to answers")
+    known = [part.id for part in spec.parts]
+    unknown = [key for key in answers if key not in known]
+    if unknown:
+        raise UnknownParts(unknown, known)
+    too_long = [key for key, value in answers.items() if len(json.dumps(value)) > MAX_ANSWER_CHARS]
+    if too_long:
+        raise TypeError(f"the answer to part {too_long[0]!r} is longer than {MAX_ANSWER_CHARS} characters")
+    return dict(answers)
+
+
+def grade_answers(spec: ExerciseSpec, answers: Mapping[str, Any], seed: int) -> list[PartResult]:
+    """Grade every part of ``spec``; an unanswered part scores zero. Never raises on bad answers.
+
+    A kind that raises is a bug in this service: the part is marked ``error``, logged, and the
+    other parts are still graded.
+    """
+    ctx = GradingContext(spec, seed)
+    results = []
+    for part in spec.parts:
+        if part.id not in answers or answers[part.id] in (None, "", []):
+            results.append(
+                PartResult(part.id, 0.0, part.points, False, "No answer.", diagnosis="unanswered")
+            )
+            continue
+        try:
+            results.append(get_kind(part.kind).grade(part, answers[part.id], ctx))
+        except Exception:
+            log.exception("grading part %s of %s failed", part.id, spec.slug)
+            results.append(
+                PartResult(part.id, 0.0, part.points, False,
+                           "This part could not be graded because of an internal error; "
+                           "it has been logged.", ERROR, "internal-error")
+            )
+    return results
+
+
+def overall_status(results: list[PartResult]) -> str:
+    """Return the submission status implied by its parts' results."""
+    if any(r.status == ERROR for r in results):
+        return "error"
+    if any(r.status == NEEDS_REVIEW for r in results):
+        return "needs_review"
+    return "graded"
+
+
+def request_fingerprint(slug: str, user: str, answers: Mapping[str, Any]) -> str:
+    """Return the SHA-256 of a submission request's content, to recognise a replay."""
+    body = json.dumps({"slug": slug, "user": user, "answers": answers}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def submit(
+    slug: str,
+    user: User,
+    answers: Any,
+    source: str,
+    seed: int | None = None,
+    api_token: ApiToken | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Submission, bool]:
+    """Grade and store a submission; return it and whether it was created now (False: a replay).
+
+    Raises ``ExerciseNotFound``, ``UnknownParts``, ``TypeError`` (malformed answers),
+    ``InvalidAnswers`` (nothing stored) and ``IdempotencyConflict``.
+    """
+    version = current_version(slug)
+    spec = spec_of(version)
+    answers = check_answers(spec, answers)
+    fingerprint = request_fingerprint(slug, user.external_id or user.email or str(user.id), answers)
+    if idempotency_key and api_token is not None:
+        previous = _find_idempotent(api_token, idempotency_key)
+        if previous is not None:
+            return _replay(previous, fingerprint)
+    seed = new_seed() if seed is None else seed
+    results = grade_answers(spec, answers, seed)
+    invalid = [r for r in results if r.status == INVALID]
+    if invalid:
+        raise InvalidAnswers(invalid)
+    submission = Submission(
+        user_id=user.id,
+        exercise_version_id=version.id,
+        answers=answers,
+        seed=seed,
+        status=overall_status(results),
+        score=round(sum(r.score for r in results), 6),
+        max_score=spec.max_score,
+        parts=[r.to_dict() for r in results],
+        source=source,
+        api_token_id=api_token.id if api_token else None,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        graded_at=utcnow(),
+    )
+    db.session.add(submission)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if idempotency_key and api_token is not None:
+            previous = _find_idempotent(api_token, idempotency_key)
+            if previous is not None:  # a concurrent request with the same key won the race
+                return _replay(previous, fingerprint)
+        raise
+    return submission, True
+
+
+def _find_idempotent(token: ApiToken, key: str) -> Submission | None:
+    return db.session.scalar(
+        select(Submission).where(
+            Submission.api_token_id == token.id, Submission.idempotency_key == key
+        )
+    )
+
+
+def _replay(previous: Submission, fingerprint: str) -> tuple[Submission, bool]:
+    if previous.request_hash != fingerprint:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was already used with a different request body"
+        )
+    return previous, False
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite returns naive datetimes; they are stored in UTC
+        return value.isoformat() + "Z"
+    return value.isoformat().replace("+00:00", "Z")
+
+
+PUBLIC_PART_FIELDS = ("id", "score", "max_score", "correct", "feedback", "status")
+
+
+def result_object(submission: Submission) -> dict[str, Any]:
+    """Return the result object of DESIGN section 9 for a stored submission."""
+    version = submission.version
+    return {
+        "id": submission.id,
+        "exercise": version.exercise.slug,
+        "version": version.number,
+        "user": submission.user.external_id or submission.user.email or str(submission.user.id),
+        "status": submission.status,
+        "score": submission.score,
+        "max_score": submission.max_score,
+        "seed": submission.seed,
+        "parts": [
+            {key: part.get(key) for key in PUBLIC_PART_FIELDS} for part in submission.parts or []
+        ],
+        "created_at": _iso(submission.created_at),
+        "graded_at": _iso(submission.graded_at),
+    }
+
+
+def offline_result(slug: str, spec: ExerciseSpec, answers: Any, seed: int) -> dict[str, Any]:
+    """Return a result object for answers graded without storing them (``grader grade``)."""
+    answers = check_answers(spec, answers)
+    results = grade_answers(spec, answers, seed)
+    return {
+        "id": None,
+        "exercise": slug,
+        "version": None,
+        "user": None,
+        "status": "invalid" if any(r.status == INVALID for r in results) else overall_status(results),
+        "score": round(sum(r.score for r in results), 6),
+        "max_score": spec.max_score,
+        "seed": seed,
+        "parts": [{key: r.to_dict()[key] for key in PUBLIC_PART_FIELDS} for r in results],
+        "created_at": None,
+        "graded_at": None,
+    }

@@ -1,0 +1,134 @@
+"""Users and API tokens: creating them, and finding them from credentials."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from grader.extensions import db
+from grader.models import ROLES, ApiToken, User, utcnow
+
+SCOPES = ("submit", "read:scores", "admin")
+DEFAULT_SCOPES = ("submit", "read:scores")
+TOKEN_PREFIX = "bpg_"
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+_EXTERNAL_ID = re.compile(r"^[\w.@:+-]{1,200}$")
+
+
+class UserError(ValueError):
+    """Raised for a user that cannot be created as asked (the message says why)."""
+
+
+def create_user(email: str, role: str, password: str | None = None) -> User:
+    """Create a user with a hashed password; raise ``UserError`` for a bad email, role or duplicate."""
+    if not _EMAIL.match(email or ""):
+        raise UserError(f"{email!r} is not an email address")
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    if password is not None and len(password) < 8:
+        raise UserError("a password needs at least 8 characters")
+    user = User(
+        email=email.lower(),
+        role=role,
+        password_hash=generate_password_hash(password) if password else None,
+    )
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise UserError(f"a user with the email {email!r} exists already") from None
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the user with this email and password, or None."""
+    user = db.session.scalar(select(User).where(User.email == (email or "").lower()))
+    if user is None or not user.password_hash:
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def lms_user(external_id: str) -> User:
+    """Return the student known to the LMS by ``external_id``, creating it on first use.
+
+    Raises ``UserError`` for an id that is empty, too long or has odd characters.
+    """
+    if not isinstance(external_id, str) or not _EXTERNAL_ID.match(external_id):
+        raise UserError(
+            "user must be the LMS user id: 1 to 200 letters, digits or . _ @ : + -"
+        )
+    query = select(User).where(User.external_id == external_id)
+    user = db.session.scalar(query)
+    if user is not None:
+        return user
+    user = User(external_id=external_id, role="student")
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:  # created concurrently by another request
+        db.session.rollback()
+        user = db.session.scalar(query)
+        if user is None:
+            raise
+    return user
+
+
+def hash_token(token: str) -> str:
+    """Return the SHA-256 hex digest under which a token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(name: str, scopes: tuple[str, ...] | list[str] = DEFAULT_SCOPES) -> tuple[ApiToken, str]:
+    """Create an API token; return the row and the token text (shown once, never stored)."""
+    if not name or len(name) > 200:
+        raise UserError("a token needs a name of 1 to 200 characters")
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        raise UserError(f"unknown scope {unknown[0]!r}; scopes: {', '.join(SCOPES)}")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(name=name, token_hash=hash_token(token), scopes=" ".join(sorted(set(scopes))))
+    db.session.add(row)
+    db.session.commit()
+    return row, token
+
+
+def token_from_secret(token: str) -> ApiToken | None:
+    """Return the live (not revoked) token row for ``token``, or None; records its last use.
+
+    The lookup is by hash; the final comparison is in constant time.
+    """
+    if not token or len(token) > 200:
+        return None
+    digest = hash_token(token)
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.token_hash, digest):
+        return None
+    now = utcnow()
+    last = row.last_used_at
+    if last is None or (now - (last if last.tzinfo else last.replace(tzinfo=now.tzinfo))) > timedelta(
+        seconds=60
+    ):
+        row.last_used_at = now  # at most once a minute: no write per request under load
+        db.session.commit()
+    return row
+
+
+def revoke_token(token_id: int) -> ApiToken:
+    """Revoke a token by id; raise ``UserError`` if there is none."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        raise UserError(f"no token with id {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+    return row

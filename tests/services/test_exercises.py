@@ -1,0 +1,94 @@
+"""Importing exercises: atomic, versioned, unchanged files make no new version."""
+
+import pytest
+from sqlalchemy import func, select
+
+from grader.catalog import CatalogError
+from grader.extensions import db
+from grader.models import Exercise, ExerciseVersion
+from grader.services.exercises import (
+    ExerciseNotFound,
+    current_version,
+    import_exercises,
+    list_current_versions,
+)
+
+
+def _count(app, model):
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_import_creates_then_leaves_unchanged(app, exercise_dir):
+    with app.app_context():
+        first = import_exercises([exercise_dir])
+        again = import_exercises([exercise_dir])
+    assert "jacobian-shape" in first.created
+    assert again.created == [] and again.updated == []
+    assert "jacobian-shape" in again.unchanged
+    assert _count(app, ExerciseVersion) == _count(app, Exercise)
+
+
+def test_comment_only_edit_is_not_a_new_version(app, exercise_dir):
+    path = exercise_dir / "jacobian-shape.yaml"
+    with app.app_context():
+        import_exercises([path])
+        path.write_text("# a comment\n" + path.read_text())
+        assert import_exercises([path]).unchanged == ["jacobian-shape"]
+
+
+def test_edit_makes_a_new_version_and_keeps_the_old(app, exercise_dir):
+    path = exercise_dir / "jacobian-shape.yaml"
+    with app.app_context():
+        import_exercises([path])
+        path.write_text(path.read_text().replace("and Jacobians", "and Jacobians!"))
+        report = import_exercises([path])
+        assert report.updated == ["jacobian-shape"]
+        version = current_version("jacobian-shape")
+        assert version.number == 2 and version.spec["title"].endswith("!")
+        assert version.exercise.title.endswith("!")
+        old = db.session.scalar(select(ExerciseVersion).where(ExerciseVersion.number == 1))
+        assert not old.spec["title"].endswith("!")
+
+
+def test_one_bad_file_imports_nothing(app, exercise_dir):
+    (exercise_dir / "zz-broken.yaml").write_text("slug: broken\ntitle: x\nparts: []\n")
+    with app.app_context():
+        with pytest.raises(CatalogError) as info:
+            import_exercises([exercise_dir])
+    assert info.value.issues[0].file.endswith("zz-broken.yaml")
+    assert _count(app, Exercise) == 0 and _count(app, ExerciseVersion) == 0
+
+
+def test_failure_while_writing_rolls_back_everything(app, exercise_dir, monkeypatch):
+    import grader.services.exercises as service
+
+    calls = []
+    real = service._store
+
+    def failing(item, report):
+        calls.append(item)
+        real(item, report)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(service, "_store", failing)
+    with app.app_context():
+        with pytest.raises(RuntimeError):
+            import_exercises([exercise_dir])
+    assert calls and _count(app, Exercise) == 0
+
+
+def test_current_version_unknown_slug(app):
+    with app.app_context():
+        with pytest.raises(ExerciseNotFound):
+            current_version("nope")
+
+
+def test_list_current_versions_returns_newest(app, exercise_dir):
+    path = exercise_dir / "jacobian-shape.yaml"
+    with app.app_context():
+        import_exercises([path])
+        path.write_text(path.read_text().replace("title: Shapes", "title: New shapes"))
+        import_exercises([path])
+        [version] = [v for v in list_current_versions() if v.exercise.slug == "jacobian-shape"]
+        assert version.number == 2

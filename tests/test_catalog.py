@@ -1,0 +1,136 @@
+"""The YAML catalog: validation messages name file, line and field; schema export."""
+
+import json
+import textwrap
+
+import jsonschema
+import pytest
+import yaml
+
+from grader.catalog import CatalogError, json_schema, load_files, parse_exercise
+
+VALID = textwrap.dedent("""\
+    slug: tiny
+    title: Tiny
+    dims: {d: [2, 5], h: [2, 5]}
+    variables:
+      W1: {shape: [h, d]}
+    parts:
+      - id: s
+        kind: shape
+        answer: h×d
+      - id: c
+        kind: choice
+        options:
+          - {id: a, text: it is}
+          - {id: b, text: it is not}
+        answer: [a]
+    """)
+
+
+def _issues(text, path="bad.yaml"):
+    with pytest.raises(CatalogError) as info:
+        parse_exercise(text, path)
+    return info.value.issues
+
+
+def test_valid_file_parses():
+    spec = parse_exercise(VALID)
+    assert [p.id for p in spec.parts] == ["s", "c"]
+    assert spec.max_score == 2.0
+
+
+# (name, yaml text, expected line, field substring, message substring)
+MALFORMED = [
+    ("bad yaml", VALID.replace("title: Tiny", "title: [Tiny"), 3, "", "not valid YAML"),
+    ("tab indentation", VALID.replace("  W1:", "\tW1:"), 5, "", "not valid YAML"),
+    ("empty file", "", 1, "", "empty"),
+    ("not a mapping", "- a\n- b\n", 1, "", "mapping"),
+    ("unknown kind", VALID.replace("kind: shape", "kind: shapes"), 8, "parts[0].kind",
+     "unknown kind 'shapes'"),
+    ("missing kind", VALID.replace("    kind: shape\n", ""), 7, "parts[0]", "needs a kind"),
+    ("missing title", VALID.replace("title: Tiny\n", ""), 1, "title", "required"),
+    ("missing part answer", VALID.replace("    answer: h×d\n", ""), 7, "parts[0].answer",
+     "required"),
+    ("wrong type points", VALID.replace("kind: shape\n", "kind: shape\n    points: many\n"), 9,
+     "parts[0].points", "number"),
+    ("wrong type dims", VALID.replace("{d: [2, 5], h: [2, 5]}", "{d: big, h: [2, 5]}"), 3,
+     "dims.d", ""),
+    ("duplicate part id", VALID.replace("id: c", "id: s"), 10, "parts[1].id", "used twice"),
+    ("duplicate key", VALID.replace("title: Tiny\n", "title: Tiny\ntitle: Again\n"), 3, "title",
+     "appears twice"),
+    ("unknown field", VALID.replace("title: Tiny\n", "title: Tiny\ntitel: x\n"), 3, "titel",
+     "unknown field"),
+    ("unknown size in variable", VALID.replace("{shape: [h, d]}", "{shape: [h, k]}"), 5,
+     "variables.W1.shape", "'k'"),
+    ("bad slug", VALID.replace("slug: tiny", "slug: Tiny Exercise"), 1, "slug", "pattern"),
+    ("choice key not listed", VALID.replace("answer: [a]", "answer: [z]"), 10, "parts[1]",
+     "'z'"),
+    ("single choice with two keys", VALID.replace("answer: [a]", "answer: [a, b]"), 10,
+     "parts[1]", "exactly one"),
+    ("reference shape unknown size", VALID.replace("answer: h×d", "answer: h×k"), 9,
+     "parts[0].answer", "Unknown size 'k'"),
+    ("alias anchors", VALID.replace("{id: b, text: it is not}", "&x {id: b, text: it is not}") + "extra: *x\n",
+     None, "", "anchors and aliases"),
+    ("example names missing part", VALID + "examples:\n  - {part: nope, answer: x, correct: true}\n",
+     17, "examples[0].part", "no part 'nope'"),
+    ("dims range reversed", VALID.replace("d: [2, 5]", "d: [5, 2]"), 3, "dims", "min <= max"),
+    ("unknown activation", VALID.replace("parts:", "functions:\n  phi: {choices: [tahn]}\nparts:"),
+     7, "functions.phi.choices", "unknown activation 'tahn'"),
+]
+
+
+@pytest.mark.parametrize("name,text,line,field,message", MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_file_names_file_line_and_field(name, text, line, field, message):
+    issues = _issues(text)
+    assert issues, name
+    first = issues[0]
+    assert first.file == "bad.yaml"
+    if line is not None:
+        assert first.line == line, str(first)
+    assert field in first.field, str(first)
+    assert message in first.message, str(first)
+    assert str(first).startswith("bad.yaml")
+
+
+def test_every_problem_is_reported_not_just_the_first():
+    text = VALID.replace("title: Tiny\n", "").replace("kind: shape", "kind: nope")
+    fields = {issue.field for issue in _issues(text)}
+    assert "title" in fields and any(f.startswith("parts[0]") for f in fields)
+
+
+def test_duplicate_slug_across_files_is_named(tmp_path):
+    (tmp_path / "a.yaml").write_text(VALID)
+    (tmp_path / "b.yaml").write_text(VALID)
+    with pytest.raises(CatalogError) as info:
+        load_files([tmp_path])
+    [issue] = info.value.issues
+    assert issue.file.endswith("b.yaml") and issue.field == "slug" and issue.line == 1
+    assert "a.yaml" in issue.message
+
+
+def test_oversized_file_is_refused():
+    issues = _issues(VALID + "#" * 1_100_000)
+    assert "larger than" in issues[0].message
+
+
+def test_schema_validates_repository_exercises(exercise_dir):
+    schema = json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    files = sorted(exercise_dir.glob("*.yaml"))
+    assert files
+    for path in files:
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+
+
+def test_schema_rejects_what_validation_rejects():
+    schema = json_schema()
+    data = yaml.safe_load(VALID.replace("kind: shape", "kind: nope"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)
+
+
+def test_schema_command_prints_json(runner):
+    result = runner.invoke(args=["exercises", "schema"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["title"] == "backprop-grader exercise"

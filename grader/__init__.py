@@ -23,17 +23,22 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     app.instance_path = str(app.config["INSTANCE_PATH"])
 
     from grader.database import configure_database
+    from grader.extensions import csrf, limiter, login_manager
 
     configure_database(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
 
     from grader.api import bp as api_bp
+    from grader.api.problems import register_error_handlers
     from grader.health import bp as health_bp
+    from grader.web import bp as web_bp
 
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, not cookies
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
-
-    from grader.api.problems import register_error_handlers
-
+    app.register_blueprint(web_bp)
     register_error_handlers(app)
 
     from grader.cli import register_commands

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 
 # Named constraints keep Alembic migrations portable between SQLite and PostgreSQL.
@@ -17,3 +21,8 @@ NAMING_CONVENTION = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate(render_as_batch=True)
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+# Keyed per client address by default; API views key by token (see grader/api).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

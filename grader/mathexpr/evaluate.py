@@ -1,0 +1,263 @@
+"""Evaluate a syntax tree over numpy float64 with strict shapes and a bounded budget.
+
+Values are scalars (0-d arrays), column vectors (d×1) and matrices. ``+ - * /`` need equal
+shapes or a scalar side (no broadcasting of (3×1) with (1×3)); ``@`` needs the inner sizes
+to agree. Every operation checks the size of its result and charges its arithmetic to a
+budget before it runs, so an accepted formula cannot take unbounded time or memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from .ast import (
+    ADD,
+    DIV,
+    MATMUL,
+    MUL,
+    PRODUCT,
+    SUB,
+    BinOp,
+    Call,
+    Name,
+    Neg,
+    Node,
+    Number,
+    Pow,
+    Size,
+    Transpose,
+)
+from .errors import FormulaError, FormulaLimitError, FormulaShapeError, UnknownNameError
+from .evaluate_calls import call_builtin
+from .functions import BUILTINS, ELEMENTWISE
+from .limits import DEFAULT_LIMITS, Limits
+from .shapes import format_shape, size_names
+
+FunctionValue = Callable[..., object] | str
+
+
+def as_value(value: object) -> np.ndarray:
+    """Coerce a caller's value to float64: a 1-D array becomes a column, a number a 0-d
+    array. Raises ValueError for arrays of more than two dimensions."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim > 2:
+        raise ValueError(f"values have at most two dimensions, got shape {array.shape}")
+    return array
+
+
+class Evaluator:
+    """One evaluation: values, functions, sizes for messages, and the remaining budget."""
+
+    def __init__(
+        self,
+        values: Mapping[str, object],
+        functions: Mapping[str, FunctionValue] | None,
+        sizes: Mapping[str, int] | None,
+        limits: Limits,
+    ) -> None:
+        self.raw_values = values
+        self.values: dict[str, np.ndarray] = {}
+        self.functions = dict(functions or {})
+        self.sizes = dict(sizes or {})
+        self.names = size_names(sizes)
+        self.limits = limits
+        self.flops = 0
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def shape(self, array: np.ndarray) -> str:
+        return format_shape(array.shape, self.names)
+
+    def charge(self, elements: int, flops: int, column: int) -> None:
+        """Refuse a result larger than the limit or arithmetic beyond the budget."""
+        if elements > self.limits.max_elements:
+            raise FormulaLimitError(
+                f"this would make an array of {elements:,} numbers, more than the "
+                f"{self.limits.max_elements:,} allowed",
+                column,
+            )
+        self.flops += max(flops, elements, 1)
+        if self.flops > self.limits.max_flops:
+            raise FormulaLimitError("this formula needs too much arithmetic to evaluate", column)
+
+    # -- the walk (depth bounded by Limits.max_depth at parse time) ------------------------
+
+    def run(self, node: Node) -> np.ndarray:
+        if isinstance(node, Number):
+            return np.array(node.value)
+        if isinstance(node, Name):
+            return self.variable(node)
+        if isinstance(node, Size):
+            if node.name not in self.sizes:
+                raise UnknownNameError(
+                    f"the size `{node.name}` has no value here", node.col, node.name, self.sizes
+                )
+            return np.array(float(self.sizes[node.name]))
+        if isinstance(node, Neg):
+            value = self.run(node.operand)
+            self.charge(value.size, value.size, node.col)
+            return -value
+        if isinstance(node, Transpose):
+            return self.run(node.operand).T
+        if isinstance(node, Pow):
+            base = self.run(node.base)
+            self.charge(base.size, base.size, node.col)
+            return np.power(base, node.exponent)
+        if isinstance(node, BinOp):
+            return self.binop(node, self.run(node.left), self.run(node.right))
+        if isinstance(node, Call):
+            return self.call(node, [self.run(a) for a in node.args])
+        raise TypeError(f"not a formula node: {node!r}")
+
+    def variable(self, node: Name) -> np.ndarray:
+        if node.name not in self.values:
+            if node.name not in self.raw_values:
+                known = sorted(self.raw_values)
+                raise UnknownNameError(
+                    f"`{node.name}` has no value here; known: {', '.join(known)}",
+                    node.col,
+                    node.name,
+                    known,
+                )
+            value = as_value(self.raw_values[node.name])
+            self.charge(value.size, 0, node.col)
+            self.values[node.name] = value
+        return self.values[node.name]
+
+    def binop(self, node: BinOp, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        op = node.op
+        if op == PRODUCT:
+            op = MUL if left.ndim == 0 or right.ndim == 0 else MATMUL
+        if op == MATMUL:
+            self.check_matmul(node, left, right)
+            m, k = left.shape
+            n = right.shape[1]
+            self.charge(m * n, m * k * n, node.col)
+            return left @ right
+        if left.shape != right.shape and left.ndim != 0 and right.ndim != 0:
+            raise self.elementwise_error(node, left, right)
+        size = max(left.size, right.size)
+        self.charge(size, size, node.col)
+        if op == ADD:
+            return left + right
+        if op == SUB:
+            return left - right
+        if op == MUL:
+            return left * right
+        if op == DIV:
+            return left / right
+        raise TypeError(f"unknown operator {op!r}")
+
+    def symbol(self, node: BinOp) -> str:
+        return "the implicit product" if node.symbol.strip() == "" else f"`{node.symbol}`"
+
+    def check_matmul(self, node: BinOp, left: np.ndarray, right: np.ndarray) -> None:
+        what = self.symbol(node)
+        if left.ndim == 0 or right.ndim == 0:
+            raise FormulaShapeError(
+                f"{what} is a matrix product and needs two arrays, got {self.shape(left)} "
+                f"and {self.shape(right)}; to scale by a scalar use *",
+                node.col,
+                node.symbol,
+                (left.shape, right.shape),
+            )
+        if left.shape[1] == right.shape[0]:
+            return
+        hint = ""
+        if left.shape[0] == right.shape[0]:
+            hint = "; did you mean to transpose the left side?"
+        elif left.shape[1] == right.shape[1]:
+            hint = "; did you mean to transpose the right side?"
+        elif left.shape == right.shape:
+            hint = "; for an elementwise product use * or ⊙"
+        raise FormulaShapeError(
+            f"{what} is a matrix product: {self.shape(left)} times {self.shape(right)} "
+            f"needs the columns of the left ({self.names.get(left.shape[1], left.shape[1])}) "
+            f"to match the rows of the right ({self.names.get(right.shape[0], right.shape[0])})"
+            + hint,
+            node.col,
+            node.symbol,
+            (left.shape, right.shape),
+        )
+
+    def elementwise_error(
+        self, node: BinOp, left: np.ndarray, right: np.ndarray
+    ) -> FormulaShapeError:
+        what, l_shape, r_shape = self.symbol(node), self.shape(left), self.shape(right)
+        if node.op in (MUL, DIV):
+            verb = "is elementwise" if node.op == MUL else "divides elementwise"
+            message = f"{what} {verb}: {l_shape} with {r_shape}"
+            if node.op == MUL and left.ndim == 2 and right.ndim == 2:
+                if left.shape[1] == right.shape[0]:
+                    message += "; for a matrix product use @"
+            if left.shape == right.shape[::-1]:
+                message += "; one side may need a transpose"
+        else:
+            message = f"{what} needs two operands of the same shape: {l_shape} and {r_shape}"
+            if left.shape == right.shape[::-1]:
+                message += "; one side may need a transpose"
+        return FormulaShapeError(message, node.col, node.symbol, (left.shape, right.shape))
+
+    def call(self, node: Call, args: list[np.ndarray]) -> np.ndarray:
+        name = node.name
+        bound = self.functions.get(name)
+        if isinstance(bound, str):  # an activation bound to a built-in, e.g. phi -> tanh
+            if bound not in ELEMENTWISE:
+                raise ValueError(f"{name} is bound to {bound!r}, not an elementwise built-in")
+            function, derivative = ELEMENTWISE[bound]
+            self.charge(args[0].size, 10 * args[0].size, node.col)
+            return np.asarray((derivative if node.prime else function)(args[0]), np.float64)
+        if bound is None and name in BUILTINS and not (node.prime and name not in ELEMENTWISE):
+            return call_builtin(self, node, args)
+        key = name + "'" if node.prime else name
+        implementation = self.functions.get(key)
+        if not callable(implementation):
+            raise UnknownNameError(
+                f"`{key}` cannot be evaluated here", node.col, key, sorted(self.functions)
+            )
+        self.charge(max((a.size for a in args), default=1), 0, node.col)
+        try:
+            result = implementation(*args)
+        except FormulaError:
+            raise
+        except ValueError as error:
+            shapes = ", ".join(self.shape(a) for a in args)
+            raise FormulaShapeError(
+                f"{key} cannot be applied to {shapes}: {error}",
+                node.col,
+                key,
+                tuple(a.shape for a in args),
+            ) from None
+        value = as_value(result)
+        self.charge(value.size, 0, node.col)
+        return value
+
+
+def evaluate(
+    node: Node,
+    values: Mapping[str, object],
+    functions: Mapping[str, FunctionValue] | None = None,
+    *,
+    sizes: Mapping[str, int] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> np.ndarray:
+    """Evaluate a parsed formula and return a float64 array (0-d for a scalar).
+
+    ``values`` maps canonical names to numbers or arrays (1-D arrays are read as columns);
+    ``functions`` supplies the caller's functions: a callable taking and returning arrays
+    (``"l"``, ``"grad"``, a derivative under ``"phi'"``), or the name of an elementwise
+    built-in (``{"phi": "tanh"}`` also gives ``phi'``); ``sizes`` (``{"h": 5, ...}``) lets
+    shape messages say ``(h×q)``. Floating-point overflow and invalid operations produce
+    inf/nan silently; the caller decides what a non-finite result means.
+
+    Raises FormulaShapeError when shapes do not fit an operator, FormulaLimitError when the
+    result or the arithmetic would exceed ``limits``, UnknownNameError when a name or
+    function has no value, and FormulaError for a bad argument (e.g. ``ones(0)``).
+    """
+    evaluator = Evaluator(values, functions, sizes, limits)
+    with np.errstate(all="ignore"):
+        return np.asarray(evaluator.run(node), dtype=np.float64)

@@ -25,8 +25,9 @@ Isolation design (see also child/zygote.py and child/confine.py):
 * Per job it forks a *monitor* that enters fresh mount, pid, network and IPC namespaces and
   mounts a fresh size-limited tmpfs as /tmp (home and work directory), an empty /proc and
   /dev/shm; then forks the *student process*, the init of the new pid namespace, which drops
-  every capability (bounding set included; no_new_privs), sets rlimits (CPU, address space,
-  file size, processes, open files) and runs the harness. The student cannot see, signal or
+  every capability (bounding set included; no_new_privs), installs a seccomp filter refusing
+  fork/vfork/clone/clone3 (no processes, no threads), sets rlimits (CPU, address space, file
+  size, processes, open files) and runs the harness. The student cannot see, signal or
   ptrace the zygote or the monitor (other pid namespace), cannot write anything they read
   later (its tmpfs dies with the job; the zygote's filesystem is read-only), and cannot talk
   to another job (separate network and IPC namespaces). When the student process exits or is
@@ -34,8 +35,11 @@ Isolation design (see also child/zygote.py and child/confine.py):
 * Trade-off: jobs share one zygote's memory image (copy-on-write) and its kernel-level
   namespaces above the per-job ones; a kernel bug reachable from a cap-less process could
   cross jobs, which a fresh bwrap per job (``warm=False``, ~10x slower) would also not stop.
-  There is no seccomp filter and no cgroup: memory is bounded per process by RLIMIT_AS and
-  processes by RLIMIT_NPROC within the sandbox's user namespace.
+  There is no cgroup: memory is bounded per process by RLIMIT_AS. The sandbox's uid maps to
+  the service's uid; when the service runs as root the kernel skips RLIMIT_NPROC, which is why
+  the seccomp filter refuses process creation outright (RLIMIT_NPROC stays as a second layer
+  for a non-root service). The seccomp filter knows x86_64 and aarch64 only (elsewhere every
+  job fails closed as ``crashed``).
 * Results travel back as files the monitor reads (O_NOFOLLOW, O_NONBLOCK, regular files only,
   size-capped) after the student's pid namespace is dead; the parent opens the archive with
   size checks and ``allow_pickle=False`` and re-checks every array.

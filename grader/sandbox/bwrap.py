@@ -112,6 +112,8 @@ def zygote_command(packages: tuple[str, ...], confined: bool) -> list[str]:
     args = [
         bwrap,
         "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
         "--die-with-parent",
         "--new-session",
         "--clearenv",

@@ -73,8 +73,62 @@ def isolate_job(work_dir: str, tmpfs_bytes: int, max_files: int) -> None:
     _mount("tmpfs", "/proc", "tmpfs", fs_flags | MS_RDONLY, "size=4096,nr_inodes=4,mode=0555")
 
 
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+_SECCOMP_RET_KILL_PROCESS = 0x80000000
+_SECCOMP_RET_ALLOW = 0x7FFF0000
+_SECCOMP_RET_EPERM = 0x00050000 | 1
+# audit arch and the process-creating syscalls (fork, vfork, clone, clone3) per machine
+_PROCESS_SYSCALLS = {
+    "x86_64": (0xC000003E, (56, 57, 58, 435)),
+    "aarch64": (0xC00000B7, (220, 435)),
+}
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def forbid_new_processes() -> None:
+    """Install a seccomp filter: fork, vfork, clone and clone3 fail with EPERM.
+
+    The sandbox's uid maps to the service's uid; when that is root, the kernel does not
+    enforce RLIMIT_NPROC, so process creation is refused outright (numpy code needs neither
+    processes nor threads). Raises ConfinementError on an unknown architecture.
+    """
+    machine = os.uname().machine
+    if machine not in _PROCESS_SYSCALLS:
+        raise ConfinementError(0, f"no seccomp filter for architecture {machine}")
+    arch, numbers = _PROCESS_SYSCALLS[machine]
+    ld_abs, jeq, ret = 0x20, 0x15, 0x06
+    n = len(numbers)
+    program = [
+        (ld_abs, 0, 0, 4),
+        (jeq, 1, 0, arch),
+        (ret, 0, 0, _SECCOMP_RET_KILL_PROCESS),
+        (ld_abs, 0, 0, 0),
+    ]
+    program += [(jeq, n - i, 0, nr) for i, nr in enumerate(numbers)]
+    program += [(ret, 0, 0, _SECCOMP_RET_ALLOW), (ret, 0, 0, _SECCOMP_RET_EPERM)]
+    filters = (_SockFilter * len(program))(*[_SockFilter(*op) for op in program])
+    fprog = _SockFprog(len(program), filters)
+    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
+
+
 def drop_privileges() -> None:
-    """Drop every capability for good and forbid gaining privileges. Raises ConfinementError."""
+    """Drop every capability for good, forbid gaining privileges and creating processes.
+
+    Raises ConfinementError.
+    """
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     for cap in range(CAP_LAST_CAP_GUESS + 1):
         if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != 22:
@@ -84,3 +138,4 @@ def drop_privileges() -> None:
     data = (ctypes.c_uint32 * 6)()
     _check(_libc.capset(header, data), "capset")
     _check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")
+    forbid_new_processes()

@@ -86,6 +86,9 @@ def _student(
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         os.chdir(work_dir)
+        # line-buffered, so what was printed survives a kill or an exec
+        sys.stdout.reconfigure(line_buffering=True)
+        sys.stderr.reconfigure(line_buffering=True)
         import harness
 
         harness.run(work_dir, header)

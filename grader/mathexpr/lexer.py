@@ -7,6 +7,7 @@ while reading, so hostile input is refused early with a column.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -129,7 +130,11 @@ class Lexer:
             ch = text[i]
             if ch in WHITESPACE:
                 self.pos += 1
-            elif ch in _ASCII_DIGITS or (ch == "." and text[i + 1 : i + 2] in _ASCII_DIGITS):
+            elif ch in _ASCII_DIGITS or (
+                ch == "."
+                and text[i + 1 : i + 2] in _ASCII_DIGITS
+                and not (i > 0 and (text[i - 1] in _IDENT_REST or text[i - 1] == ")"))
+            ):
                 self._number(i)
             elif ch in LETTERS:
                 self._word(i)
@@ -143,6 +148,8 @@ class Lexer:
         match = _NUMBER.match(self.text, i)
         assert match is not None
         literal = match.group(0)
+        if _NUMBER.match(self.text, match.end()) and self.text[match.end()] == ".":
+            raise self._fail("a number has at most one decimal point", match.end())
         if len(literal) > self.limits.max_literal_chars:
             raise FormulaLimitError("this number has too many digits", i + 1)
         value = float(literal)
@@ -231,8 +238,6 @@ class Lexer:
     def _remember_unknown(self, spelling: str, i: int, function_call: bool) -> None:
         if self.unknown is not None:
             return
-        import difflib
-
         if function_call:
             known = list(self.ns.function_names)
             what = "function"

@@ -183,7 +183,22 @@ def _syntax_error(error: UnexpectedInput, text: str, tokens: list[Token]) -> For
         return FormulaSyntaxError("this formula cannot be read", len(text) + 1)
     token = error.token
     index = next((k for k, t in enumerate(tokens) if t is token), len(tokens))
-    previous = tokens[index - 1] if index > 0 else None
+
+    def kind(offset: int) -> str:
+        return tokens[index - offset].type if index - offset >= 0 else ""
+
+    exponent_message = "an exponent must be a constant number, as in a^2, a**3 or a^(-1)"
+    if (
+        kind(1) == "POW"
+        or (kind(1), kind(2)) == ("LPAR", "POW")
+        or (
+            kind(2),
+            kind(3),
+        )
+        == ("LPAR", "POW")
+    ):
+        end = token.type == "$END"
+        return FormulaSyntaxError(exponent_message, len(text) + 1 if end else token.column)
     if token.type == "$END":
         column = len(text.rstrip()) + 1
         if not tokens:
@@ -192,15 +207,18 @@ def _syntax_error(error: UnexpectedInput, text: str, tokens: list[Token]) -> For
             f"the formula ends too early: expected {_expected(error.expected)}", column
         )
     shown = f"`{token.value}`" if token.type not in ("NAME", "NUMBER") else str(token.value)
-    if previous is not None and previous.type == "POW":
+    if token.type == "POW" and (
+        kind(2) == "POW"
+        or (kind(3), kind(2)) in (("POW", "SUB"), ("POW", "ADD"))
+        or (kind(4), kind(3)) == ("POW", "LPAR")
+    ):
         return FormulaSyntaxError(
-            "an exponent must be a constant number, as in a^2, a**3 or a^(-1)", token.column
-        )
-    if token.type == "POW" and "POW" not in error.expected:
-        return FormulaSyntaxError(
-            "a power cannot be raised to a power again here; use brackets, as in (a^2)^3",
+            "a power cannot be raised to a power again; use brackets, as in (a^2)^3",
             token.column,
         )
+    if (kind(3), kind(2)) == ("POW", "LPAR") or (kind(4), kind(3)) == ("POW", "LPAR"):
+        return FormulaSyntaxError(exponent_message, token.column)
+    previous = tokens[index - 1] if index > 0 else None
     if token.type == "RPAR" and previous is not None and previous.type in ("LPAR", "COMMA"):
         return FormulaSyntaxError("something is missing before this `)`", token.column)
     return FormulaSyntaxError(

@@ -96,9 +96,7 @@ def test_caret_index_is_a_name_only_when_declared() -> None:
 
 
 def test_explicit_aliases_and_underscored_names() -> None:
-    ns = Namespace(
-        variables={"dJ_do": ["q"], "theta": []}, aliases={"dJ_do": ["g"]}, sizes=["q"]
-    )
+    ns = Namespace(variables={"dJ_do": ["q"], "theta": []}, aliases={"dJ_do": ["g"]}, sizes=["q"])
     assert parse("dJ_do", ns) == parse("g", ns) == Name("dJ_do")
     assert parse("θ dJ_do", ns) == parse("theta * g", ns)
 

@@ -51,11 +51,11 @@ class Zygote:
         """Start the zygote and wait until numpy is imported. Raises ZygoteError."""
         self.confined = confined
         self.jobs = 0
-        self._stderr = tempfile.TemporaryFile()
         try:
             argv = zygote_command(packages, confined)
         except SandboxSetupError as exc:
             raise ZygoteError(str(exc)) from exc
+        self._stderr = tempfile.TemporaryFile()
         started = time.monotonic()
         self.process = subprocess.Popen(
             argv,

@@ -372,3 +372,174 @@ def test_deny_ctypes_segfault(attack):
     assert result.status is Status.CRASHED
     assert "SIGSEGV" in result.message
     assert_pool_healthy()
+
+
+# --- lying results --------------------------------------------------------------------------
+
+
+def test_deny_import_time_monkeypatching_of_numpy(attack):
+    source = (
+        "import numpy as np\n"
+        "np.allclose = lambda *a, **k: True\n"
+        "np.array_equal = lambda *a, **k: True\n"
+        "np.isfinite = lambda a: np.ones(np.shape(a), bool)\n"
+        "np.core = None\n"
+        "def attack():\n"
+        "    return {'y': np.array([np.nan])}\n"
+    )
+    result = attack(source)
+    assert result.status is Status.OK, result.traceback
+    assert result.calls[0].problems == {"y": "contains NaN or infinity"}
+    assert not np.allclose(1.0, 2.0) and not np.array_equal([1], [2])
+    clean = attack("import numpy as np\ndef attack():\n    return {'same': np.allclose(1, 2)}\n")
+    assert clean.calls[0].problems["same"].startswith("not an ndarray (got builtins.bool")
+
+
+def test_deny_object_with_lying_dunder_methods(attack):
+    source = (
+        "import numpy as np\n"
+        "class Liar:\n"
+        "    def __eq__(self, other): return True\n"
+        "    def __sub__(self, other): return 0.0\n"
+        "    __rsub__ = __sub__\n"
+        "    def __array__(self, *a, **k): return np.zeros(3)\n"
+        "    def __float__(self): return 0.0\n"
+        "def attack():\n"
+        "    return {'W1': Liar()}\n"
+    )
+    result = attack(source)
+    assert result.calls[0].outputs == {}
+    assert result.calls[0].problems["W1"] == "not an ndarray (got submission.Liar)"
+
+
+def test_deny_ndarray_subclass(attack):
+    source = (
+        "import numpy as np\n"
+        "class Always(np.ndarray):\n"
+        "    def __eq__(self, other): return np.ones(np.shape(other), bool)\n"
+        "def attack():\n"
+        "    return {'W1': np.zeros(3).view(Always), 'W2': np.asmatrix(np.eye(2))}\n"
+    )
+    result = attack(source)
+    assert result.calls[0].outputs == {}
+    assert set(result.calls[0].problems) == {"W1", "W2"}
+
+
+def test_deny_object_array_pickle_payload(attack, tmp_path):
+    marker = tmp_path / "pwned"
+    source = (
+        "import numpy as np, pathlib\n"
+        "def attack():\n"
+        f"    evil = np.array([pathlib.Path({str(marker)!r})], dtype=object)\n"
+        "    return {'W1': evil, 'b1': np.array([1.0, 2.0], dtype=object)}\n"
+    )
+    result = attack(source)
+    assert result.calls[0].outputs == {}
+    assert set(result.calls[0].problems) == {"W1", "b1"}
+    assert not marker.exists()
+
+
+def test_deny_forged_results_file_with_pickle(attack, tmp_path):
+    marker = tmp_path / "pwned"
+    source = (
+        "import os, pathlib, numpy as np\n"
+        "class Evil:\n"
+        f"    def __reduce__(self): return (pathlib.Path.touch, (pathlib.Path({str(marker)!r}),))\n"
+        "def attack():\n"
+        "    np.savez('/tmp/outputs.npz', c0__W1=np.array([Evil()], dtype=object))\n"
+        "    open('/tmp/meta.json', 'w').write('{\"status\": \"ok\", \"completed\": 1}')\n"
+        "    os._exit(0)\n"
+    )
+    result = attack(source)
+    assert not marker.exists()
+    assert result.calls[0].outputs == {}
+    assert result.calls[0].problems == {"W1": "not a plain numeric array"}
+
+
+def test_deny_zip_bomb_results_file(attack):
+    source = (
+        "import os, numpy as np\n"
+        "def attack():\n"
+        "    np.savez_compressed('/tmp/outputs.npz', c0__W1=np.zeros(20_000_000))\n"
+        "    open('/tmp/meta.json', 'w').write('{\"status\": \"ok\", \"completed\": 1}')\n"
+        "    os._exit(0)\n"
+    )
+    result = attack(source)
+    assert result.calls[0].outputs == {}
+    assert result.calls[0].problems == {"W1": "too large"}
+
+
+def test_deny_symlinked_and_fifo_result_files(attack):
+    source = (
+        "import os\n"
+        "def attack():\n"
+        "    os.symlink('/sandbox/lib/zygote.py', '/tmp/meta.json')\n"
+        "    os.mkfifo('/tmp/outputs.npz')\n"
+        "    os._exit(0)\n"
+    )
+    started = time.monotonic()
+    result = attack(source)
+    assert result.status is Status.CRASHED
+    assert result.calls[0].outputs == {}
+    assert time.monotonic() - started < 2
+
+
+def test_deny_oversized_results_file(attack):
+    source = "import numpy as np\ndef attack():\n    return {'W1': np.ones(100_000)}\n"
+    result = attack(source, limits=Limits(wall_seconds=3.0, result_bytes=10_000))
+    assert result.calls[0].outputs == {}
+
+
+def test_deny_forged_score_on_stdout(attack):
+    source = (
+        "import numpy as np\n"
+        "def attack():\n"
+        '    print(\'{"score": 100, "max_score": 100, "correct": true}\')\n'
+        "    return {'W1': np.zeros(2)}\n"
+    )
+    result = attack(source, expected=[{"W1": (2,)}])
+    assert result.stdout.startswith('{"score": 100')
+    assert result.calls[0].outputs["W1"].tolist() == [0.0, 0.0]  # what was really returned
+
+
+def test_deny_mutating_the_input_arrays(attack):
+    x = np.arange(3.0)
+    calls = [{"x": x}, {"x": x}]
+    source = "def attack(x):\n    seen = x.copy()\n    x[:] = -1.0\n    return {'seen': seen}\n"
+    result = attack(source, calls=calls)
+    assert x.tolist() == [0.0, 1.0, 2.0]
+    assert [call.outputs["seen"].tolist() for call in result.calls] == [[0.0, 1.0, 2.0]] * 2
+
+
+def test_deny_wrong_dtype_shape_nan_and_non_dict(attack):
+    source = (
+        "import numpy as np\n"
+        "def attack(k):\n"
+        "    if k == 1:\n"
+        "        return [np.zeros(2)]\n"
+        "    return {'i': np.arange(2), 's': np.zeros(3), 'n': np.array([np.inf, 0.0]),\n"
+        "            'c': np.zeros(2, complex)}\n"
+    )
+    expected = [{"i": (2,), "s": (2,), "n": (2,), "c": (2,), "m": (2,)}] * 2
+    result = attack(source, calls=[{"k": 0.0}, {"k": 1.0}], expected=expected)
+    problems = result.calls[0].problems
+    assert problems["i"].startswith("wrong dtype int64")
+    assert problems["s"] == "wrong shape (3,) (expected (2,))"
+    assert problems["n"] == "contains NaN or infinity"
+    assert problems["c"].startswith("wrong dtype complex128")
+    assert problems["m"] == "missing"
+    assert result.calls[1].returned.startswith("returned builtins.list")
+
+
+# --- when the sandbox cannot run -------------------------------------------------------------
+
+
+def test_deny_running_when_bubblewrap_is_missing(monkeypatch):
+    monkeypatch.setattr("grader.sandbox.bwrap.find_bwrap", lambda: None)
+    monkeypatch.setattr("grader.sandbox.runner.find_bwrap", lambda: None)
+    monkeypatch.delenv("GRADER_SANDBOX_UNCONFINED", raising=False)
+    result = run_code("def f():\n    return {}\n", "f", [{}], FAST, warm=False)
+    assert result.status is Status.SANDBOX_UNAVAILABLE
+    assert "bubblewrap" in result.message
+    ok, reason = __import__("grader.sandbox", fromlist=["check_sandbox"]).check_sandbox()
+    assert not ok and "apt-get" not in reason and "bubblewrap" in reason

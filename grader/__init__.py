@@ -41,6 +41,10 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(web_bp)
     register_error_handlers(app)
 
+    from grader.tasks import init_celery
+
+    init_celery(app)
+
     from grader.cli import register_commands
 
     register_commands(app)

@@ -10,14 +10,15 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from grader.extensions import db
-from grader.kinds.base import ERROR, INVALID, NEEDS_REVIEW, GradingContext, PartResult
+from grader.kinds.base import ERROR, INVALID, NEEDS_REVIEW, QUEUED, GradingContext, PartResult
 from grader.kinds.registry import get_kind
 from grader.kinds.spec import ExerciseSpec
 from grader.models import ApiToken, Submission, User, utcnow
@@ -69,15 +70,27 @@ def check_answers(spec: ExerciseSpec, answers: Any) -> dict[str, Any]:
     return dict(answers)
 
 
-def grade_answers(spec: ExerciseSpec, answers: Mapping[str, Any], seed: int) -> list[PartResult]:
-    """Grade every part of ``spec``; an unanswered part scores zero. Never raises on bad answers.
+def is_deferred(part: Any) -> bool:
+    """Return True when ``part``'s kind grades through the task queue (code)."""
+    return bool(getattr(get_kind(part.kind), "deferred", False))
 
-    A kind that raises is a bug in this service: the part is marked ``error``, logged, and the
-    other parts are still graded.
+
+def grade_answers(
+    spec: ExerciseSpec,
+    answers: Mapping[str, Any],
+    seed: int,
+    only: Callable[[Any], bool] | None = None,
+) -> list[PartResult]:
+    """Grade the parts of ``spec`` (those ``only`` selects); an unanswered part scores zero.
+
+    Never raises on bad answers. A kind that raises is a bug in this service: the part is
+    marked ``error``, logged, and the other parts are still graded.
     """
     ctx = GradingContext(spec, seed)
     results = []
     for part in spec.parts:
+        if only is not None and not only(part):
+            continue
         if part.id not in answers or answers[part.id] in (None, "", []):
             results.append(
                 PartResult(part.id, 0.0, part.points, False, "No answer.", diagnosis="unanswered")
@@ -97,6 +110,8 @@ def grade_answers(spec: ExerciseSpec, answers: Mapping[str, Any], seed: int) -> 
 
 def overall_status(results: list[PartResult]) -> str:
     """Return the submission status implied by its parts' results."""
+    if any(r.status == QUEUED for r in results):
+        return "queued"
     if any(r.status == ERROR for r in results):
         return "error"
     if any(r.status == NEEDS_REVIEW for r in results):
@@ -133,10 +148,16 @@ def submit(
         if previous is not None:
             return _replay(previous, fingerprint)
     seed = new_seed() if seed is None else seed
-    results = grade_answers(spec, answers, seed)
+    deferred = [p for p in spec.parts if is_deferred(p) and answers.get(p.id) not in (None, "")]
+    waiting = {p.id for p in deferred}
+    results = grade_answers(spec, answers, seed, only=lambda p: p.id not in waiting)
     invalid = [r for r in results if r.status == INVALID]
     if invalid:
         raise InvalidAnswers(invalid)
+    results = _in_spec_order(spec, results + [
+        PartResult(p.id, 0.0, p.points, False, "Queued for grading.", QUEUED, "queued")
+        for p in deferred
+    ])
     submission = Submission(
         user_id=user.id,
         exercise_version_id=version.id,
@@ -150,7 +171,7 @@ def submit(
         api_token_id=api_token.id if api_token else None,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
-        graded_at=utcnow(),
+        graded_at=None if waiting else utcnow(),
     )
     db.session.add(submission)
     try:
@@ -162,7 +183,84 @@ def submit(
             if previous is not None:  # a concurrent request with the same key won the race
                 return _replay(previous, fingerprint)
         raise
+    if waiting:
+        _enqueue(submission)
     return submission, True
+
+
+def _enqueue(submission: Submission) -> None:
+    """Hand a stored, queued submission to the task queue (run now in the embedded default).
+
+    If the broker cannot be reached the row stays ``queued`` and the sweeper re-queues it:
+    the submission is stored either way.
+    """
+    from grader.tasks import enqueue
+
+    try:
+        enqueue(submission.id)
+    except Exception:
+        log.exception("could not queue submission %s; the sweeper will retry", submission.id)
+    db.session.refresh(submission)
+
+
+def _in_spec_order(spec: ExerciseSpec, results: list[PartResult]) -> list[PartResult]:
+    order = {part.id: index for index, part in enumerate(spec.parts)}
+    return sorted(results, key=lambda r: order[r.part_id])
+
+
+def finish_deferred(submission_id: int) -> str:
+    """Grade the queued parts of a submission and store the result; return its new status.
+
+    Idempotent: a submission that is no longer queued is left alone (a redelivered task).
+    """
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.status != "queued":
+        return "skipped"
+    spec = spec_of(submission.version)
+    waiting = {p["id"] for p in submission.parts if p.get("status") == QUEUED}
+    fresh = grade_answers(spec, submission.answers, submission.seed,
+                          only=lambda p: p.id in waiting)
+    by_id = {r.part_id: r.to_dict() for r in fresh}
+    parts = [by_id.get(p["id"], p) for p in submission.parts]
+    submission.parts = parts
+    submission.score = round(sum(p["score"] for p in parts), 6)
+    submission.status = _status_of_dicts(parts)
+    submission.graded_at = utcnow()
+    db.session.commit()
+    return submission.status
+
+
+def _status_of_dicts(parts: list[dict[str, Any]]) -> str:
+    statuses = {p.get("status") for p in parts}
+    for status, overall in ((QUEUED, "queued"), (ERROR, "error"), (NEEDS_REVIEW, "needs_review")):
+        if status in statuses:
+            return overall
+    return "graded"
+
+
+def mark_failed(submission_id: int, reason: str) -> None:
+    """Record that grading a queued submission failed for good: status ``error`` with a reason."""
+    db.session.rollback()
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.status != "queued":
+        return
+    submission.parts = [
+        p | {"status": ERROR, "feedback": "Grading failed; an instructor has been told."}
+        if p.get("status") == QUEUED else p
+        for p in submission.parts
+    ]
+    submission.status = "error"
+    submission.error = reason[:2000]
+    submission.graded_at = utcnow()
+    db.session.commit()
+
+
+def stale_queued(older_than: timedelta) -> list[int]:
+    """Return the ids of submissions still ``queued`` and created before ``older_than`` ago."""
+    cutoff = utcnow() - older_than
+    return list(db.session.scalars(
+        select(Submission.id).where(Submission.status == "queued", Submission.created_at < cutoff)
+    ))
 
 
 def _find_idempotent(token: ApiToken, key: str) -> Submission | None:

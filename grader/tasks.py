@@ -1,0 +1,84 @@
+"""Celery: the app bound to Flask, and the task that grades the deferred parts of a submission.
+
+Without ``CELERY_BROKER_URL`` tasks run eagerly, in-process (the embedded default). With a
+broker, a submission is stored as ``queued`` first and acknowledged; a worker grades it. Tasks
+are acknowledged late and re-delivered if a worker dies; a stale ``queued`` row is re-queued by
+``sweep_stale``; a task that keeps failing ends as ``error`` with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask, current_app, has_app_context
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
+
+
+class FlaskTask(Task):
+    """A task that runs in a fresh app context of the calling app (eager) or the worker's app."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        app = current_app._get_current_object() if has_app_context() else self.app.flask_app
+        with app.app_context():
+            return self.run(*args, **kwargs)
+
+
+celery_app = Celery("grader", task_cls=FlaskTask)
+celery_app.flask_app = None
+
+
+def init_celery(app: Flask) -> Celery:
+    """Configure ``celery_app`` from ``app``'s config; every task runs in an app context."""
+    broker = app.config.get("CELERY_BROKER_URL")
+    celery_app.flask_app = app
+    celery_app.conf.update(
+        broker_url=broker or "memory://",
+        result_backend=app.config.get("CELERY_RESULT_BACKEND") or None,
+        task_always_eager=broker is None,
+        task_eager_propagates=False,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=120,
+        task_soft_time_limit=90,
+        broker_transport_options={"visibility_timeout": 300},
+        task_ignore_result=True,
+    )
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+@celery_app.task(bind=True, name="grader.grade_deferred", max_retries=MAX_ATTEMPTS - 1)
+def grade_deferred_task(self: Task, submission_id: int) -> str:
+    """Grade the queued parts of a submission; retry on failure, then mark it ``error``."""
+    from grader.services.grading import finish_deferred, mark_failed
+
+    try:
+        return finish_deferred(submission_id)
+    except Exception as exc:  # the task must end in a stored state, never silently
+        log.exception("grading submission %s failed (attempt %s)", submission_id,
+                      self.request.retries + 1)
+        if self.request.retries + 1 >= MAX_ATTEMPTS or self.request.is_eager:
+            mark_failed(submission_id, f"{type(exc).__name__}: {exc}")
+            return "error"
+        raise self.retry(exc=exc, countdown=2 ** self.request.retries) from exc
+
+
+def enqueue(submission_id: int) -> None:
+    """Queue (or, in the embedded default, run now) the grading of a queued submission."""
+    grade_deferred_task.delay(submission_id)
+
+
+def sweep_stale(older_than: timedelta = timedelta(minutes=5)) -> list[int]:
+    """Re-queue submissions left ``queued`` longer than ``older_than``; return their ids."""
+    from grader.services.grading import stale_queued
+
+    ids = stale_queued(older_than)
+    for submission_id in ids:
+        enqueue(submission_id)
+    return ids

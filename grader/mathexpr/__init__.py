@@ -31,8 +31,14 @@ Reading a formula::
     to_latex(tree) -> str       LaTeX for previews
     to_mathml(tree, display="inline") -> str    presentation MathML, escaped
 
-    to_engine(tree, nodes, ...) and build_model(model, ...)   (see ``to_engine``)
-        translate trees into nodes of the reference engine ``grader.engine``.
+    to_engine(tree, nodes, *, ops=None, sizes=None, functions=None) -> engine.Tensor
+        translate a tree into engine ops; ``nodes`` maps names to engine nodes, ``ops`` is
+        ``grader.engine.ops_table(phi=...)`` for the trial's activation. ``grad(J, w)`` is
+        an engine node (differentiable again), ``hessian``/``hvp`` engine constants.
+    build_model(model, leaves, namespace=None, *, ops=None, sizes=None, params=(),
+                output="o", objective="J") -> engine.Model
+        a YAML ``model:`` section ({"z": "W1 @ x + b1", ...}) as named engine nodes;
+        errors are ``ModelFormulaError`` naming the quantity.
 
 Errors (all subclasses of ``FormulaError(message, column)``, itself a ValueError):
 ``FormulaSyntaxError`` (not a formula), ``UnknownNameError`` (``.name``, ``.known``),
@@ -74,6 +80,7 @@ from .namespace import Namespace
 from .parser import parse
 from .render import to_latex, to_source
 from .shapes import format_shape
+from .to_engine import ModelFormulaError, build_model, to_engine
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -85,6 +92,7 @@ __all__ = [
     "FormulaShapeError",
     "FormulaSyntaxError",
     "Limits",
+    "ModelFormulaError",
     "Name",
     "Namespace",
     "Neg",
@@ -95,6 +103,7 @@ __all__ = [
     "Transpose",
     "UnknownNameError",
     "as_value",
+    "build_model",
     "evaluate",
     "format_shape",
     "functions_used",
@@ -102,6 +111,7 @@ __all__ = [
     "parse",
     "to_latex",
     "to_mathml",
+    "to_engine",
     "to_source",
     "walk",
 ]

@@ -23,6 +23,7 @@ from grader.mathexpr import (
 SAME = [
     # matrix product
     ["W1 @ x", "W1·x", "W1 x", "W1(x)", "W1 ⋅ x", "W1 × x", "W_1 x", "W^(1) x", "W⁽¹⁾x"],
+    ["W^{(1)} x", "W_{1}x", "W₁ x", "(W1)(x)", "W1@x"],
     ["W2^T g", "W2.T @ g", "W2ᵀ g", "transpose(W2) g", "W_{2}^T g", "W₂⊤g", "W2^⊤ g"],
     # elementwise product and scalar products
     ["z * z", "z ⊙ z", "z ∘ z"],

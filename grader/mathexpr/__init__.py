@@ -45,7 +45,7 @@ Errors (all subclasses of ``FormulaError(message, column)``, itself a ValueError
 ``FormulaShapeError`` (``.operator``, ``.shapes``), ``FormulaLimitError`` (a safety limit:
 length 2,000 characters, 400 tokens, 30 nested brackets, tree depth 80, exponents ±10,
 literals up to 1e9, ones/eye sizes up to 1,000, arrays of 10^6 numbers, 5·10^7 operations
-per evaluation; see :class:`Limits`).
+and 4·10^6 numbers allocated per evaluation; see :class:`Limits`).
 
 No ``eval``: the text is only ever read by the lexer and the grammar, and evaluation walks
 our own tree.

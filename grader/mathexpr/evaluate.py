@@ -66,6 +66,7 @@ class Evaluator:
         self.names = size_names(sizes)
         self.limits = limits
         self.flops = 0
+        self.allocated = 0
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -81,8 +82,11 @@ class Evaluator:
                 column,
             )
         self.flops += max(flops, elements, 1)
+        self.allocated += elements
         if self.flops > self.limits.max_flops:
             raise FormulaLimitError("this formula needs too much arithmetic to evaluate", column)
+        if self.allocated > self.limits.max_total_elements:
+            raise FormulaLimitError("this formula needs too much memory to evaluate", column)
 
     # -- the walk (depth bounded by Limits.max_depth at parse time) ------------------------
 

@@ -23,6 +23,7 @@ class Limits:
     max_dim: int = 1000  # largest n in ones(n, m) / eye(n)
     max_elements: int = 1_000_000  # entries in any value computed while evaluating
     max_flops: int = 50_000_000  # arithmetic budget of one evaluation
+    max_total_elements: int = 4_000_000  # all results of one evaluation together (32 MB)
 
 
 DEFAULT_LIMITS = Limits()

@@ -176,6 +176,9 @@ def test_size_limits(ns: Namespace, values: dict) -> None:
         run("ones(1000, 1000) + 0", ns, values, limits=Limits(max_elements=999_999))
     with pytest.raises(FormulaLimitError, match="too much arithmetic"):
         run("ones(1000, 1000) @ ones(1000, 1000)", ns, values)
+    with pytest.raises(FormulaLimitError, match="too much memory"):
+        run("ones(1000, 1000) + (ones(1000, 1000) + ones(1000, 1000))", ns, values)
+    assert run("ones(1000, 1000) + 1", ns, values).shape == (1000, 1000)
 
 
 def test_non_finite_results_are_returned_quietly(ns: Namespace, values: dict) -> None:

@@ -29,7 +29,7 @@ def main() -> None:
 
 def register_commands(app: Any) -> None:
     """Attach the project's command groups to ``app.cli``."""
-    for command in (exercises, grade, users, tokens, demo):
+    for command in (exercises, grade, users, tokens, demo, sandbox):
         app.cli.add_command(command)
 
 
@@ -203,3 +203,19 @@ def demo() -> None:
         if db.session.scalar(select(User).where(User.email == email)) is None:
             create_user(email, role, password)
         click.echo(f"demo {role:10}  email: {email}  password: {password}")
+
+
+@click.group()
+def sandbox() -> None:
+    """Inspect the sandbox that runs student code."""
+
+
+@sandbox.command("check")
+def sandbox_check() -> None:
+    """Report whether this host can run student code confined (exit 1 if not)."""
+    from grader.sandbox import check_sandbox
+
+    ok, reason = check_sandbox()
+    click.echo(("ok: " if ok else "unavailable: ") + reason)
+    if not ok:
+        sys.exit(1)

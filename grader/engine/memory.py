@@ -42,16 +42,17 @@ from grader.engine.tensor import Tensor, ancestors, const, recording, tracing_re
 _INFIX = {"matmul": "@", "add": "+", "add_bias": "+", "sub": "-", "mul": "*", "div": "/"}
 
 
-def describe(t: Tensor, depth: int = 2) -> str:
+def describe(t: Tensor, depth: int = 2, nested: bool = False) -> str:
     """A short readable name: the node's name, else its expression (``W1 @ x``), truncated."""
     if t.name or t.is_leaf:
         return t.label if t.shape or not t.is_constant else f"{t.item():g}"
     if depth == 0:
         return "…"
-    args = [describe(p, depth - 1) for p in t.parents]
-    if t.op in _INFIX and len(args) == 2:
-        text = f"{args[0]} {_INFIX[t.op]} {args[1]}"
-        return text if depth == 2 else f"({text})"
+    infix = _INFIX.get(t.op or "") if len(t.parents) == 2 else None
+    args = [describe(p, depth - 1, nested=infix is not None) for p in t.parents]
+    if infix:
+        text = f"{args[0]} {infix} {args[1]}"
+        return f"({text})" if nested else text
     if t.op == "pow":
         return f"{args[0]}^{t.attrs['exponent']:g}"
     return f"{op_label(t.op or '')}({', '.join(args)})"

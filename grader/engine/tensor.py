@@ -271,9 +271,16 @@ class Tensor:
 
 
 def _ops() -> Any:
-    from grader.engine import ops_basic
+    """The ops module, imported on first use (it imports this one)."""
+    global _OPS_MODULE
+    if _OPS_MODULE is None:
+        from grader.engine import ops_basic
 
-    return ops_basic
+        _OPS_MODULE = ops_basic
+    return _OPS_MODULE
+
+
+_OPS_MODULE: Any = None
 
 
 def leaf(value: Any, name: str | None = None, shape_symbols: Sequence[Any] | None = None) -> Tensor:

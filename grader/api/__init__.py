@@ -1,5 +1,9 @@
-"""REST API v1 (DESIGN section 9)."""
+"""REST API v1 (DESIGN section 9): one blueprint; each module registers its views on it."""
 
-from grader.api.routes import bp
+from grader.api import docs, gradebook, preview, routes, tokens  # noqa: F401  (register views)
+from grader.api.blueprint import bp
+from grader.api.ratelimit import limit_blueprint
+
+limit_blueprint(bp)
 
 __all__ = ["bp"]

@@ -37,6 +37,18 @@ def problem_response(
     return response
 
 
+def _retry_after_seconds() -> int:
+    """Return the seconds until the breached rate limit resets (at least 1)."""
+    import time
+
+    from grader.extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return 1
+    return max(1, int(current.reset_at - time.time()))
+
+
 def _wants_problem() -> bool:
     return request.path.startswith("/api/")
 
@@ -46,20 +58,34 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiProblem)
     def _api_problem(exc: ApiProblem) -> Response:
-        return problem_response(exc.status, exc.kind, exc.title, exc.detail, exc.headers, **exc.extra)
+        return problem_response(
+            exc.status, exc.kind, exc.title, exc.detail, exc.headers, **exc.extra
+        )
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response | HTTPException:
         if not _wants_problem():
             return exc
         kind = (exc.name or "error").lower().replace(" ", "-")
-        headers = {}
+        headers: dict[str, str] = {}
+        detail = exc.description or ""
         if exc.code == 405 and exc.valid_methods:
             headers["Allow"] = ", ".join(exc.valid_methods)
-        return problem_response(exc.code or 500, kind, exc.name, exc.description or "", headers)
+        if exc.code == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            detail = f"The body is larger than the {limit} bytes this server accepts."
+        if exc.code == 429:
+            retry_after = _retry_after_seconds()
+            headers["Retry-After"] = str(retry_after)
+            detail = (f"Rate limit exceeded ({exc.description}) for this token; retry in "
+                      f"{retry_after} seconds.")
+        return problem_response(exc.code or 500, kind, exc.name, detail, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        from grader.extensions import db
+
+        db.session.rollback()  # the failed request's transaction must not leak into the next
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _wants_problem():
             return problem_response(500, "internal-error", "Internal Server Error",

@@ -1,14 +1,23 @@
-"""REST API v1 routes: thin views over the services."""
+"""REST API v1: exercises and submissions. Thin views over the services."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request, url_for
-from flask.typing import ResponseReturnValue
+from flask import Response, g, jsonify, request, url_for
 
 from grader.api.auth import require_scope
+from grader.api.blueprint import bp
+from grader.api.openapi import api_spec, responses
+from grader.api.paging import decode_text_cursor, encode_text_cursor, page_links
 from grader.api.problems import ApiProblem
+from grader.api.schemas import (
+    ExerciseDetail,
+    ExercisePage,
+    PageQuery,
+    Result,
+    SubmissionRequest,
+)
 from grader.extensions import db
 from grader.models import Submission
 from grader.services.exercises import (
@@ -26,21 +35,11 @@ from grader.services.grading import (
 )
 from grader.services.users import UserError, lms_user
 
-bp = Blueprint("api", __name__)
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL; a larger one names nothing
 
 
-def _json_body() -> dict[str, Any]:
-    """Return the request's JSON object; raise a 415/400 problem otherwise."""
-    if not request.is_json:
-        raise ApiProblem(415, "unsupported-media-type", "Unsupported Media Type",
-                         "Send the body as application/json.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiProblem(400, "malformed-json", "Bad Request", "The body is not a JSON object.")
-    return body
-
-
-def _version_or_404(slug: str) -> Any:
+def version_or_404(slug: str) -> Any:
+    """Return the current version of exercise ``slug``; raise a 404 problem if there is none."""
     try:
         return current_version(slug)
     except ExerciseNotFound:
@@ -49,10 +48,19 @@ def _version_or_404(slug: str) -> Any:
 
 @bp.get("/exercises")
 @require_scope("read:scores")
-def list_exercises() -> ResponseReturnValue:
-    """Return every exercise's slug, title, version, parts and max score."""
+@api_spec.validate(query=PageQuery, resp=responses({200: ExercisePage}, 400, 422),
+                   tags=["exercises"])
+def list_exercises(query: PageQuery) -> Response:
+    """List exercises.
+
+    Every exercise's slug, title, current version, parts and max score, ordered by slug.
+    Scope: read:scores.
+    """
+    after = decode_text_cursor(query.cursor)
+    versions = [v for v in list_current_versions() if after is None or v.exercise.slug > after]
+    page, more = versions[: query.limit], len(versions) > query.limit
     items = []
-    for version in list_current_versions():
+    for version in page:
         spec = spec_of(version)
         items.append({
             "slug": spec.slug,
@@ -61,34 +69,47 @@ def list_exercises() -> ResponseReturnValue:
             "parts": [{"id": p.id, "kind": p.kind, "points": p.points} for p in spec.parts],
             "max_score": spec.max_score,
         })
-    return jsonify(items=items)
+    next_cursor = encode_text_cursor(items[-1]["slug"]) if more else None
+    return jsonify(items=items, links=page_links(next_cursor))
 
 
 @bp.get("/exercises/<slug>")
 @require_scope("read:scores")
-def get_exercise(slug: str) -> ResponseReturnValue:
-    """Return the public spec of an exercise (never references, keys or mistakes)."""
-    version = _version_or_404(slug)
+@api_spec.validate(resp=responses({200: ExerciseDetail}, 404), tags=["exercises"])
+def get_exercise(slug: str) -> Response:
+    """Read an exercise.
+
+    The public spec of the current version: prompts, sizes, variables and parts; never
+    references, keys or anticipated mistakes. Scope: read:scores.
+    """
+    version = version_or_404(slug)
     return jsonify(spec_of(version).public() | {"version": version.number})
 
 
 @bp.post("/exercises/<slug>/submissions")
 @require_scope("submit")
-def create_submission(slug: str) -> ResponseReturnValue:
-    """Grade and store a submission for an LMS user; 201 with the result (200 on a replay)."""
-    body = _json_body()
-    unknown = sorted(set(body) - {"user", "answers"})
-    if unknown:
-        raise ApiProblem(422, "unknown-field", "Unprocessable Content",
-                         f"Unknown field(s): {', '.join(unknown)}; expected user and answers.")
-    _version_or_404(slug)
+@api_spec.validate(
+    json=SubmissionRequest,
+    resp=responses({200: Result, 201: Result, 202: Result}, *(400, 404, 413, 415, 422)),
+    tags=["submissions"],
+)
+def create_submission(slug: str, json: SubmissionRequest) -> Response:
+    """Submit answers.
+
+    Grades the answers of an LMS user (created on first use) and stores the submission:
+    201 with the result, 202 with status "queued" when grading runs in the background (poll
+    the Location), 200 with the first result when an Idempotency-Key is replayed. Answers that
+    cannot be read (a parse error, an unknown name) are a 422 listing the parts; nothing is
+    stored and no attempt is used. Scope: submit.
+    """
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
         raise ApiProblem(400, "bad-idempotency-key", "Bad Request",
                          "Idempotency-Key must be 1 to 200 characters.")
+    version_or_404(slug)
     try:
-        user = lms_user(body.get("user"))
-        submission, created = submit(slug, user, body.get("answers"), "api",
+        user = lms_user(json.user)
+        submission, created = submit(slug, user, json.answers, "api",
                                      api_token=g.api_token, idempotency_key=key)
     except UserError as exc:
         raise ApiProblem(422, "invalid-user", "Unprocessable Content", str(exc)) from None
@@ -113,9 +134,13 @@ def create_submission(slug: str) -> ResponseReturnValue:
 
 @bp.get("/submissions/<int:submission_id>")
 @require_scope("read:scores")
-def get_submission(submission_id: int) -> ResponseReturnValue:
-    """Return the result object of a stored submission."""
-    submission = db.session.get(Submission, submission_id)
+@api_spec.validate(resp=responses({200: Result}, 404), tags=["submissions"])
+def get_submission(submission_id: int) -> Response:
+    """Read a submission's result.
+
+    The result object; poll it while status is "queued". Scope: read:scores.
+    """
+    submission = db.session.get(Submission, submission_id) if submission_id <= MAX_ID else None
     if submission is None:
         raise ApiProblem(404, "submission-not-found", "Not Found",
                          f"No submission {submission_id}.")

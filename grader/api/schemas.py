@@ -1,0 +1,242 @@
+"""Request and response schemas of the REST API.
+
+The same pydantic models validate requests, check responses and generate the OpenAPI document
+(``grader.api.openapi``), so the document cannot drift from what the server does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LMS_USER_PATTERN = r"^[\w.@:+-]{1,200}$"
+PART_ID = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+MAX_PAGE = 500
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------------- problems
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: ``type`` is a stable URI to branch on, ``detail`` is for people."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="Machine-readable problem type (a URI); branch on this")
+    title: str
+    status: int
+    detail: str | None = None
+
+
+# ---------------------------------------------------------------------- pagination
+
+
+class Links(_Response):
+    """Links of a page: this page and, while there are more, the next one."""
+
+    self: str
+    next: str | None = Field(None, description="URL of the next page; null on the last page")
+
+
+class PageQuery(_Request):
+    """Cursor pagination: pass ``links.next`` of a page to read the next one."""
+
+    limit: int = Field(100, ge=1, le=MAX_PAGE, description="Items per page")
+    cursor: str | None = Field(None, max_length=200, description="Opaque; from links.next")
+
+
+# ---------------------------------------------------------------------- exercises
+
+
+class PartSummary(_Response):
+    """A part in the exercise list."""
+
+    id: str
+    kind: str
+    points: float
+
+
+class ExerciseSummary(_Response):
+    """One exercise in the list."""
+
+    slug: str
+    title: str
+    version: int
+    parts: list[PartSummary]
+    max_score: float
+
+
+class ExercisePage(_Response):
+    """A page of exercises, ordered by slug."""
+
+    items: list[ExerciseSummary]
+    links: Links
+
+
+class ExerciseDetail(BaseModel):
+    """The public spec of an exercise: prompts, sizes, variables and parts, never answers."""
+
+    model_config = ConfigDict(extra="allow")
+
+    slug: str
+    title: str
+    version: int
+    prompt: str
+    dims: dict[str, list[int]]
+    variables: dict[str, dict[str, Any]]
+    functions: dict[str, list[str]]
+    parts: list[dict[str, Any]] = Field(description="Each part: id, kind, prompt, points, ...")
+    max_score: float
+
+
+# ---------------------------------------------------------------------- submissions
+
+
+class SubmissionRequest(_Request):
+    """A submission on behalf of an LMS user."""
+
+    user: str = Field(
+        pattern=LMS_USER_PATTERN, description="The LMS user id (created on first use)"
+    )
+    answers: dict[str, Any] = Field(
+        description="Part id -> answer: a string (formula, shape, memory, code, text), a list "
+        "of option ids (choice), or a graph object / edge-list string (graph)"
+    )
+
+
+class PartOutcome(_Response):
+    """The grade of one part."""
+
+    id: str
+    score: float | None
+    max_score: float | None
+    correct: bool | None
+    feedback: str | None
+    status: str | None = Field(None, description="graded, needs_review, queued or error")
+
+
+class Result(_Response):
+    """The result object of a submission (DESIGN section 9)."""
+
+    id: int
+    exercise: str
+    version: int
+    user: str
+    status: Literal["queued", "graded", "error", "needs_review"]
+    score: float | None
+    max_score: float
+    seed: int
+    parts: list[PartOutcome]
+    created_at: str | None = Field(description="ISO 8601, UTC")
+    graded_at: str | None = Field(description="ISO 8601, UTC; null while queued")
+
+
+# ---------------------------------------------------------------------- preview
+
+
+class PreviewRequest(_Request):
+    """An answer to render before submitting it."""
+
+    part: str = Field(pattern=PART_ID, description="A part id of the exercise")
+    answer: Any = Field(description="The answer as it would be submitted")
+
+
+class PreviewError(_Response):
+    """Why the answer cannot be read, and where (1-based column)."""
+
+    message: str
+    column: int | None = None
+
+
+class Preview(_Response):
+    """How the server reads an answer: its canonical form and renderings, or the error."""
+
+    part: str
+    kind: str
+    valid: bool
+    source: str | None = Field(None, description="Canonical form that parses back the same")
+    latex: str | None = None
+    mathml: str | None = None
+    shape: list[str] | None = Field(None, description="Shape parts: the axes as read")
+    error: PreviewError | None = None
+
+
+# ---------------------------------------------------------------------- scores
+
+
+class ScoresQuery(_Request):
+    """Filters of the gradebook: by exercise, user and submission date; paging; format."""
+
+    exercise: str | None = Field(None, max_length=100, description="Exercise slug")
+    user: str | None = Field(None, max_length=200, description="LMS user id")
+    since: datetime | None = Field(None, description="Submissions at or after (ISO 8601)")
+    until: datetime | None = Field(None, description="Submissions before (ISO 8601)")
+    limit: int = Field(100, ge=1, le=MAX_PAGE)
+    cursor: str | None = Field(None, max_length=200)
+    format: Literal["json", "csv"] | None = Field(
+        None, description="csv: the whole filtered gradebook as CSV (or send Accept: text/csv)"
+    )
+
+
+class ScoreRow(_Response):
+    """The best score of one user on one exercise."""
+
+    user: str
+    exercise: str
+    best_score: float
+    max_score: float
+    submissions: int
+    last_submission_at: str
+
+
+class ScorePage(_Response):
+    """A page of best scores, ordered by user and exercise."""
+
+    items: list[ScoreRow]
+    links: Links
+
+
+# ---------------------------------------------------------------------- tokens
+
+
+class TokenCreate(_Request):
+    """A token to create."""
+
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[Literal["submit", "read:scores", "admin"]] = Field(
+        default_factory=lambda: ["submit", "read:scores"], min_length=1
+    )
+
+
+class TokenInfo(_Response):
+    """A token as stored: never the secret."""
+
+    id: int
+    name: str
+    scopes: list[str]
+    created_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class TokenCreated(TokenInfo):
+    """A new token, with its secret: shown this once, never again."""
+
+    token: str
+
+
+class TokenPage(_Response):
+    """A page of tokens, newest first."""
+
+    items: list[TokenInfo]
+    links: Links

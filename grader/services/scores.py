@@ -1,0 +1,180 @@
+"""Scores service: the best score per user and exercise, filtered and paged, and as CSV.
+
+A user's best score on an exercise is the highest score among their scored submissions
+(status ``graded`` or ``needs_review``) to any version of it; queued and failed submissions do
+not count. ``max_score`` is the highest full mark among those submissions (the current one
+unless the exercise's points changed), ``submissions`` how many were counted and
+``last_submission_at`` the newest of them. Date filters select the submissions that count.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, func, or_, select
+
+from grader.extensions import db
+from grader.models import Exercise, ExerciseVersion, Submission, User
+
+SCORED_STATUSES = ("graded", "needs_review")
+CSV_COLUMNS = ("user_id", "exercise", "best_score", "max_score", "last_submission_at")
+
+
+class InvalidCursor(ValueError):
+    """Raised for a pagination cursor this service did not issue."""
+
+
+@dataclass(frozen=True)
+class ScoreFilter:
+    """Which submissions count: of one exercise (slug), one user (LMS id or email), a period."""
+
+    exercise: str | None = None
+    user: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BestScore:
+    """One gradebook cell: a user's best score on an exercise."""
+
+    user_id: int
+    exercise_id: int
+    user: str
+    exercise: str
+    best_score: float
+    max_score: float
+    submissions: int
+    last_submission_at: datetime
+
+    @property
+    def cursor(self) -> str:
+        """Return the opaque cursor that continues a listing after this row."""
+        raw = f"{self.user_id}:{self.exercise_id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    """Return the (user id, exercise id) a cursor points after; raise ``InvalidCursor``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        user_id, exercise_id = (int(part) for part in raw.split(":"))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidCursor("the cursor is not one this service issued; use links.next") from None
+    return user_id, exercise_id
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return ``value`` in UTC; a naive datetime is taken to be UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def best_scores(
+    filters: ScoreFilter, limit: int | None = None, after: tuple[int, int] | None = None
+) -> list[BestScore]:
+    """Return best scores ordered by (user id, exercise id), at most ``limit`` of them,
+    starting after the (user id, exercise id) pair ``after``."""
+    group_user = Submission.user_id
+    group_exercise = ExerciseVersion.exercise_id
+    grouped = (
+        select(
+            group_user.label("user_id"),
+            group_exercise.label("exercise_id"),
+            func.max(Submission.score).label("best_score"),
+            func.max(Submission.max_score).label("max_score"),
+            func.count(Submission.id).label("submissions"),
+            func.max(Submission.created_at).label("last_submission_at"),
+        )
+        .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
+        .where(Submission.status.in_(SCORED_STATUSES), Submission.score.is_not(None))
+        .group_by(group_user, group_exercise)
+    )
+    if filters.exercise is not None:
+        grouped = grouped.join(Exercise, ExerciseVersion.exercise_id == Exercise.id).where(
+            Exercise.slug == filters.exercise
+        )
+    if filters.user is not None:
+        grouped = grouped.join(User, Submission.user_id == User.id).where(
+            or_(User.external_id == filters.user, User.email == filters.user.lower())
+        )
+    if filters.since is not None:
+        grouped = grouped.where(Submission.created_at >= as_utc(filters.since))
+    if filters.until is not None:
+        grouped = grouped.where(Submission.created_at < as_utc(filters.until))
+    if after is not None:
+        grouped = grouped.where(
+            or_(group_user > after[0], and_(group_user == after[0], group_exercise > after[1]))
+        )
+    grouped = grouped.order_by(group_user, group_exercise)
+    if limit is not None:
+        grouped = grouped.limit(limit)
+    cells = grouped.subquery()
+    query = (
+        select(cells, User.external_id, User.email, Exercise.slug)
+        .join(User, User.id == cells.c.user_id)
+        .join(Exercise, Exercise.id == cells.c.exercise_id)
+        .order_by(cells.c.user_id, cells.c.exercise_id)
+    )
+    return [
+        BestScore(
+            user_id=row.user_id,
+            exercise_id=row.exercise_id,
+            user=row.external_id or row.email or str(row.user_id),
+            exercise=row.slug,
+            best_score=float(row.best_score),
+            max_score=float(row.max_score),
+            submissions=int(row.submissions),
+            last_submission_at=as_utc(row.last_submission_at),
+        )
+        for row in db.session.execute(query)
+    ]
+
+
+def iter_best_scores(filters: ScoreFilter, batch: int = 1000) -> Iterator[BestScore]:
+    """Yield every best score matching ``filters``, reading the database in batches."""
+    after = None
+    while True:
+        rows = best_scores(filters, limit=batch, after=after)
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = (rows[-1].user_id, rows[-1].exercise_id)
+
+
+def iso(value: datetime) -> str:
+    """Return a UTC timestamp as ISO 8601 with a ``Z``."""
+    return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(round(value, 6))
+
+
+def _cell(text: str) -> str:
+    # A cell starting with = + - @ is a formula to a spreadsheet: quote it (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def scores_csv(rows: Iterable[BestScore]) -> str:
+    """Return the rows as CSV with the header ``user_id,exercise,best_score,max_score,
+    last_submission_at`` (comma-separated, CRLF line ends, UTF-8 text), ready for a gradebook."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            (
+                _cell(row.user),
+                row.exercise,
+                _number(row.best_score),
+                _number(row.max_score),
+                iso(row.last_submission_at),
+            )
+        )
+    return buffer.getvalue()

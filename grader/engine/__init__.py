@@ -41,7 +41,10 @@ Memory (convention in ``grader.engine.memory``)
     ``training_memory(J, params)`` and ``prediction_memory(output, params)`` return a
     :class:`MemoryReport` with ``items`` (name, category, shape, sym_shape, floats,
     sym_floats, why), ``total`` and ``sym_total`` (sympy, in the leaves' shape symbols).
-    Scalars are not counted. ``saved_reads(J, params)`` lists what each backward rule reads.
+    Scalars are not counted. ``report.at({"d": 784, "n": 1})`` evaluates the symbolic total;
+    ``item.explain()`` is a feedback sentence; ``size_symbol("d")`` is the engine's sympy
+    symbol for a size (positive, integer). ``saved_reads(J, params)`` lists what each
+    backward rule reads.
 
 Graph (convention in ``grader.engine.graph``)
     ``computational_graph(roots)`` -> ``{"nodes": [{"id", "label", "type"}], "edges"}``;
@@ -115,6 +118,7 @@ from grader.engine.tensor import (
     const,
     counting,
     leaf,
+    size_symbol,
 )
 
 l = squared_loss  # noqa: E741 - the chapter's name for the loss
@@ -180,6 +184,7 @@ __all__ = [
     "scalar",
     "sigmoid",
     "sign",
+    "size_symbol",
     "softmax",
     "softplus",
     "sqrt",

@@ -37,7 +37,14 @@ import numpy as np
 import sympy
 
 from grader.engine.graph import op_label
-from grader.engine.tensor import Tensor, ancestors, const, recording, tracing_reads
+from grader.engine.tensor import (
+    EngineError,
+    Tensor,
+    ancestors,
+    const,
+    recording,
+    tracing_reads,
+)
 
 _INFIX = {"matmul": "@", "add": "+", "add_bias": "+", "sub": "-", "mul": "*", "div": "/"}
 
@@ -75,6 +82,12 @@ class MemoryItem:
     sym_floats: sympy.Expr
     why: str
 
+    def explain(self) -> str:
+        """One sentence for feedback: ``z (h×n) is kept because the backward of phi ...``."""
+        shape = "×".join(str(s) for s in self.sym_shape) or "scalar"
+        verb = "is" if self.category in ("parameter", "gradient") else "is kept because"
+        return f"{self.name} ({shape}) {verb} {self.why}"
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (symbolic values as strings)."""
         return {
@@ -108,6 +121,18 @@ class MemoryReport:
     ignored: list[str] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
     peak_items: list[MemoryItem] = field(default_factory=list)
+
+    def at(self, sizes: dict[str, int]) -> int:
+        """``sym_total`` evaluated at sizes given by symbol name, e.g. {"d": 784, "n": 1}.
+
+        Raises EngineError when a size the total depends on is missing.
+        """
+        values = {sym: sizes[sym.name] for sym in self.sym_total.free_symbols if sym.name in sizes}
+        value = self.sym_total.subs(values)
+        if value.free_symbols:
+            missing = ", ".join(sorted(s.name for s in value.free_symbols))
+            raise EngineError(f"no size given for {missing}")
+        return int(value)
 
     def names(self, category: str | None = None) -> list[str]:
         """The names of the counted items (of one category if given)."""
@@ -219,7 +244,9 @@ def prediction_memory(output: Tensor, params: Sequence[Tensor]) -> MemoryReport:
         if floats > best[0]:
             best = (floats, alive)
     sym_peak = sympy.Max(*sums) if sums else sympy.Integer(0)
-    peak_items = [_item(t, "activation", "live at the peak of the forward pass") for t in best[1]]
+    peak_items = [
+        _item(t, "activation", "it is live at the peak of the forward pass") for t in best[1]
+    ]
     ignored = [
         f"{describe(t)} (a scalar, not counted)"
         for t in order

@@ -121,6 +121,11 @@ def as_array(value: Any) -> np.ndarray:
     return arr
 
 
+def size_symbol(name: str) -> sympy.Symbol:
+    """The sympy symbol the engine uses for a size name: positive and integer."""
+    return sympy.Symbol(name, positive=True, integer=True)
+
+
 def _symbols(shape: tuple[int, ...], symbols: Sequence[Any] | None) -> tuple[SymDim, ...]:
     if symbols is None:
         return tuple(shape)
@@ -129,7 +134,7 @@ def _symbols(shape: tuple[int, ...], symbols: Sequence[Any] | None) -> tuple[Sym
     out: list[SymDim] = []
     for sym in symbols:
         if isinstance(sym, str):
-            out.append(sympy.Symbol(sym, positive=True, integer=True))
+            out.append(size_symbol(sym))
         elif isinstance(sym, int | sympy.Expr):
             out.append(sym)
         else:

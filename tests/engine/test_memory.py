@@ -103,3 +103,21 @@ def test_saved_reads_lists_what_each_rule_reads() -> None:
     reads = {(op.op, t.label) for op, _, t in E.saved_reads(m["J"], [m["W1"]])}
     assert ("matmul", "x") in reads and ("phi", "z") in reads and ("matmul", "W2") in reads
     assert ("matmul", "h") not in reads  # dJ/dW2 is not asked for
+
+
+def test_totals_evaluate_at_named_sizes_and_items_explain_themselves() -> None:
+    m = model()
+    training = E.training_memory(m["J"], m.parameters())
+    assert training.at({"d": 784, "h": 256, "q": 10, "n": 1}) == (
+        2 * (256 * 784 + 256 + 10 * 256 + 10) + 784 + 2 * 256 + 2 * 10
+    )
+    with pytest.raises(E.EngineError, match="no size given for n"):
+        training.at({"d": 1, "h": 1, "q": 1})
+    z = next(i for i in training.items if i.name == "z")
+    assert z.explain() == "z (h×n) is kept because the backward of phi reads it to get dJ/dz"
+    assert E.size_symbol("h") in z.sym_floats.free_symbols
+    prediction = E.prediction_memory(m["o"], m.parameters())
+    assert prediction.at({"d": 784, "h": 256, "q": 10, "n": 1}) == (
+        256 * 784 + 256 + 10 * 256 + 10 + 784 + 256
+    )
+    assert prediction.peak_items[0].explain().startswith("x (d×n) is kept because it is live")

@@ -1,5 +1,30 @@
-"""Student and instructor pages (DESIGN section 9, web)."""
+"""Student and instructor pages (DESIGN section 9, web).
 
-from grader.web.views import bp
+``bp`` is the blueprint; importing the view modules registers their routes on it.
+"""
+
+from __future__ import annotations
+
+from flask import request, url_for
+from flask_login import current_user
+
+from grader.web import auth, instructor, preview, student  # noqa: F401  (register the views)
+from grader.web.blueprint import bp
+from grader.web.markdown import render_inline, render_markdown
+
+bp.add_app_template_filter(render_markdown, "markdown")
+bp.add_app_template_filter(render_inline, "markdown_inline")
+
+
+def page_url(page: int) -> str:
+    """Return the current page's URL with its query string and ``page`` set."""
+    args = {**request.args.to_dict(), **(request.view_args or {}), "page": page}
+    return url_for(request.endpoint or "web.exercises", **args)
+
+
+@bp.context_processor
+def _template_helpers() -> dict[str, object]:
+    return {"is_instructor": auth.is_instructor(current_user), "page_url": page_url}
+
 
 __all__ = ["bp"]

@@ -1,0 +1,208 @@
+"""Instructor statistics and lists: score distributions, frequent mistakes, submission lists
+and the gradebook. Read-only queries; views render what these return.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+
+from grader.extensions import db
+from grader.models import Exercise, ExerciseVersion, Submission, User
+from grader.services.exercises import list_current_versions, spec_of
+
+BUCKETS = 10
+TOP_MISTAKES = 5
+
+
+@dataclass(frozen=True)
+class BestScore:
+    """One user's best score on one exercise, and how many submissions it took."""
+
+    best: float | None
+    attempts: int
+
+
+@dataclass
+class PartStats:
+    """How a part went across the class: answered, correct, and the frequent diagnoses."""
+
+    part_id: str
+    kind: str
+    answered: int = 0
+    correct: int = 0
+    mistakes: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class ExerciseStats:
+    """One exercise at a glance: best-score distribution per student and its parts' mistakes."""
+
+    slug: str
+    title: str
+    version: int
+    max_score: float
+    submissions: int = 0
+    students: int = 0
+    needs_review: int = 0
+    mean_best: float | None = None
+    # distribution[i] = students whose best score is in [i/BUCKETS, (i+1)/BUCKETS) of max
+    # (the last bucket includes full marks)
+    distribution: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    parts: list[PartStats] = field(default_factory=list)
+
+
+def best_scores_for_user(user_id: int) -> dict[str, BestScore]:
+    """Return the user's best score and attempt count per exercise slug (all versions)."""
+    query = (
+        select(Exercise.slug, func.max(Submission.score), func.count(Submission.id))
+        .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
+        .join(Exercise, ExerciseVersion.exercise_id == Exercise.id)
+        .where(Submission.user_id == user_id)
+        .group_by(Exercise.slug)
+    )
+    return {slug: BestScore(best, count) for slug, best, count in db.session.execute(query)}
+
+
+def diagnosis_label(part: Any, diagnosis: str) -> str:
+    """Return a diagnosis key (``mistake:0``, ``option:b``, ``transposed``) in words.
+
+    ``part`` is the part's spec (or None when the part is gone from the current version).
+    """
+    kind, _, rest = diagnosis.partition(":")
+    mistakes = getattr(part, "mistakes", None) or []
+    if kind == "mistake" and rest.isdigit() and int(rest) < len(mistakes):
+        return f"listed mistake: {mistakes[int(rest)].answer}"
+    if kind == "option":
+        return "chose " + ", ".join(rest.split(","))
+    if diagnosis == "unanswered":
+        return "no answer"
+    return diagnosis.replace("-", " ").replace("_", " ").replace(":", ": ")
+
+
+def _bucket(fraction: float) -> int:
+    return min(BUCKETS - 1, max(0, int(fraction * BUCKETS)))
+
+
+def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
+    """Return the statistics of every submission to the exercise of ``version`` (all versions).
+
+    Part statistics are keyed by part id and labelled with the current version's spec.
+    """
+    spec = spec_of(version)
+    stats = ExerciseStats(spec.slug, spec.title, version.number, spec.max_score)
+    rows = db.session.execute(
+        select(Submission.user_id, Submission.score, Submission.max_score, Submission.status,
+               Submission.parts)
+        .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
+        .where(ExerciseVersion.exercise_id == version.exercise_id)
+    ).all()
+    best: dict[int, float] = {}
+    answered: Counter[str] = Counter()
+    correct: Counter[str] = Counter()
+    diagnoses: dict[str, Counter[str]] = defaultdict(Counter)
+    for user_id, score, max_score, status, parts in rows:
+        stats.submissions += 1
+        stats.needs_review += status == "needs_review"
+        if score is not None and max_score:
+            best[user_id] = max(best.get(user_id, 0.0), score / max_score)
+        for part in parts or []:
+            part_id, diagnosis = part.get("id"), part.get("diagnosis") or ""
+            if diagnosis != "unanswered":
+                answered[part_id] += 1
+            if part.get("correct"):
+                correct[part_id] += 1
+            elif diagnosis and part.get("status") != "needs_review":
+                diagnoses[part_id][diagnosis] += 1
+    stats.students = len(best)
+    for fraction in best.values():
+        stats.distribution[_bucket(fraction)] += 1
+    if best:
+        stats.mean_best = round(sum(best.values()) / len(best) * spec.max_score, 3)
+    for part in spec.parts:
+        top = diagnoses[part.id].most_common(TOP_MISTAKES)
+        stats.parts.append(PartStats(
+            part.id, part.kind, answered[part.id], correct[part.id],
+            [(diagnosis_label(part, key), count) for key, count in top],
+        ))
+    return stats
+
+
+def class_overview() -> list[ExerciseStats]:
+    """Return ``exercise_stats`` for every exercise's current version, ordered by slug."""
+    return [exercise_stats(version) for version in list_current_versions()]
+
+
+@dataclass(frozen=True)
+class SubmissionFilter:
+    """Filters of the instructor's submission list; empty fields do not filter."""
+
+    user: str = ""
+    status: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _filtered(query: Select, exercise_id: int, filters: SubmissionFilter) -> Select:
+    query = query.join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
+    query = query.join(User, Submission.user_id == User.id)
+    query = query.where(ExerciseVersion.exercise_id == exercise_id)
+    if filters.user:
+        pattern = f"%{filters.user.lower()}%"
+        query = query.where(or_(func.lower(User.email).like(pattern),
+                                func.lower(User.external_id).like(pattern)))
+    if filters.status:
+        query = query.where(Submission.status == filters.status)
+    if filters.date_from:
+        start = datetime.combine(filters.date_from, time(), UTC)
+        query = query.where(Submission.created_at >= start)
+    if filters.date_to:
+        end = datetime.combine(filters.date_to + timedelta(days=1), time(), UTC)
+        query = query.where(Submission.created_at < end)
+    return query
+
+
+def list_submissions(
+    exercise: Exercise, filters: SubmissionFilter, page: int = 1, per_page: int = 50
+) -> tuple[list[Submission], int]:
+    """Return one page of the exercise's submissions, newest first, and the total matching."""
+    total = db.session.scalar(_filtered(select(func.count(Submission.id)), exercise.id, filters))
+    query = _filtered(select(Submission), exercise.id, filters)
+    query = query.order_by(Submission.created_at.desc(), Submission.id.desc())
+    query = query.offset((max(page, 1) - 1) * per_page).limit(per_page)
+    return list(db.session.scalars(query)), int(total or 0)
+
+
+@dataclass(frozen=True)
+class GradebookRow:
+    """Best score of one user on one exercise."""
+
+    email: str
+    external_id: str
+    exercise: str
+    best_score: float | None
+    max_score: float
+    submissions: int
+    last_submitted: datetime | None
+
+
+def gradebook() -> list[GradebookRow]:
+    """Return the best score per user and exercise, ordered by user then exercise."""
+    query = (
+        select(User.email, User.external_id, Exercise.slug, func.max(Submission.score),
+               func.max(Submission.max_score), func.count(Submission.id),
+               func.max(Submission.created_at))
+        .join(User, Submission.user_id == User.id)
+        .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
+        .join(Exercise, ExerciseVersion.exercise_id == Exercise.id)
+        .group_by(User.id, User.email, User.external_id, Exercise.slug)
+        .order_by(User.email, User.external_id, Exercise.slug)
+    )
+    return [
+        GradebookRow(email or "", external or "", slug, best, float(max_score or 0), count, last)
+        for email, external, slug, best, max_score, count, last in db.session.execute(query)
+    ]

@@ -1,0 +1,78 @@
+"""Instructor review of "needs review" parts (free text and the like): set a part's score and
+feedback by hand, then recompute the submission's score and status.
+
+Who graded is kept in the part's result (``reviewed_by``, ``reviewed_at``); the public result
+object (DESIGN section 9) does not include these fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from sqlalchemy import select
+
+from grader.extensions import db
+from grader.kinds.base import ERROR, GRADED, NEEDS_REVIEW
+from grader.models import Submission, User, utcnow
+
+log = logging.getLogger(__name__)
+MAX_FEEDBACK_CHARS = 5000
+
+
+class ReviewError(ValueError):
+    """Raised when a review cannot be recorded as asked; the message says why."""
+
+
+def reviewable(part: dict) -> bool:
+    """Return True for a part result an instructor may grade by hand (waiting, or reviewed)."""
+    return part.get("status") == NEEDS_REVIEW or bool(part.get("reviewed_by"))
+
+
+def grade_review_part(
+    submission_id: int, part_id: str, score: float, feedback: str, reviewer: User
+) -> Submission:
+    """Record an instructor's score and feedback for one reviewable part; return the submission.
+
+    The submission's score becomes the sum of its parts and its status follows from them
+    (``graded`` once no part waits for review). Raises ``ReviewError`` for an unknown
+    submission or part, a part that is not reviewable, or a score outside [0, part maximum].
+    """
+    submission = db.session.scalar(
+        select(Submission).where(Submission.id == submission_id).with_for_update()
+    )
+    if submission is None:
+        raise ReviewError(f"there is no submission {submission_id}")
+    parts = [dict(part) for part in submission.parts or []]
+    target = next((part for part in parts if part.get("id") == part_id), None)
+    if target is None:
+        raise ReviewError(f"submission {submission_id} has no part {part_id!r}")
+    if not reviewable(target):
+        raise ReviewError(f"part {part_id!r} was graded automatically; it does not need review")
+    maximum = float(target.get("max_score") or 0)
+    if not isinstance(score, int | float) or not math.isfinite(score) or not 0 <= score <= maximum:
+        raise ReviewError(f"the score must be a number from 0 to {maximum:g}")
+    feedback = (feedback or "").strip()
+    if len(feedback) > MAX_FEEDBACK_CHARS:
+        raise ReviewError(f"the feedback is longer than {MAX_FEEDBACK_CHARS} characters")
+    target.update(
+        score=round(float(score), 6),
+        correct=score >= maximum,
+        feedback=feedback or ("Full marks." if score >= maximum else "Reviewed."),
+        status=GRADED,
+        diagnosis="reviewed",
+        reviewed_by=reviewer.display_name,
+        reviewed_by_id=reviewer.id,
+        reviewed_at=utcnow().isoformat(),
+    )
+    submission.parts = parts  # a new list: JSON columns do not track in-place changes
+    submission.score = round(sum(float(part.get("score") or 0) for part in parts), 6)
+    statuses = {part.get("status") for part in parts}
+    submission.status = (
+        "error" if ERROR in statuses else "needs_review" if NEEDS_REVIEW in statuses else "graded"
+    )
+    submission.graded_at = utcnow()
+    db.session.commit()
+    log.info("submission %s part %s reviewed by user %s: %s/%s", submission_id, part_id,
+             reviewer.id, score, maximum)
+    return submission

@@ -1,0 +1,173 @@
+"""Instructor pages: the class dashboard, submission lists and details, grading parts that
+need review, the gradebook as CSV, and importing exercise files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from werkzeug.utils import secure_filename
+
+from grader.catalog import CatalogError
+from grader.extensions import db
+from grader.models import SUBMISSION_STATUSES, Exercise, Submission
+from grader.services.dashboard import (
+    SubmissionFilter,
+    class_overview,
+    gradebook,
+    list_submissions,
+)
+from grader.services.exercises import import_exercises, spec_of
+from grader.services.review import ReviewError, grade_review_part, reviewable
+from grader.web.auth import instructor_required, signed_in_user
+from grader.web.blueprint import bp
+from grader.web.charts import bar_list, histogram
+
+PER_PAGE = 50
+MAX_IMPORT_FILES = 50
+
+
+@bp.get("/instructor")
+@instructor_required
+def dashboard() -> ResponseReturnValue:
+    """Show, per exercise, the best-score distribution and each part's frequent mistakes."""
+    cards = []
+    for stats in class_overview():
+        cards.append({
+            "stats": stats,
+            "histogram": histogram(stats.distribution,
+                                   f"Best scores of {stats.students} students on {stats.title}"),
+            "parts": [(part, bar_list(part.mistakes, f"Frequent mistakes in part {part.part_id}"))
+                      for part in stats.parts],
+        })
+    return render_template("instructor/dashboard.html", cards=cards)
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.get("/instructor/exercises/<slug>/submissions")
+@instructor_required
+def exercise_submissions(slug: str) -> ResponseReturnValue:
+    """List an exercise's submissions, filtered by user, status and date, newest first."""
+    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
+    if exercise is None:
+        abort(404)
+    status = request.args.get("status", "")
+    filters = SubmissionFilter(
+        user=request.args.get("user", "").strip()[:200],
+        status=status if status in SUBMISSION_STATUSES else "",
+        date_from=_date_arg("from"),
+        date_to=_date_arg("to"),
+    )
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows, total = list_submissions(exercise, filters, page, PER_PAGE)
+    return render_template("instructor/submissions.html", exercise=exercise, rows=rows,
+                           total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
+                           filters=filters, statuses=SUBMISSION_STATUSES)
+
+
+def _render_detail(row: Submission, errors: dict[str, str] | None = None, status: int = 200):
+    spec = spec_of(row.version)
+    rubrics = {part.id: getattr(part, "rubric", None) for part in spec.parts}
+    return render_template(
+        "instructor/submission.html", submission=row, spec=spec.public(),
+        results={p["id"]: p for p in row.parts or []}, answers=row.answers or {},
+        rubrics=rubrics, reviewable={p["id"] for p in row.parts or [] if reviewable(p)},
+        errors=errors or {}, instructor_view=True,
+    ), status
+
+
+@bp.get("/instructor/submissions/<int:submission_id>")
+@instructor_required
+def instructor_submission(submission_id: int) -> ResponseReturnValue:
+    """Show one submission in full: answers, seed, per-part results, review forms."""
+    row = db.session.get(Submission, submission_id)
+    if row is None:
+        abort(404)
+    return _render_detail(row)
+
+
+@bp.post("/instructor/submissions/<int:submission_id>/parts/<part_id>/review")
+@instructor_required
+def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
+    """Record the score and feedback of a part that needs review; recompute the submission."""
+    row = db.session.get(Submission, submission_id)
+    if row is None:
+        abort(404)
+    try:
+        score = float(request.form.get("score", ""))
+    except ValueError:
+        return _render_detail(row, {part_id: "Enter the score as a number."}, 422)
+    try:
+        grade_review_part(submission_id, part_id, score, request.form.get("feedback", ""),
+                          signed_in_user())
+    except ReviewError as exc:
+        db.session.rollback()
+        return _render_detail(db.session.get(Submission, submission_id), {part_id: str(exc)}, 422)
+    flash(f"Part {part_id} graded: {score:g} points.", "info")
+    return redirect(url_for("web.instructor_submission", submission_id=submission_id), 303)
+
+
+def _csv_cell(value: object) -> object:
+    """Keep a spreadsheet from reading a cell as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@bp.get("/instructor/gradebook.csv")
+@instructor_required
+def gradebook_csv() -> ResponseReturnValue:
+    """Return the best score per user and exercise as CSV (one row per user and exercise)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["email", "external_id", "exercise", "best_score", "max_score",
+                     "submissions", "last_submitted"])
+    for row in gradebook():
+        last = row.last_submitted.isoformat() if row.last_submitted else ""
+        writer.writerow([_csv_cell(v) for v in (row.email, row.external_id, row.exercise,
+                         row.best_score, row.max_score, row.submissions, last)])
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="gradebook.csv"'})
+
+
+@bp.route("/instructor/import", methods=["GET", "POST"])
+@instructor_required
+def import_form() -> ResponseReturnValue:
+    """Import exercise YAML files; show every problem with its file, line and field."""
+    if request.method == "GET":
+        return render_template("instructor/import.html", issues=[], report=None)
+    uploads = [f for f in request.files.getlist("files") if f and f.filename]
+    if not uploads:
+        return render_template("instructor/import.html", report=None,
+                               issues=[], message="Choose one or more .yaml files."), 422
+    if len(uploads) > MAX_IMPORT_FILES:
+        return render_template("instructor/import.html", report=None, issues=[],
+                               message=f"At most {MAX_IMPORT_FILES} files at once."), 422
+    with tempfile.TemporaryDirectory(prefix="grader-import-") as tmp:
+        paths, names = [], {}
+        for index, upload in enumerate(uploads):
+            name = secure_filename(upload.filename) or f"file-{index}.yaml"
+            path = Path(tmp) / f"{index:02d}-{name}"
+            upload.save(path)
+            paths.append(path)
+            names[str(path)] = upload.filename
+        try:
+            report = import_exercises(paths)
+        except CatalogError as exc:
+            issues = [{"file": names.get(i.file, Path(i.file).name), "line": i.line,
+                       "field": i.field, "message": i.message} for i in exc.issues]
+            return render_template("instructor/import.html", issues=issues, report=None,
+                                   message="Nothing was imported: fix these problems."), 422
+    return render_template("instructor/import.html", issues=[], report=report)

@@ -1,0 +1,66 @@
+// Live preview of formula answers: POST the text to the page's same-origin preview endpoint
+// (session cookie + CSRF header) and show the MathML, or the parse error with its column.
+"use strict";
+
+(function () {
+  const form = document.querySelector("form[data-preview-url]");
+  if (!form) return;
+  const url = form.dataset.previewUrl;
+  const timers = new Map();
+  const latest = new Map();
+
+  function show(input, box, data) {
+    box.replaceChildren();
+    if (!input.value.trim()) {
+      const hint = document.createElement("span");
+      hint.className = "muted small";
+      hint.textContent = "The preview of your formula appears here.";
+      box.append(hint);
+      return;
+    }
+    if (data.ok) {
+      const ok = document.createElement("span");
+      ok.className = "ok";
+      ok.innerHTML = data.mathml;  // MathML built and escaped by the server's formula renderer
+      box.append(ok);
+      return;
+    }
+    const message = document.createElement("div");
+    message.className = "preview-error";
+    message.textContent = "✗ " + (data.column ? "Column " + data.column + ": " : "") + data.error;
+    box.append(message);
+    if (data.column) {
+      const caret = document.createElement("pre");
+      caret.className = "caret";
+      caret.setAttribute("aria-hidden", "true");
+      caret.textContent = input.value + "\n" + " ".repeat(Math.max(0, data.column - 1)) + "^";
+      box.append(caret);
+    }
+  }
+
+  function request(input) {
+    const box = document.getElementById("preview-" + input.dataset.part);
+    const text = input.value;
+    latest.set(input, text);
+    if (!text.trim()) { show(input, box, { ok: true }); return; }
+    fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": window.graderCsrfToken() },
+      body: JSON.stringify({ part: input.dataset.part, answer: text }),
+    })
+      .then(function (response) { return response.json(); })
+      .then(function (data) { if (latest.get(input) === text) show(input, box, data); })
+      .catch(function () {
+        if (latest.get(input) === text) show(input, box, { ok: false, error: "The preview is not available right now; you can still submit." });
+      });
+  }
+
+  for (const input of form.querySelectorAll("input.formula-input")) {
+    input.addEventListener("input", function () {
+      clearTimeout(timers.get(input));
+      timers.set(input, setTimeout(function () { request(input); }, 250));
+    });
+    if (input.value.trim()) request(input);
+  }
+})();

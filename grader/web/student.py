@@ -1,0 +1,152 @@
+"""Student pages: the exercise list, an exercise with its form, a submission's feedback, and
+the student's own history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from grader.extensions import db
+from grader.models import Submission
+from grader.services.dashboard import best_scores_for_user
+from grader.services.exercises import (
+    ExerciseNotFound,
+    current_version,
+    list_current_versions,
+    spec_of,
+)
+from grader.services.grading import InvalidAnswers, submit
+from grader.web.auth import is_instructor, signed_in_user
+from grader.web.blueprint import bp
+from grader.web.widgets import answers_from_form, is_blank, widget_for
+
+PER_PAGE = 50
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """Redirect to the exercise list."""
+    return redirect(url_for("web.exercises"))
+
+
+@bp.get("/exercises")
+@login_required
+def exercises() -> ResponseReturnValue:
+    """List the exercises with the signed-in user's best score and number of attempts."""
+    best = best_scores_for_user(current_user.id)
+    rows = []
+    for version in list_current_versions():
+        spec = spec_of(version)
+        rows.append({"spec": spec, "kinds": sorted({p.kind for p in spec.parts}),
+                     "best": best.get(spec.slug)})
+    return render_template("exercises.html", rows=rows)
+
+
+def _public_spec_or_404(slug: str) -> tuple[Any, dict[str, Any]]:
+    try:
+        version = current_version(slug)
+    except ExerciseNotFound:
+        abort(404)
+    return version, spec_of(version).public()
+
+
+def visible_submission(submission_id: int) -> Submission:
+    """Return the submission if the signed-in user may see it; 404 if none, 403 if not theirs."""
+    submission = db.session.get(Submission, submission_id)
+    if submission is None:
+        abort(404)
+    if submission.user_id != current_user.id and not is_instructor(current_user):
+        abort(403)
+    return submission
+
+
+def _render_exercise(version: Any, public: dict[str, Any], values: dict[str, Any],
+                     errors: dict[str, str], message: str = "", status: int = 200):
+    parts = [
+        {"part": part, "macro": widget_for(part["kind"]).macro, "value": values.get(part["id"]),
+         "error": errors.get(part["id"], "")}
+        for part in public["parts"]
+    ]
+    attempts = db.session.scalar(
+        select(func.count(Submission.id)).where(Submission.user_id == current_user.id,
+                                               Submission.exercise_version_id == version.id)
+    )
+    return render_template("exercise.html", spec=public, version=version, parts=parts,
+                           message=message, attempts=attempts), status
+
+
+@bp.get("/exercises/<slug>")
+@login_required
+def exercise(slug: str) -> ResponseReturnValue:
+    """Show the prompt and one input per part; ``?from=<id>`` fills in an earlier submission."""
+    version, public = _public_spec_or_404(slug)
+    values: dict[str, Any] = {}
+    earlier = request.args.get("from", type=int)
+    if earlier:
+        previous = visible_submission(earlier)
+        if previous.user_id == current_user.id and previous.version.exercise.slug == slug:
+            values = dict(previous.answers or {})
+    return _render_exercise(version, public, values, {})
+
+
+@bp.post("/exercises/<slug>")
+@login_required
+def submit_answers(slug: str) -> ResponseReturnValue:
+    """Grade the form's answers and show the feedback; unreadable answers re-show the form."""
+    version, public = _public_spec_or_404(slug)
+    values = answers_from_form(request.form, public["parts"])
+    answers = {key: value for key, value in values.items() if not is_blank(value)}
+    if not answers:
+        return _render_exercise(version, public, values, {},
+                                "Answer at least one part before submitting.", 422)
+    try:
+        submission, _ = submit(slug, signed_in_user(), answers, source="web")
+    except InvalidAnswers as exc:
+        errors = {result.part_id: result.feedback for result in exc.results}
+        return _render_exercise(
+            version, public, values, errors,
+            "Some answers could not be read; nothing was recorded. Fix the marked parts.", 422)
+    except (TypeError, ValueError) as exc:
+        return _render_exercise(version, public, values, {}, str(exc), 422)
+    except ExerciseNotFound:
+        abort(404)
+    return redirect(url_for("web.submission", submission_id=submission.id), 303)
+
+
+@bp.get("/submissions/<int:submission_id>")
+@login_required
+def submission(submission_id: int) -> ResponseReturnValue:
+    """Show a submission's score and per-part feedback (the owner's, or any for instructors)."""
+    row = visible_submission(submission_id)
+    spec = spec_of(row.version)
+    return render_template("submission.html", submission=row, spec=spec.public(),
+                           results={p["id"]: p for p in row.parts or []},
+                           answers=row.answers or {}, instructor_view=False)
+
+
+@bp.get("/submissions/<int:submission_id>/status")
+@login_required
+def submission_status(submission_id: int) -> ResponseReturnValue:
+    """Return a submission's status and score as JSON (polled while it is queued)."""
+    row = visible_submission(submission_id)
+    return jsonify(status=row.status, score=row.score, max_score=row.max_score)
+
+
+@bp.get("/me")
+@login_required
+def me() -> ResponseReturnValue:
+    """List the signed-in user's submissions, newest first, a page at a time."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    total = db.session.scalar(
+        select(func.count(Submission.id)).where(Submission.user_id == current_user.id))
+    rows = db.session.scalars(
+        select(Submission).where(Submission.user_id == current_user.id)
+        .order_by(Submission.created_at.desc(), Submission.id.desc())
+        .offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+    ).all()
+    return render_template("me.html", submissions=rows, page=page,
+                           pages=max(1, -(-int(total or 0) // PER_PAGE)), total=total)

@@ -13,14 +13,22 @@ from grader.api.auth import current_token
 from grader.extensions import limiter
 
 
-def rate_limit_value() -> str:
-    """Return the configured limit string, e.g. ``600/minute``."""
+def _configured() -> str:
     return str(current_app.config.get("GRADER_API_RATE_LIMIT") or "0").strip()
 
 
 def rate_limit_off() -> bool:
     """Return True when limits are turned off (``GRADER_API_RATE_LIMIT=0``)."""
-    return rate_limit_value() in ("0", "")
+    return _configured() in ("0", "")
+
+
+def rate_limit_value() -> str:
+    """Return the configured limit string, e.g. ``600/minute``.
+
+    Flask-Limiter parses the string even for an exempt request, so "off" still returns a
+    well-formed limit; ``rate_limit_off`` makes sure it is never applied.
+    """
+    return "1/second" if rate_limit_off() else _configured()
 
 
 def rate_limit_key() -> str:

@@ -1,0 +1,115 @@
+"""Problem details for every API error (including Flask's own) and per-token rate limits."""
+
+from __future__ import annotations
+
+import pytest
+from flask_migrate import upgrade
+
+from grader import create_app
+from grader import config as grader_config
+from grader.extensions import db
+from tests.api.helpers import SUBMIT_URL, auth, is_problem
+
+
+@pytest.fixture()
+def limited_app(database_url, tmp_path):
+    """An app whose API allows 3 requests a minute per token."""
+    config = grader_config.TestConfig(database_url, tmp_path / "instance")
+    config.GRADER_API_RATE_LIMIT = "3/minute"
+    app = create_app(config)
+    with app.app_context():
+        if database_url.startswith("sqlite"):
+            upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _token(app, *scopes):
+    from grader.services.users import create_token
+
+    with app.app_context():
+        return create_token("limited", scopes or ("read:scores",))[1]
+
+
+def test_over_the_limit_is_429_problem_with_retry_after(limited_app):
+    client = limited_app.test_client()
+    first, second = _token(limited_app), _token(limited_app)
+    for _ in range(3):
+        assert client.get("/api/v1/exercises", headers=auth(first)).status_code == 200
+    response = client.get("/api/v1/exercises", headers=auth(first))
+    assert is_problem(response, 429, "too-many-requests")
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert "retry in" in response.json["detail"]
+    # The limit is per token: another token still has its own budget.
+    assert client.get("/api/v1/exercises", headers=auth(second)).status_code == 200
+
+
+def test_requests_without_a_valid_token_share_the_address_budget(limited_app):
+    client = limited_app.test_client()
+    for index in range(3):
+        assert is_problem(client.get("/api/v1/exercises", headers=auth(f"bpg_fake{index}")), 401)
+    assert is_problem(client.get("/api/v1/exercises", headers=auth("bpg_other")), 429)
+
+
+def test_limit_zero_turns_limits_off(imported, client, make_token):
+    token = make_token()
+    for _ in range(30):
+        response = client.get("/api/v1/exercises", headers=auth(token))
+        assert response.status_code == 200 and "Retry-After" not in response.headers
+
+
+@pytest.mark.parametrize("method,url,status,kind", [
+    ("get", "/api/v1/nowhere", 404, "not-found"),
+    ("delete", "/api/v1/exercises", 405, "method-not-allowed"),
+    ("put", "/api/v1/scores", 405, "method-not-allowed"),
+    ("get", "/api/v1/submissions/abc", 404, "not-found"),
+])
+def test_flask_errors_are_problems(client, method, url, status, kind):
+    assert is_problem(getattr(client, method)(url), status, kind)
+
+
+def test_405_names_the_allowed_methods(client):
+    response = client.delete("/api/v1/scores")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_413_is_a_problem_on_every_body_route(imported, client, make_token):
+    token = make_token("admin")
+    for url in (SUBMIT_URL, "/api/v1/exercises/jacobian-shape/preview", "/api/v1/tokens"):
+        response = client.post(url, data="[" + "1," * 200_000 + "1]",
+                               content_type="application/json", headers=auth(token))
+        assert is_problem(response, 413, "request-entity-too-large"), url
+
+
+@pytest.mark.parametrize("data,content_type,status,kind", [
+    ("user=u", "application/x-www-form-urlencoded", 415, "unsupported-media-type"),
+    ("{}", "text/plain", 415, "unsupported-media-type"),
+    ("{", "application/json", 400, "malformed-json"),
+    ("[1, 2]", "application/json", 400, "malformed-json"),
+    ('"text"', "application/json", 400, "malformed-json"),
+])
+def test_bodies_that_are_not_json_objects(imported, client, make_token, data, content_type,
+                                          status, kind):
+    response = client.post(SUBMIT_URL, data=data, content_type=content_type,
+                           headers=auth(make_token()))
+    assert is_problem(response, status, kind)
+
+
+def test_unexpected_errors_are_500_problems_without_internals(imported, client, make_token,
+                                                              monkeypatch):
+    import grader.api.routes as routes
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(routes, "list_current_versions", broken)
+    response = client.get("/api/v1/exercises", headers=auth(make_token()))
+    assert is_problem(response, 500, "internal-error")
+    assert "secret" not in response.get_data(as_text=True)
+
+
+def test_web_pages_keep_html_errors(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404 and response.mimetype == "text/html"

@@ -9,7 +9,7 @@ kind-specific rules that need the whole exercise are the kinds' ``check``.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -33,6 +33,9 @@ class VariableSpec(_Strict):
     )
     range: tuple[float, float] = Field((-1.0, 1.0), description="Values drawn uniformly here")
     aliases: list[str] = Field(default_factory=list, description="Other spellings, e.g. [λ]")
+    role: Literal["input", "parameter", "constant"] = Field(
+        "input", description="parameter: trained (memory accounting, code outputs)"
+    )
     description: str = ""
 
     @field_validator("range")

@@ -1,0 +1,218 @@
+"""Random instances of an exercise: the trials every numeric kind grades on.
+
+A trial fixes the sizes (distinct from each other and >= 2, different between trials where the
+ranges allow), the functions (``phi`` cycles through the exercise's choices, so an answer that
+holds for one activation only is caught), the values of the variables, and the model's forward
+pass in the reference engine. Everything is drawn from the submission's seed, so a regrade
+reproduces it. The trials of one submission are computed once and shared by its parts
+(``GradingContext.cache``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from grader import engine
+from grader.kinds.base import GradingContext
+from grader.kinds.spec import ExerciseSpec
+from grader.mathexpr import Namespace, evaluate, parse
+from grader.mathexpr.to_engine import build_model, to_engine
+
+CALLER_FUNCTIONS = {"l": 2, "grad": 2, "hessian": 2, "hvp": 3}
+_MAX_DRAWS = 500
+
+
+@dataclass
+class Trial:
+    """One random instance: sizes, bound functions, input values and the traced model."""
+
+    index: int
+    sizes: dict[str, int]
+    functions: dict[str, str]
+    inputs: dict[str, np.ndarray]
+    model: engine.Model | None
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def ops(self) -> Any:
+        """Return the engine's op table with this trial's activation bound to ``phi``."""
+        return engine.ops_table(phi=self.functions.get("phi", "tanh"))
+
+    def describe_sizes(self) -> str:
+        """Return the sizes as ``d=3, h=5, q=2`` for feedback."""
+        return ", ".join(f"{name}={value}" for name, value in self.sizes.items())
+
+
+def _column(shape: list[str | int]) -> list[str | int]:
+    return list(shape)
+
+
+def namespace_for(spec: ExerciseSpec, extra: Mapping[str, list[str | int] | None] = ()) -> Namespace:
+    """Return the namespace formulas of ``spec`` are read against.
+
+    Variables (with their YAML aliases), model quantities (shapes from the first trial where
+    known), the sizes, the activations, ``l``/``grad``/``hessian``/``hvp``, and ``extra``
+    names (earlier parts' ids, bound to their reference values).
+    """
+    variables: dict[str, list[str | int] | None] = {
+        name: _column(v.shape) for name, v in spec.variables.items()
+    }
+    variables.update(model_shapes(spec))
+    variables.update(dict(extra))
+    aliases = {name: list(v.aliases) for name, v in spec.variables.items() if v.aliases}
+    return Namespace(
+        variables=variables,
+        aliases=aliases,
+        sizes=tuple(spec.dims),
+        functions=dict(CALLER_FUNCTIONS),
+        activations=tuple(spec.functions),
+    )
+
+
+_SHAPES_CACHE: dict[int, dict[str, list[str | int] | None]] = {}
+
+
+def model_shapes(spec: ExerciseSpec) -> dict[str, list[str | int] | None]:
+    """Return each model quantity's shape in size names (None where it cannot be told)."""
+    key = id(spec)
+    if key in _SHAPES_CACHE:
+        return _SHAPES_CACHE[key]
+    shapes: dict[str, list[str | int] | None] = {name: None for name in spec.model}
+    if spec.model:
+        trial = draw_trials(spec, seed=0, count=1, base_namespace=_bare_namespace(spec))[0]
+        by_value = {value: name for name, value in trial.sizes.items()}
+        for name in spec.model:
+            shapes[name] = _symbolic(trial.values[name].shape, by_value)
+    if len(_SHAPES_CACHE) > 512:
+        _SHAPES_CACHE.clear()
+    _SHAPES_CACHE[key] = shapes
+    return shapes
+
+
+def _symbolic(shape: tuple[int, ...], by_value: dict[int, str]) -> list[str | int] | None:
+    if shape == ():
+        return []
+    names: list[str | int] = []
+    for size in shape:
+        if size in by_value:
+            names.append(by_value[size])
+        elif size == 1:
+            names.append(1)
+        else:
+            return None
+    if len(names) == 2 and names[1] == 1:
+        return names[:1]  # a column vector
+    return names
+
+
+def _bare_namespace(spec: ExerciseSpec) -> Namespace:
+    variables = {name: _column(v.shape) for name, v in spec.variables.items()}
+    variables.update({name: None for name in spec.model})
+    aliases = {name: list(v.aliases) for name, v in spec.variables.items() if v.aliases}
+    return Namespace(variables=variables, aliases=aliases, sizes=tuple(spec.dims),
+                     functions=dict(CALLER_FUNCTIONS), activations=tuple(spec.functions))
+
+
+def draw_sizes(spec: ExerciseSpec, rng: np.random.Generator, used: set[tuple[int, ...]]) -> dict[str, int]:
+    """Draw one trial's sizes: each in its range (raised to >= 2 where the range allows),
+    distinct from each other, and a combination not in ``used`` when possible."""
+    names = list(spec.dims)
+    if not names:
+        return {}
+    bounds = []
+    for name in names:
+        low, high = spec.dims[name]
+        bounds.append((max(low, 2) if high >= 2 else low, high))
+    best: tuple[int, ...] | None = None
+    for _ in range(_MAX_DRAWS):
+        combo = tuple(int(rng.integers(low, high + 1)) for low, high in bounds)
+        if len(set(combo)) == len(combo):
+            best = combo
+            if combo not in used:
+                break
+    if best is None:  # the ranges cannot give distinct sizes: take what they give
+        best = tuple(int(rng.integers(low, high + 1)) for low, high in bounds)
+    used.add(best)
+    return dict(zip(names, best, strict=True))
+
+
+def draw_trials(
+    spec: ExerciseSpec, seed: int, count: int | None = None, base_namespace: Namespace | None = None
+) -> list[Trial]:
+    """Return the trials of ``spec`` for ``seed`` (``grading.trials`` of them by default)."""
+    count = spec.grading.trials if count is None else count
+    ctx = GradingContext(spec, seed)
+    namespace = base_namespace or namespace_for(spec)
+    used: set[tuple[int, ...]] = set()
+    trials = []
+    offset = int(ctx.rng("functions").integers(0, 1 << 16))
+    for index in range(count):
+        rng = ctx.rng("trial", index)
+        sizes = draw_sizes(spec, rng, used)
+        functions = {
+            name: f.choices[(index + offset) % len(f.choices)] for name, f in spec.functions.items()
+        }
+        inputs = {}
+        for name, variable in spec.variables.items():
+            shape = tuple(sizes[s] if isinstance(s, str) else int(s) for s in variable.shape)
+            if len(shape) == 1:
+                shape = (shape[0], 1)
+            low, high = variable.range
+            inputs[name] = rng.uniform(low, high, size=shape).astype(np.float64)
+        trial = Trial(index, sizes, functions, inputs, None, dict(inputs))
+        if spec.model:
+            leaves = {
+                name: engine.leaf(value, name, _symbols(spec.variables[name].shape))
+                for name, value in inputs.items()
+            }
+            params = [n for n, v in spec.variables.items() if v.role == "parameter"]
+            trial.model = build_model(spec.model, leaves, namespace, ops=trial.ops(),
+                                      sizes=sizes, params=params)
+            for name in spec.model:
+                trial.values[name] = np.asarray(trial.model[name].value, dtype=np.float64)
+        trials.append(trial)
+    return trials
+
+
+def _symbols(shape: list[str | int]) -> tuple[str | int, ...]:
+    return tuple(shape) + ((1,) if len(shape) == 1 else ())
+
+
+def trials_of(ctx: GradingContext) -> list[Trial]:
+    """Return the submission's trials, computed once per grading context."""
+    if "trials" not in ctx.cache:
+        ctx.cache["trials"] = draw_trials(ctx.exercise, ctx.seed)
+    return ctx.cache["trials"]
+
+
+def reference_value(trial: Trial, expression: str, namespace: Namespace,
+                    extra: Mapping[str, np.ndarray] = ()) -> np.ndarray:
+    """Evaluate an instructor's expression (may use ``grad``/``hessian``/``hvp``) on a trial.
+
+    ``extra`` binds further names (earlier parts' reference values) as constants.
+    """
+    nodes: dict[str, Any] = dict(trial.model.nodes) if trial.model else {
+        name: engine.leaf(value, name) for name, value in trial.inputs.items()
+    }
+    nodes.update({name: engine.const(value) for name, value in dict(extra).items()})
+    tree = parse(expression, namespace)
+    node = to_engine(tree, nodes, ops=trial.ops(), sizes=trial.sizes)
+    return np.asarray(node.value, dtype=np.float64)
+
+
+def student_value(trial: Trial, tree: Any, extra: Mapping[str, np.ndarray] = ()) -> np.ndarray:
+    """Evaluate a parsed student formula on a trial with the bounded evaluator.
+
+    Raises the formula language's errors (shape errors name the sizes).
+    """
+    values = dict(trial.values)
+    values.update(dict(extra))
+    functions: dict[str, Any] = dict(trial.functions)
+    loss = trial.ops()["l"]
+    functions["l"] = lambda o, y: np.asarray(loss(engine.const(o), engine.const(y)).value)
+    return np.asarray(
+        evaluate(tree, values, functions, sizes=trial.sizes), dtype=np.float64
+    )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # importing grader.engine or grader.mathexpr must not load Flask
+    from flask import Flask
 
-from grader.config import Config
+    from grader.config import Config
 
 
 def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
@@ -15,6 +16,10 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     ``config`` is a ``Config`` object, a mapping of overrides applied on top of ``Config()``,
     or ``None`` for the environment's settings.
     """
+    from flask import Flask
+
+    from grader.config import Config
+
     app = Flask(__name__, instance_relative_config=False)
     settings = config if isinstance(config, Config) else Config()
     app.config.from_object(settings)

@@ -29,7 +29,7 @@ def main() -> None:
 
 def register_commands(app: Any) -> None:
     """Attach the project's command groups to ``app.cli``."""
-    for command in (exercises, grade, users, tokens, demo, sandbox):
+    for command in (exercises, grade, regrade, review, users, tokens, demo, sandbox):
         app.cli.add_command(command)
 
 
@@ -85,6 +85,31 @@ def exercises_import(paths: tuple[str, ...]) -> None:
             click.echo(f"{label:12} {slug}")
 
 
+@exercises.command("test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Seed of the trials the answers are graded on.")
+@click.option("--quiet", is_flag=True, help="Print only the failures and the summary.")
+def exercises_test(paths: tuple[str, ...], seed: int, quiet: bool) -> None:
+    """Self-test exercise files: references score full marks, mistakes are caught, examples
+    grade as stated. A report per part; exit 1 on any failure."""
+    from grader.selftest import test_paths
+
+    try:
+        reports = test_paths(paths, seed=seed)
+    except CatalogError as exc:
+        _fail(f"{len(exc.issues)} problem(s):\n{exc}")
+    failures = 0
+    for report in reports:
+        for line, ok in report.lines(verbose=not quiet):
+            click.echo(line, err=not ok)
+        failures += report.failures
+    checks = sum(report.checks for report in reports)
+    click.echo(f"{len(reports)} exercise(s), {checks} check(s), {failures} failure(s)")
+    if failures:
+        sys.exit(1)
+
+
 @exercises.command("schema")
 def exercises_schema() -> None:
     """Print the JSON Schema of the exercise format."""
@@ -127,6 +152,61 @@ def grade(slug: str, answers: str, seed: int | None) -> None:
     except (TypeError, ValueError) as exc:
         _fail(str(exc))
     click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+@click.command()
+@click.argument("slug")
+@click.option("--version", "version_number", type=click.IntRange(1), default=None,
+              help="Grade against this version (default: the current one).")
+@with_appcontext
+def regrade(slug: str, version_number: int | None) -> None:
+    """Re-grade the stored submissions of SLUG with their stored seeds; the old scores are kept
+    in the grade history."""
+    from grader.services.exercises import ExerciseNotFound
+    from grader.services.regrade import RegradeError, count_regradable, regrade_exercise
+
+    try:
+        total = count_regradable(slug)
+        with click.progressbar(length=total, label=f"Regrading {total} submission(s)",
+                               file=sys.stderr, show_pos=True) as bar:
+            report = regrade_exercise(slug, version_number, progress=lambda _id: bar.update(1))
+    except (ExerciseNotFound, RegradeError) as exc:
+        _fail(str(exc))
+    for line in report.summary_lines():
+        click.echo(line)
+
+
+@click.command()
+@click.argument("submission_id", type=int, required=False)
+@click.argument("part", required=False)
+@click.option("--score", type=float, default=None, help="Points for the part, 0..its maximum.")
+@click.option("--feedback", default="", help="What the student is told.")
+@click.option("--by", "reviewer_email", default=None,
+              help="Email of the instructor grading (default: the only instructor, if one).")
+@click.option("--exercise", "slug", default=None, help="List only this exercise's reviews.")
+@with_appcontext
+def review(submission_id: int | None, part: str | None, score: float | None, feedback: str,
+           reviewer_email: str | None, slug: str | None) -> None:
+    """Without arguments, list the parts waiting for review; with SUBMISSION_ID PART --score S
+    [--feedback TEXT], grade one."""
+    from grader.services.review import ReviewError, find_reviewer, grade_review, pending_reviews
+
+    if submission_id is None:
+        pending = pending_reviews(slug)
+        for item in pending:
+            click.echo(f"{item.submission_id:>6}  {item.part_id:<16} {item.exercise:<24} "
+                       f"{item.user:<24} max {item.max_score:g}  {item.excerpt}")
+        click.echo(f"{len(pending)} part(s) waiting for review")
+        return
+    if part is None or score is None:
+        _fail("To grade a part give SUBMISSION_ID PART --score S [--feedback TEXT].", 2)
+    try:
+        reviewer = find_reviewer(reviewer_email)
+        submission = grade_review(submission_id, part, score, feedback, reviewer)
+    except ReviewError as exc:
+        _fail(str(exc))
+    click.echo(f"submission {submission.id}: part {part} scored {score:g}; "
+               f"total {submission.score:g}/{submission.max_score:g}, {submission.status}")
 
 
 @click.group()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask_migrate import upgrade
 
-from grader import create_app
 from grader import config as grader_config
+from grader import create_app
 from grader.extensions import db
 from tests.api.helpers import SUBMIT_URL, auth, is_problem
 

@@ -69,8 +69,8 @@ def test_filters_by_user_exercise_and_dates(client, gradebook):
                        headers=headers).json["items"]
     assert until[0]["best_score"] == 2.0 and until[0]["submissions"] == 1
     # A naive time is UTC; the bound is exclusive at until and inclusive at since.
-    exact = client.get("/api/v1/scores?user=ann&since=2024-03-01T12:00:00&until=2024-03-01T12:00:01",
-                       headers=headers).json["items"]
+    exact = client.get("/api/v1/scores?user=ann&since=2024-03-01T12:00:00"
+                       "&until=2024-03-01T12:00:01", headers=headers).json["items"]
     assert exact[0]["submissions"] == 1
     none = client.get("/api/v1/scores?until=2020-01-01", headers=headers).json["items"]
     assert none == []

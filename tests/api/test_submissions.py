@@ -76,7 +76,9 @@ def test_scope_not_enough_is_403(imported, client, make_token):
     ({"user": "u", "answers": ANSWERS, "extra": 1}, 422, "unknown-field"),
     ({"user": "u", "answers": {"shape": "n×k"}}, 422, "unreadable-answer"),
 ])
-def test_bad_bodies_are_problems_and_store_nothing(imported, client, make_token, body, status, kind):
+def test_bad_bodies_are_problems_and_store_nothing(
+    imported, client, make_token, body, status, kind
+):
     response = client.post("/api/v1/exercises/jacobian-shape/submissions", json=body,
                            headers=auth(make_token()))
     assert response.status_code == status, response.json

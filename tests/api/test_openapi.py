@@ -107,17 +107,17 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(fuzz_app, mode
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app,
                                             config=fuzz_config(token))
     checked, statuses = 0, {}
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        if operation.method.upper() == "DELETE":
-            continue  # revoking tokens at random would revoke the fuzzer's own; tested apart
+    operations = [result.ok() for result in schema.get_all_operations()]
+    # Revoking a token may revoke the fuzzer's own (then 401s follow): run DELETE last.
+    for operation in sorted(operations, key=lambda op: op.method.upper() == "DELETE"):
         # A random slug only finds 404s; the real one reaches validation and grading.
         fixed = {"slug": "jacobian-shape"} if "{slug}" in operation.path else None
         strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed)
 
         _fuzz(strategy, statuses.setdefault(operation.label, set()))
         checked += 1
-    assert checked == len(EXPECTED_OPERATIONS) - 1
+    assert checked == len(EXPECTED_OPERATIONS)
     if mode == GenerationMode.POSITIVE:  # the fuzzer got past authentication and validation
         succeeded = {label for label, seen in statuses.items() if any(200 <= s < 300 for s in seen)}
-        assert {label for label in statuses if "preview" not in label} <= succeeded, statuses
+        expected = {label for label in statuses if "preview" not in label and "DELETE" not in label}
+        assert expected <= succeeded, statuses

@@ -1,0 +1,365 @@
+"""The ``code`` kind: the student's Python function runs in the sandbox on every trial.
+
+The part names the entry point (``entry: backward``), the exercise variables passed to it in
+order (``parameters``), and the outputs to compare, each with a reference expression evaluated
+by the engine (``outputs: {W1: grad(J, W1), ...}``). Inputs follow DESIGN section 1: a variable
+declared as a vector ``[d]`` is passed as a 1-D array of shape (d,), a scalar as a Python float,
+a matrix as a 2-D array. The entry point returns a dict of arrays; a vector output may come back
+as (d,) or (d, 1).
+
+One sandbox run per submission, one call per trial. The child never sees a reference; every
+returned array is checked in the parent (type, dtype, finiteness by the sandbox; shape and values
+here). Points are split evenly over the outputs; an output counts only when it is correct on
+every trial. Failures of the student's code (an exception, the time, memory or output limit)
+score zero with the reason; an unavailable sandbox is not the student's fault: the part ends with
+status ``error`` so that the submission can be regraded.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import keyword
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from grader.kinds.base import ERROR, GRADED, GradingContext, KindBase, PartResult, PartSpec
+from grader.kinds.code_verdicts import (
+    CORRECT,
+    SANDBOX_UNAVAILABLE,
+    UNCONFINED_NOTICE,
+    Verdict,
+    compare,
+    problem_verdict,
+    run_failure,
+)
+from grader.kinds.registry import register
+from grader.sandbox import Limits, RunResult, Status, run_code
+
+if TYPE_CHECKING:
+    from grader.kinds.instances import Trial
+
+log = logging.getLogger(__name__)
+MAX_SOURCE_CHARS = 50_000
+FORBIDDEN_PACKAGES = frozenset({"grader"})
+STDOUT_SHOWN = 600
+
+
+def _identifier(value: str, what: str) -> str:
+    if not value.isidentifier() or keyword.iskeyword(value):
+        raise ValueError(f"{what} {value!r} is not a Python identifier")
+    return value
+
+
+class CodePart(PartSpec):
+    """A part answered with Python source defining ``entry``."""
+
+    kind: Literal["code"]
+    entry: str = Field("backward", description="The function the student's code must define")
+    parameters: list[str] = Field(
+        min_length=1,
+        description="Exercise variables passed as arguments, in order (vectors as 1-D arrays)",
+    )
+    outputs: dict[str, str] = Field(
+        min_length=1,
+        description="Key of the returned dict -> reference expression, e.g. W1: grad(J, W1)",
+    )
+    terms: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per output, additive terms a wrong answer may miss (e.g. W1: [lam*W1])",
+    )
+    starter: str = Field("", max_length=MAX_SOURCE_CHARS, description="Code shown to students")
+    time_limit: float = Field(5.0, gt=0, le=60, description="Seconds for all trials together")
+    memory_limit: int = Field(256, ge=32, le=4096, description="MiB on top of Python + numpy")
+    output_limit: int = Field(64, ge=1, le=1024, description="KiB of printed output")
+    packages: list[str] = Field(["numpy"], min_length=1, description="Importable packages")
+    rtol: float | None = Field(None, gt=0, lt=1, description="Default: the exercise's grading")
+    atol: float | None = Field(None, ge=0, lt=1, description="Default: the exercise's grading")
+
+    @field_validator("entry")
+    @classmethod
+    def _entry(cls, value: str) -> str:
+        return _identifier(value, "entry")
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters(cls, value: list[str]) -> list[str]:
+        for name in value:
+            _identifier(name, "parameter")
+        if len(set(value)) != len(value):
+            raise ValueError("parameters must not repeat a name")
+        return value
+
+    @field_validator("outputs")
+    @classmethod
+    def _outputs(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            _identifier(name, "output name")
+        return value
+
+    @field_validator("packages")
+    @classmethod
+    def _packages(cls, value: list[str]) -> list[str]:
+        for name in value:
+            _identifier(name, "package")
+            if name in FORBIDDEN_PACKAGES:
+                raise ValueError(f"the package {name!r} (this service) may never be allowed")
+        return value
+
+    def limits(self) -> Limits:
+        """Return the sandbox limits of one submission's run."""
+        return Limits(
+            wall_seconds=self.time_limit,
+            cpu_seconds=self.time_limit,
+            memory_bytes=self.memory_limit << 20,
+            output_bytes=self.output_limit << 10,
+        )
+
+
+def syntax_problem(source: str) -> str:
+    """Return a message for source that is not valid Python (with the line), or ""."""
+    try:
+        ast.parse(source, filename="submission.py")
+    except SyntaxError as exc:
+        where = f" on line {exc.lineno}" if exc.lineno else ""
+        return f"Your code is not valid Python{where}: {exc.msg}. Nothing was run."
+    except (ValueError, RecursionError, MemoryError):
+        return "Your code cannot be read as Python (too deeply nested or malformed)."
+    return ""
+
+
+@register
+class CodeKind(KindBase):
+    """Runs student code in the sandbox on the trials and compares each output."""
+
+    name: ClassVar[str] = "code"
+    part_model: ClassVar[type[PartSpec]] = CodePart
+    private_fields: ClassVar[frozenset[str]] = frozenset({"outputs", "terms", "rtol", "atol"})
+    deferred: ClassVar[bool] = True
+
+    def public(self, part: CodePart) -> dict[str, Any]:
+        """Return the part without its references; the output names stay (students need them)."""
+        data = super().public(part)
+        data["outputs"] = list(part.outputs)
+        return data
+
+    def check(self, part: CodePart, exercise: Any) -> list[tuple[tuple[str | int, ...], str]]:
+        """Return problems: unknown parameters, references that do not evaluate, bad starter
+        code, unknown packages, terms for outputs that do not exist."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for index, name in enumerate(part.parameters):
+            if name not in exercise.variables:
+                problems.append((("parameters", index), f"{name!r} is not an exercise variable"))
+        for name in part.terms:
+            if name not in part.outputs:
+                problems.append((("terms", name), f"{name!r} is not one of the outputs"))
+        for index, package in enumerate(part.packages):
+            if importlib.util.find_spec(package) is None:
+                problems.append(
+                    (("packages", index), f"the package {package!r} is not installed here")
+                )
+        if part.starter and syntax_problem(part.starter):
+            problems.append((("starter",), syntax_problem(part.starter)))
+        if problems:
+            return problems
+        from grader.kinds.instances import draw_trials, namespace_for, reference_value
+
+        try:
+            trial = draw_trials(exercise, seed=0, count=1)[0]
+            namespace = namespace_for(exercise)
+        except Exception as exc:  # the exercise's own model is reported by its own checks
+            return [((), f"the exercise's model cannot be evaluated: {exc}")]
+        for name, expression in part.outputs.items():
+            try:
+                reference_value(trial, expression, namespace)
+            except Exception as exc:
+                problems.append((("outputs", name), f"the reference does not evaluate: {exc}"))
+        for name, expressions in part.terms.items():
+            for index, expression in enumerate(expressions):
+                try:
+                    reference_value(trial, expression, namespace)
+                except Exception as exc:
+                    problems.append((("terms", name, index), f"does not evaluate: {exc}"))
+        return problems
+
+    # -- grading ---------------------------------------------------------------------------
+
+    def grade(self, part: CodePart, answer: Any, ctx: GradingContext) -> PartResult:
+        """Run the code on every trial and grade each output; never raises on bad code."""
+        if not isinstance(answer, str):
+            return PartResult.invalid(part, "Paste your Python code as text.")
+        if len(answer) > MAX_SOURCE_CHARS:
+            return PartResult.invalid(
+                part, f"Your code is {len(answer)} characters long; at most {MAX_SOURCE_CHARS}."
+            )
+        problem = syntax_problem(answer)
+        if problem:
+            return PartResult.invalid(part, problem, "syntax-error")
+        from grader.kinds.instances import trials_of
+
+        trials = trials_of(ctx)
+        references = self._references(part, ctx, trials)
+        calls = [self._arguments(part, ctx, trial) for trial in trials]
+        expected = [{name: None for name in part.outputs} for _ in trials]
+        result = run_code(
+            answer,
+            part.entry,
+            calls,
+            part.limits(),
+            expected=expected,
+            packages=tuple(part.packages),
+        )
+        return self._result(part, ctx, trials, references, result)
+
+    def _references(
+        self, part: CodePart, ctx: GradingContext, trials: list[Trial]
+    ) -> list[dict[str, Any]]:
+        """Return per trial the outputs' references and the terms' values (cached per ctx)."""
+        from grader.kinds.instances import namespace_for, reference_value
+
+        key = f"code:{part.id}:references"
+        if key not in ctx.cache:
+            namespace = namespace_for(ctx.exercise)
+            per_trial = []
+            for trial in trials:
+                values = {
+                    name: reference_value(trial, expression, namespace)
+                    for name, expression in part.outputs.items()
+                }
+                terms = {
+                    name: {text: reference_value(trial, text, namespace) for text in texts}
+                    for name, texts in part.terms.items()
+                }
+                per_trial.append({"values": values, "terms": terms})
+            ctx.cache[key] = per_trial
+        return ctx.cache[key]
+
+    @staticmethod
+    def _arguments(part: CodePart, ctx: GradingContext, trial: Trial) -> dict[str, Any]:
+        """Return the keyword arguments of one call: fresh copies, vectors 1-D, scalars float."""
+        arguments: dict[str, Any] = {}
+        for name in part.parameters:
+            value = np.array(trial.values[name], dtype=np.float64)
+            declared = ctx.exercise.variables[name].shape
+            if value.ndim == 0:
+                arguments[name] = float(value)
+            elif len(declared) == 1:
+                arguments[name] = value.reshape(-1)
+            else:
+                arguments[name] = value
+        return arguments
+
+    def _result(
+        self,
+        part: CodePart,
+        ctx: GradingContext,
+        trials: list[Trial],
+        references: list[dict[str, Any]],
+        result: RunResult,
+    ) -> PartResult:
+        details: dict[str, Any] = {
+            "run": str(result.status),
+            "elapsed_ms": round(result.elapsed * 1000, 1),
+            "confined": result.confined,
+            "sizes": [trial.describe_sizes() for trial in trials],
+        }
+        notice = "" if result.confined else f"{UNCONFINED_NOTICE}\n\n"
+        if result.status is Status.SANDBOX_UNAVAILABLE:
+            log.error("code part %s not graded, sandbox unavailable: %s", part.id, result.message)
+            details["message"] = result.message
+            return PartResult(
+                part.id,
+                0.0,
+                part.points,
+                False,
+                notice + SANDBOX_UNAVAILABLE,
+                ERROR,
+                "sandbox-unavailable",
+                details,
+            )
+        diagnosis, failure = run_failure(result, part.time_limit, part.memory_limit)
+        if failure:
+            feedback = notice + failure + _printed(result)
+            return PartResult(
+                part.id, 0.0, part.points, False, feedback, GRADED, diagnosis, details
+            )
+        verdicts = self._verdicts(part, ctx, trials, references, result)
+        correct = [name for name, v in verdicts.items() if v.correct]
+        score = round(part.points * len(correct) / len(part.outputs), 6)
+        details["outputs"] = {
+            name: {"verdict": v.verdict, "diagnosis": v.diagnosis, **v.details}
+            for name, v in verdicts.items()
+        }
+        if len(correct) == len(part.outputs):
+            summary = (
+                f"Correct: all {len(correct)} outputs agree with the reference on "
+                f"{len(trials)} random instances."
+            )
+            return PartResult(
+                part.id, part.points, part.points, True, notice + summary, GRADED, CORRECT, details
+            )
+        lines = [f"{len(correct)} of {len(part.outputs)} outputs correct."]
+        lines += [v.message for v in verdicts.values()]
+        wrong = [v for v in verdicts.values() if not v.correct]
+        # the dashboard counts one key per submission: prefer a specific diagnosis
+        first_wrong = next((v for v in wrong if v.diagnosis != "wrong-values"), wrong[0])
+        feedback = notice + "\n".join(lines) + _printed(result)
+        return PartResult(
+            part.id, score, part.points, False, feedback, GRADED, first_wrong.diagnosis, details
+        )
+
+    def _verdicts(
+        self,
+        part: CodePart,
+        ctx: GradingContext,
+        trials: list[Trial],
+        references: list[dict[str, Any]],
+        result: RunResult,
+    ) -> dict[str, Verdict]:
+        """Return each output's verdict: correct on every trial, else its first failure."""
+        rtol = part.rtol if part.rtol is not None else ctx.exercise.grading.rtol
+        atol = part.atol if part.atol is not None else ctx.exercise.grading.atol
+        verdicts: dict[str, Verdict] = {}
+        for name in part.outputs:
+            verdict = Verdict(CORRECT, f"{name}: correct.", CORRECT)
+            for index, trial in enumerate(trials):
+                call = result.calls[index] if index < len(result.calls) else None
+                if call is None:
+                    verdict = problem_verdict(name, "missing", "", part.entry)
+                elif name in call.outputs:
+                    verdict = compare(
+                        name,
+                        call.outputs[name],
+                        references[index]["values"][name],
+                        trial.sizes,
+                        rtol,
+                        atol,
+                        references[index]["terms"].get(name, {}),
+                    )
+                else:
+                    verdict = problem_verdict(
+                        name, call.problems.get(name, "missing"), call.returned, part.entry
+                    )
+                if not verdict.correct:
+                    sizes = trial.describe_sizes()
+                    verdict = Verdict(
+                        verdict.verdict,
+                        f"{verdict.message} (trial {index + 1}, sizes {sizes})",
+                        verdict.diagnosis,
+                        {**verdict.details, "trial": index},
+                    )
+                    break
+            verdicts[name] = verdict
+        return verdicts
+
+
+def _printed(result: RunResult) -> str:
+    text = (result.stdout or "").strip()
+    if not text:
+        return ""
+    if len(text) > STDOUT_SHOWN:
+        text = text[:STDOUT_SHOWN] + " …"
+    return f"\n\nYour code printed:\n{text}"

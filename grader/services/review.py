@@ -7,14 +7,16 @@ object (DESIGN section 9) does not include these fields.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from grader.extensions import db
 from grader.kinds.base import ERROR, GRADED, NEEDS_REVIEW
-from grader.models import Submission, User, utcnow
+from grader.models import Exercise, ExerciseVersion, Submission, User, utcnow
 
 log = logging.getLogger(__name__)
 MAX_FEEDBACK_CHARS = 5000
@@ -29,7 +31,65 @@ def reviewable(part: dict) -> bool:
     return part.get("status") == NEEDS_REVIEW or bool(part.get("reviewed_by"))
 
 
-def grade_review_part(
+@dataclass(frozen=True)
+class PendingReview:
+    """A part waiting for an instructor: where it is, whose it is, and the start of the answer."""
+
+    submission_id: int
+    part_id: str
+    exercise: str
+    user: str
+    max_score: float
+    excerpt: str
+
+
+def pending_reviews(slug: str | None = None, limit: int = 500) -> list[PendingReview]:
+    """Return the parts waiting for review, oldest submission first (of one exercise if given)."""
+    query = (
+        select(Submission, Exercise.slug)
+        .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
+        .join(Exercise, ExerciseVersion.exercise_id == Exercise.id)
+        .where(Submission.status == "needs_review")
+        .order_by(Submission.created_at, Submission.id)
+        .limit(limit)
+    )
+    if slug:
+        query = query.where(Exercise.slug == slug)
+    pending = []
+    for submission, exercise in db.session.execute(query):
+        for part in submission.parts or []:
+            if part.get("status") != NEEDS_REVIEW:
+                continue
+            answer = (submission.answers or {}).get(part.get("id"), "")
+            text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
+            excerpt = " ".join(text.split())
+            pending.append(PendingReview(
+                submission.id, part.get("id"), exercise, submission.user.display_name,
+                float(part.get("max_score") or 0),
+                excerpt if len(excerpt) <= 60 else excerpt[:59] + "…",
+            ))
+    return pending
+
+
+def find_reviewer(email: str | None) -> User:
+    """Return the instructor (or admin) with ``email``, or the only one when ``email`` is None.
+
+    Raises ``ReviewError`` when there is no such instructor, or several and no email was given.
+    """
+    roles = ("instructor", "admin")
+    if email:
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None or user.role not in roles:
+            raise ReviewError(f"there is no instructor with the email {email!r}")
+        return user
+    instructors = list(db.session.scalars(select(User).where(User.role.in_(roles)).limit(2)))
+    if len(instructors) != 1:
+        raise ReviewError("name the instructor who grades (--by EMAIL)" if instructors
+                          else "there is no instructor; create one with `grader users create`")
+    return instructors[0]
+
+
+def grade_review(
     submission_id: int, part_id: str, score: float, feedback: str, reviewer: User
 ) -> Submission:
     """Record an instructor's score and feedback for one reviewable part; return the submission.

@@ -24,7 +24,7 @@ from grader.services.dashboard import (
     list_submissions,
 )
 from grader.services.exercises import import_exercises, spec_of
-from grader.services.review import ReviewError, grade_review_part, reviewable
+from grader.services.review import ReviewError, grade_review, reviewable
 from grader.web.auth import instructor_required, signed_in_user
 from grader.web.blueprint import bp
 from grader.web.charts import bar_list, histogram
@@ -110,7 +110,7 @@ def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
     except ValueError:
         return _render_detail(row, {part_id: "Enter the score as a number."}, 422)
     try:
-        grade_review_part(submission_id, part_id, score, request.form.get("feedback", ""),
+        grade_review(submission_id, part_id, score, request.form.get("feedback", ""),
                           signed_in_user())
     except ReviewError as exc:
         db.session.rollback()

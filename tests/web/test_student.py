@@ -128,26 +128,29 @@ def test_status_endpoint_and_queued_page_polls(imported, student):
     assert student.get(f"/submissions/{sid}/status").json["status"] == "queued"
 
 
-def test_preview_of_a_formula(student):
-    ok = student.post("/exercises/jacobian-shape/preview",
-                      json={"part": "shape", "answer": "2(o - y)"})
-    assert ok.status_code == 200 and ok.json["ok"] and "<math" in ok.json["mathml"]
-    assert ok.json["source"]
-    bad = student.post("/exercises/jacobian-shape/preview",
-                       json={"part": "shape", "answer": "2*(o - "})
-    assert bad.status_code == 200 and not bad.json["ok"]
-    assert bad.json["column"] >= 1 and bad.json["error"]
-    unknown = student.post("/exercises/jacobian-shape/preview",
-                           json={"part": "shape", "answer": "W7 @ x"})
-    assert not unknown.json["ok"] and unknown.json["column"] == 1
-    wrong_part = {"part": "nope", "answer": "x"}
-    assert student.post("/exercises/jacobian-shape/preview", json=wrong_part).status_code == 400
-    assert student.post("/exercises/jacobian-shape/preview", data="x").status_code == 400
+def test_preview_reads_answers_like_the_api(student):
+    url = "/exercises/jacobian-shape/preview"
+    ok = student.post(url, json={"part": "shape", "answer": "(n, m)"})
+    assert ok.status_code == 200 and ok.json["valid"] and ok.json["source"] == "n×m"
+    bad = student.post(url, json={"part": "shape", "answer": "n×?"})
+    assert bad.status_code == 200 and not bad.json["valid"]
+    assert "Cannot read" in bad.json["error"]["message"]
+    choice = student.post(url, json={"part": "vector_or_matrix", "answer": "a"})
+    assert choice.status_code == 422 and "no preview" in choice.json["error"]["message"]
+    unknown = student.post(url, json={"part": "nope", "answer": "x"})
+    assert unknown.status_code == 422 and "No part 'nope'" in unknown.json["error"]["message"]
+    assert student.post(url, data="x").status_code == 400
+    assert student.post(url, json={"part": "shape", "answer": 3}).status_code == 400
     assert student.post("/exercises/nope/preview", json={"part": "a",
                                                          "answer": "x"}).status_code == 404
-    empty = student.post("/exercises/jacobian-shape/preview", json={"part": "shape",
-                                                                   "answer": "  "})
-    assert empty.json == {"ok": True, "mathml": "", "latex": "", "source": ""}
+    empty = student.post(url, json={"part": "shape", "answer": "  "})
+    assert empty.json == {"part": "shape", "valid": True, "source": ""}
+
+
+def test_preview_needs_sign_in(client, imported):
+    response = client.post("/exercises/jacobian-shape/preview",
+                           json={"part": "shape", "answer": "n"})
+    assert response.status_code == 302
 
 
 def test_unknown_submission_is_404(student):

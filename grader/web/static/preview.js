@@ -1,4 +1,4 @@
-// Live preview of formula answers: POST the text to the page's same-origin preview endpoint
+// Live preview of answers (formula, memory, shape): POST the text to the page's same-origin preview endpoint
 // (session cookie + CSRF header) and show the MathML, or the parse error with its column.
 "use strict";
 
@@ -14,26 +14,31 @@
     if (!input.value.trim()) {
       const hint = document.createElement("span");
       hint.className = "muted small";
-      hint.textContent = "The preview of your formula appears here.";
+      hint.textContent = "The preview of your answer appears here.";
       box.append(hint);
       return;
     }
-    if (data.ok) {
+    if (data.valid) {
       const ok = document.createElement("span");
       ok.className = "ok";
-      ok.innerHTML = data.mathml;  // MathML built and escaped by the server's formula renderer
+      if (data.mathml) {
+        ok.innerHTML = data.mathml;  // MathML built and escaped by the server's formula renderer
+      } else {
+        ok.textContent = "read as " + (data.source || "");
+      }
       box.append(ok);
       return;
     }
+    const error = data.error || {};
     const message = document.createElement("div");
     message.className = "preview-error";
-    message.textContent = "✗ " + (data.column ? "Column " + data.column + ": " : "") + data.error;
+    message.textContent = "✗ " + (error.column ? "Column " + error.column + ": " : "") + (error.message || "Cannot read this.");
     box.append(message);
-    if (data.column) {
+    if (error.column) {
       const caret = document.createElement("pre");
       caret.className = "caret";
       caret.setAttribute("aria-hidden", "true");
-      caret.textContent = input.value + "\n" + " ".repeat(Math.max(0, data.column - 1)) + "^";
+      caret.textContent = input.value + "\n" + " ".repeat(Math.max(0, error.column - 1)) + "^";
       box.append(caret);
     }
   }
@@ -42,7 +47,7 @@
     const box = document.getElementById("preview-" + input.dataset.part);
     const text = input.value;
     latest.set(input, text);
-    if (!text.trim()) { show(input, box, { ok: true }); return; }
+    if (!text.trim()) { show(input, box, { valid: true }); return; }
     fetch(url, {
       method: "POST",
       credentials: "same-origin",
@@ -52,11 +57,11 @@
       .then(function (response) { return response.json(); })
       .then(function (data) { if (latest.get(input) === text) show(input, box, data); })
       .catch(function () {
-        if (latest.get(input) === text) show(input, box, { ok: false, error: "The preview is not available right now; you can still submit." });
+        if (latest.get(input) === text) show(input, box, { valid: false, error: { message: "The preview is not available right now; you can still submit." } });
       });
   }
 
-  for (const input of form.querySelectorAll("input.formula-input")) {
+  for (const input of form.querySelectorAll("input[data-preview]")) {
     input.addEventListener("input", function () {
       clearTimeout(timers.get(input));
       timers.set(input, setTimeout(function () { request(input); }, 250));

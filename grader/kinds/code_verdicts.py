@@ -150,7 +150,7 @@ def compare(
         f"returned {float(value[where]):.6g} and the reference is {float(reference[where]):.6g} "
         f"(relative error {relative:.2g})."
     )
-    diagnosis, hint = _diagnose(value, reference, rtol, atol, terms)
+    diagnosis, hint = _diagnose(value, reference, rtol, atol, terms, sizes)
     if hint:
         message = f"{message} {hint}"
     return Verdict(
@@ -171,6 +171,7 @@ def _diagnose(
     rtol: float,
     atol: float,
     terms: Mapping[str, np.ndarray],
+    sizes: Mapping[str, int],
 ) -> tuple[str, str]:
     norm = float(np.vdot(reference, reference))
     if norm > 0:
@@ -179,7 +180,15 @@ def _diagnose(
             if abs(factor + 1) < 1e-6:
                 return "sign", "Its sign is flipped."
             ratio = 1 / factor
-            shown = f"{round(ratio)}" if abs(ratio - round(ratio)) < 1e-6 else f"{ratio:.4g}"
+            whole = abs(ratio - round(ratio)) < 1e-6
+            shown = f"{round(ratio)}" if whole else f"{ratio:.4g}"
+            named = [name for name, size in sizes.items() if whole and size == round(ratio)]
+            if len(named) == 1 and round(ratio) not in (1, 2):
+                return (
+                    f"factor:{named[0]}",
+                    f"Your values are the reference divided by {shown}, which is the size "
+                    f"{named[0]} here: look for an average where a sum is asked for.",
+                )
             return (
                 f"factor:{shown}",
                 f"Your values are the reference divided by {shown}: look for a missing "

@@ -1,0 +1,296 @@
+"""What the formula kind evaluates: the names a part may use, its parsed reference and
+mistakes, and their values on the submission's trials (cached).
+
+Two namespaces per part. Instructors (``reference``) may call ``grad``/``hessian``/``hvp``;
+students may not, and may use only the part's allowed names: the variables, the model
+quantities (for a forward part named after a model quantity, only those computed before it),
+and the ids of earlier formula parts, which are bound to those parts' *reference* values so
+that one early mistake is not charged again downstream.
+
+Speed: parsed trees and namespaces are cached per exercise spec object; each trial's values,
+gradients (one backward pass per differentiated quantity) and each part's reference values are
+cached in ``GradingContext.cache``, so the parts of one submission share them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from grader import engine
+from grader.kinds.base import GradingContext
+from grader.mathexpr import Call, Name, Namespace, Node, evaluate, parse, walk
+from grader.mathexpr.to_engine import to_engine
+
+if TYPE_CHECKING:  # instances imports the spec, which needs every kind registered first
+    from grader.kinds.instances import Trial
+    from grader.kinds.spec import ExerciseSpec
+
+AUTODIFF = frozenset({"grad", "hessian", "hvp"})
+STUDENT_FUNCTIONS = {"l": 2}
+
+
+@dataclass
+class PartPlan:
+    """A formula part prepared for grading: namespaces and parsed instructor formulas."""
+
+    part_id: str
+    earlier: tuple[str, ...]  # earlier formula parts' ids usable by name
+    student_ns: Namespace
+    instructor_ns: Namespace
+    allowed: tuple[str, ...]
+    reference: Node
+    answer: Node | None  # the part's `answer` in student notation (None: the reference is one)
+    mistakes: list[Node | None] = field(default_factory=list)
+    mistake_errors: list[str | None] = field(default_factory=list)
+
+
+@dataclass
+class SpecPlan:
+    """All formula parts of one exercise spec, prepared once per spec object."""
+
+    spec: ExerciseSpec
+    parts: dict[str, PartPlan]
+    shapes: dict[str, list[str | int] | None]  # part id -> reference shape in size names
+    errors: dict[str, list[tuple[tuple[str | int, ...], str]]]
+
+
+_PLANS: dict[int, SpecPlan] = {}
+
+
+def _symbolic(shape: tuple[int, ...], sizes: Mapping[str, int]) -> list[str | int] | None:
+    by_value = {value: name for name, value in sizes.items()}
+    if shape == ():
+        return []
+    names: list[str | int] = []
+    for size in shape:
+        if size == 1:
+            names.append(1)
+        elif size in by_value:
+            names.append(by_value[size])
+        else:
+            return None
+    return names[:1] if len(names) == 2 and names[1] == 1 else names
+
+
+def default_allowed(spec: ExerciseSpec, part_id: str, earlier: tuple[str, ...]) -> list[str]:
+    """Return the names a part may use when it lists none: variables, model quantities
+    (only those before ``part_id`` when the part is named after a model quantity) and the
+    earlier formula parts' ids."""
+    model = list(spec.model)
+    visible = model[: model.index(part_id)] if part_id in model else model
+    return [*spec.variables, *visible, *[e for e in earlier if e not in spec.model]]
+
+
+def _student_namespace(full: Namespace, allowed: list[str]) -> Namespace:
+    variables = {name: full.variables[name] for name in allowed if name in full.variables}
+    aliases = {name: list(a) for name, a in full.aliases.items() if name in variables}
+    return Namespace(variables=variables, aliases=aliases, sizes=full.sizes,
+                     functions=dict(STUDENT_FUNCTIONS), activations=full.activations)
+
+
+def spec_plan(spec: ExerciseSpec) -> SpecPlan:
+    """Return the prepared formula parts of ``spec`` (cached per spec object).
+
+    Parts whose formulas cannot be read are left out and their problems listed in
+    ``errors`` (located inside the part), for ``check`` to report.
+    """
+    from grader.kinds.instances import draw_trials, namespace_for
+
+    cached = _PLANS.get(id(spec))
+    if cached is not None and cached.spec is spec:
+        return cached
+    plan = SpecPlan(spec, {}, {}, {})
+    probe: Trial | None = None
+    probe_values: dict[str, np.ndarray] = {}
+    earlier: list[str] = []
+    for part in spec.parts:
+        if part.kind != "formula":
+            continue
+        problems = plan.errors.setdefault(part.id, [])
+        extra = {pid: plan.shapes[pid] for pid in earlier if pid not in spec.model}
+        instructor_ns = namespace_for(spec, extra)
+        allowed = list(part.allow) if part.allow is not None else default_allowed(
+            spec, part.id, tuple(earlier))
+        unknown = [n for n in allowed if n not in instructor_ns.variables]
+        if unknown:
+            problems.append((("allow",), f"allow names {unknown[0]!r}, which is not a variable, "
+                             "a model quantity or an earlier part's id"))
+            allowed = [n for n in allowed if n not in unknown]
+        student_ns = _student_namespace(instructor_ns, allowed)
+        try:
+            reference = parse(part.reference, instructor_ns)
+        except ValueError as exc:
+            problems.append((("reference",), f"the reference does not parse: {exc}"))
+            continue
+        answer = None
+        if part.answer is not None:
+            try:
+                answer = parse(part.answer, student_ns)
+            except ValueError as exc:
+                problems.append((("answer",), f"the answer is not in the students' notation "
+                                 f"(allowed names: {', '.join(allowed)}): {exc}"))
+        mistakes: list[Node | None] = []
+        mistake_errors: list[str | None] = []
+        for index, mistake in enumerate(part.mistakes):
+            try:
+                mistakes.append(parse(mistake.answer, student_ns))
+                mistake_errors.append(None)
+            except ValueError as exc:
+                mistakes.append(None)
+                mistake_errors.append(str(exc))
+                problems.append((("mistakes", index, "answer"),
+                                 f"does not parse in the students' notation: {exc}"))
+        plan.parts[part.id] = PartPlan(part.id, tuple(e for e in earlier if e not in spec.model),
+                                       student_ns, instructor_ns, tuple(allowed), reference,
+                                       answer, mistakes, mistake_errors)
+        if probe is None and spec.model:
+            probe = draw_trials(spec, seed=0, count=1)[0]
+        shape = None
+        if probe is not None:
+            try:
+                value = _instructor_value(probe, reference, plan, part.id, probe_values)
+                shape = _symbolic(value.shape, probe.sizes)
+                if part.id not in spec.model:
+                    probe_values[part.id] = value
+            except (ValueError, engine.EngineError) as exc:
+                problems.append((("reference",), f"the reference cannot be evaluated: {exc}"))
+        plan.shapes[part.id] = shape
+        earlier.append(part.id)
+    if len(_PLANS) > 256:
+        _PLANS.clear()
+    _PLANS[id(spec)] = plan
+    return plan
+
+
+# -- values on trials -----------------------------------------------------------------------
+
+
+def _squared_loss(o: np.ndarray, y: np.ndarray) -> np.ndarray:
+    if o.shape != y.shape:
+        raise ValueError("l(o, y) needs o and y of the same shape")
+    return np.asarray(np.sum((o - y) ** 2))
+
+
+def trial_functions(trial: Trial) -> dict[str, Any]:
+    """Return the functions a student's formula may call on ``trial`` (phi bound, ``l``)."""
+    functions: dict[str, Any] = dict(trial.functions)
+    functions["l"] = _squared_loss
+    return functions
+
+
+def _grads(trial: Trial, of: str, cache: dict[str, Any]) -> dict[str, np.ndarray]:
+    """dJ/d(every node) for the scalar quantity ``of``, in one backward pass per trial."""
+    key = f"grads:{of}"
+    if key not in cache:
+        model = trial.model
+        if model is None:
+            raise ValueError("grad needs a model")
+        names = [n for n in model.nodes if n != of]
+        values = engine.grad(model[of], [model[n] for n in names])
+        cache[key] = dict(zip(names, values, strict=True))
+    return cache[key]
+
+
+def _instructor_value(trial: Trial, tree: Node, plan: SpecPlan, part_id: str,
+                      extra: Mapping[str, np.ndarray], cache: dict[str, Any] | None = None
+                      ) -> np.ndarray:
+    """Evaluate an instructor formula on a trial: model names and ``grad(J, w)`` by lookup,
+    formulas without autodiff by the numpy evaluator, the rest through the engine."""
+    cache = cache if cache is not None else {}
+    if isinstance(tree, Name) and tree.name in trial.values:
+        return trial.values[tree.name]
+    if (isinstance(tree, Call) and tree.name == "grad" and trial.model is not None
+            and all(isinstance(a, Name) for a in tree.args)
+            and tree.args[0].name in trial.model.nodes and tree.args[1].name in trial.model.nodes
+            and np.shape(trial.values[tree.args[0].name]) == ()):
+        return np.asarray(_grads(trial, tree.args[0].name, cache)[tree.args[1].name])
+    if not any(isinstance(n, Call) and n.name in AUTODIFF for n in walk(tree)):
+        values = {**trial.values, **extra}
+        return evaluate(tree, values, trial_functions(trial), sizes=trial.sizes)
+    nodes: dict[str, Any] = dict(trial.model.nodes) if trial.model else {
+        name: engine.leaf(value, name) for name, value in trial.inputs.items()}
+    nodes.update({name: engine.const(value) for name, value in extra.items()})
+    node = to_engine(tree, nodes, ops=trial.ops(), sizes=trial.sizes)
+    return np.asarray(node.value, dtype=np.float64)
+
+
+def trials_of(ctx: GradingContext) -> list[Trial]:
+    """Return the submission's trials (``instances.trials_of``, imported late)."""
+    from grader.kinds.instances import trials_of as shared_trials
+
+    return shared_trials(ctx)
+
+
+def _trial_cache(ctx: GradingContext, index: int) -> dict[str, Any]:
+    caches = ctx.cache.setdefault("formula:trial", {})
+    return caches.setdefault(index, {})
+
+
+def earlier_values(ctx: GradingContext, plan: SpecPlan, part_id: str) -> list[dict[str, np.ndarray]]:
+    """Return, per trial, the earlier parts' reference values by part id."""
+    names = plan.parts[part_id].earlier
+    per_trial: list[dict[str, np.ndarray]] = [{} for _ in trials_of(ctx)]
+    for name in names:
+        for index, value in enumerate(reference_values(ctx, plan, name)):
+            per_trial[index][name] = value
+    return per_trial
+
+
+def reference_values(ctx: GradingContext, plan: SpecPlan, part_id: str) -> list[np.ndarray]:
+    """Return the part's reference value on each trial (computed once per submission)."""
+    key = f"formula:reference:{part_id}"
+    if key not in ctx.cache:
+        part = plan.parts[part_id]
+        extras = earlier_values(ctx, plan, part_id) if part.earlier else None
+        ctx.cache[key] = [
+            _instructor_value(trial, part.reference, plan, part_id,
+                              extras[i] if extras else {}, _trial_cache(ctx, i))
+            for i, trial in enumerate(trials_of(ctx))
+        ]
+    return ctx.cache[key]
+
+
+def student_values(ctx: GradingContext, plan: SpecPlan, part_id: str, tree: Node
+                   ) -> list[np.ndarray]:
+    """Evaluate a student's tree on every trial; raises the formula language's errors."""
+    part = plan.parts[part_id]
+    extras = earlier_values(ctx, plan, part_id) if part.earlier else None
+    results = []
+    for index, trial in enumerate(trials_of(ctx)):
+        values = {**trial.values, **extras[index]} if extras else trial.values
+        functions = ctx.cache.setdefault(f"formula:functions:{index}", trial_functions(trial))
+        results.append(evaluate(tree, values, functions, sizes=trial.sizes))
+    return results
+
+
+def mistake_values(ctx: GradingContext, plan: SpecPlan, part_id: str, index: int
+                   ) -> list[np.ndarray] | None:
+    """Return a listed mistake's values per trial, or None when it has none (a shape error)."""
+    key = f"formula:mistake:{part_id}:{index}"
+    if key not in ctx.cache:
+        tree = plan.parts[part_id].mistakes[index]
+        try:
+            ctx.cache[key] = None if tree is None else student_values(ctx, plan, part_id, tree)
+        except ValueError:
+            ctx.cache[key] = None
+    return ctx.cache[key]
+
+
+def as_reference_shape(value: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Return ``value`` reshaped where the shapes are equivalents: a 1×1 matrix for a scalar."""
+    if value.shape == (1, 1) and reference.shape == ():
+        return value.reshape(())
+    return value
+
+
+def close(value: np.ndarray, reference: np.ndarray, rtol: float, atol: float) -> bool:
+    """True when the shapes agree and ||value − reference|| <= atol + rtol·||reference||."""
+    value = as_reference_shape(value, reference)
+    if value.shape != reference.shape or not np.all(np.isfinite(value)):
+        return False
+    return float(np.linalg.norm(value - reference)) <= atol + rtol * float(
+        np.linalg.norm(reference))

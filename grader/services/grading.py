@@ -67,12 +67,26 @@ def check_answers(spec: ExerciseSpec, answers: Any) -> dict[str, Any]:
     too_long = [key for key, value in answers.items() if len(json.dumps(value)) > MAX_ANSWER_CHARS]
     if too_long:
         raise TypeError(f"the answer to part {too_long[0]!r} is longer than {MAX_ANSWER_CHARS} characters")
+    # PostgreSQL cannot store NUL in text or JSONB; no answer needs one.
+    with_nul = [key for key, value in answers.items() if _contains_nul(value)]
+    if with_nul:
+        raise TypeError(f"the answer to part {with_nul[0]!r} contains a NUL character")
     return dict(answers)
 
 
 def is_deferred(part: Any) -> bool:
     """Return True when ``part``'s kind grades through the task queue (code)."""
     return bool(getattr(get_kind(part.kind), "deferred", False))
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(item) for item in value)
+    return False
 
 
 def grade_answers(

@@ -3,6 +3,6 @@
 Importing this package registers every kind, explicitly, in this order.
 """
 
-from grader.kinds import choice, code, formula, shape  # noqa: F401
+from grader.kinds import choice, code, formula, graph, shape, text  # noqa: F401
 
-__all__ = ["choice", "code", "formula", "shape"]
+__all__ = ["choice", "code", "formula", "graph", "shape", "text"]

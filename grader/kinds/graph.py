@@ -1,0 +1,297 @@
+"""The ``graph`` kind: a drawn computational graph, graded by its connections.
+
+Answers are JSON ``{nodes: [{id, label, type}], edges: [[from, to]]}`` or a text edge list
+(``[x] -> (matmul); [W1] -> (matmul); (matmul) -> (add#1)``; see ``graph_parse``). The reference
+is the engine's trace of the exercise's model (``reference: model``, the default) or a graph
+written in the part. ``collapse`` draws a model quantity's whole sub-graph as one operator (the
+chapter's ℓ2 circle for ``s``); ``optional`` lists variables a drawing may leave out (λ).
+
+Grading, in order: unreadable drawings (bad format, a cycle, a dangling node, over the size
+limits) are invalid and cost no attempt; a listed mistake is named; a labelled isomorphism with
+the reference scores full marks; a drawing that computes the reference's output on every trial
+(``evaluate``) is equivalent and scores full marks when it shows every variable of the
+reference; otherwise the score is the share of node and edge agreement (``graph_compare``),
+with the missing, extra, reversed and mislabelled pieces named.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from grader import engine
+from grader.kinds.base import GRADED, GradingContext, KindBase, PartResult, PartSpec, SelfTestCase
+from grader.kinds.graph_compare import compare, isomorphic
+from grader.kinds.graph_eval import GraphEvalError, Macro, evaluate_drawing, same_value
+from grader.kinds.graph_parse import (
+    OPERATOR,
+    VARIABLE,
+    DrawnGraph,
+    GraphFormatError,
+    is_operator_spelling,
+    operator_key,
+    parse_graph,
+    render_edge_list,
+    variable_key,
+)
+from grader.kinds.registry import register
+from grader.mathexpr import parse
+
+EQUIVALENT_SHARE = 0.75  # floor for a drawing that computes J but hides named variables
+MAX_PARTIAL_SHARE = 0.95  # a drawing that differs never reaches full marks
+
+
+def partial_score(points: float, share: float) -> float:
+    """Return the points of a drawing that agrees with the reference by ``share`` (0..1).
+
+    The share is squared, so that a few differences cost noticeably, and capped below full
+    marks; rounded down to a hundredth.
+    """
+    value = points * min(share * share, MAX_PARTIAL_SHARE)
+    return math.floor(value * 100 + 1e-9) / 100
+
+
+class GraphMistake(BaseModel):
+    """An anticipated wrong drawing (JSON or text form) and what to tell the student."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: str | dict[str, Any]
+    feedback: str = Field(min_length=1, max_length=2000)
+
+
+class GraphPart(PartSpec):
+    """A part answered by drawing a computational graph."""
+
+    kind: Literal["graph"]
+    reference: str | dict[str, Any] = Field(
+        "model", description="`model` (the engine's trace of the model), a JSON graph or an "
+        "edge list")
+    output: str | None = Field(None, description="The model quantity drawn (default: the last)")
+    collapse: dict[str, str] = Field(
+        default_factory=dict,
+        description="Model quantity -> operator label drawn for its whole sub-graph, e.g. "
+        "{s: l2} for the chapter's ℓ2 circle")
+    optional: list[str] = Field(default_factory=list,
+                                description="Variables a drawing may leave out, e.g. [lam]")
+    evaluate: bool = Field(True, description="Give credit to drawings that compute the same value")
+    mistakes: list[GraphMistake] = Field(default_factory=list)
+
+
+def exercise_names(spec: Any) -> dict[str, str]:
+    """Return normalised spelling -> name for the exercise's variables, aliases and quantities."""
+    names: dict[str, str] = {}
+    for name in list(spec.variables) + list(spec.model):
+        names[variable_key(name)] = name
+    for name, variable in spec.variables.items():
+        for alias in variable.aliases:
+            names[variable_key(alias)] = name
+    return names
+
+
+class Reference:
+    """A part's reference drawing, with its collapsed quantities, built once per spec."""
+
+    def __init__(self, part: GraphPart, spec: Any) -> None:
+        self.spec = spec
+        self.names = exercise_names(spec)
+        self.macros: dict[str, Macro] = {}
+        from grader.kinds.instances import draw_trials  # imports the spec: not at module level
+
+        if part.reference == "model":
+            self.output = part.output or list(spec.model)[-1]
+            trial = draw_trials(spec, seed=0, count=1)[0]
+            raw = engine.computational_graph(trial.model[self.output])
+            raw = self._collapse(raw, part, spec)
+        else:
+            self.output = part.output or ""
+            raw = None
+        self.graph = parse_graph(raw if raw is not None else part.reference, self.names)
+        if not self.output:
+            sinks = [n.key for n in self.graph.nodes.values()
+                     if n.type == VARIABLE and not any(a == n.id for a, _ in self.graph.edges)]
+            self.output = sinks[0] if sinks else ""
+        self.json = raw if raw is not None else _to_json(self.graph)
+
+    def _collapse(self, raw: dict[str, Any], part: GraphPart, spec: Any) -> dict[str, Any]:
+        nodes = {n["id"]: n for n in raw["nodes"]}
+        edges = [tuple(e) for e in raw["edges"]]
+        from grader.kinds.instances import namespace_for
+
+        namespace = namespace_for(spec)
+        for quantity, label in part.collapse.items():
+            target = next(i for i, n in nodes.items() if n["type"] == VARIABLE
+                          and n["label"] == quantity)
+            region, inputs, stack = set(), [], [target]
+            while stack:
+                current = stack.pop()
+                for a, b in edges:
+                    if b != current or a in region:
+                        continue
+                    if nodes[a]["type"] == OPERATOR:
+                        region.add(a)
+                        stack.append(a)
+                    elif a not in inputs:
+                        inputs.append(a)
+            edges = [e for e in edges if e[0] not in region and e[1] not in region]
+            for node_id in region:
+                del nodes[node_id]
+            key = operator_key(label)[0]
+            op_id = f"{key}_{quantity}"
+            nodes[op_id] = {"id": op_id, "label": key, "type": OPERATOR}
+            edges += [(i, op_id) for i in inputs] + [(op_id, target)]
+            input_names = frozenset(nodes[i]["label"] for i in inputs)
+            self.macros[key] = Macro(quantity, parse(spec.model[quantity], namespace),
+                                     input_names, input_names - set(part.optional))
+        return {"nodes": list(nodes.values()), "edges": [list(e) for e in edges]}
+
+    def for_drawing(self, drawn: DrawnGraph, optional: list[str]) -> DrawnGraph:
+        """Return the reference without the optional variables the drawing leaves out."""
+        present = {n.key for n in drawn.nodes.values()}
+        absent = {n.id for n in self.graph.nodes.values()
+                  if n.type == VARIABLE and n.key in optional and n.key not in present}
+        if not absent:
+            return self.graph
+        return DrawnGraph({i: n for i, n in self.graph.nodes.items() if i not in absent},
+                          [e for e in self.graph.edges if e[0] not in absent
+                           and e[1] not in absent])
+
+
+def _to_json(graph: DrawnGraph) -> dict[str, Any]:
+    return {"nodes": [{"id": n.id, "label": n.key, "type": n.type} for n in graph.nodes.values()],
+            "edges": [list(e) for e in graph.edges]}
+
+
+@register
+class GraphKind(KindBase):
+    """Grades drawn computational graphs against the model's graph."""
+
+    name: ClassVar[str] = "graph"
+    part_model: ClassVar[type[PartSpec]] = GraphPart
+    private_fields: ClassVar[frozenset[str]] = frozenset(
+        {"reference", "mistakes", "collapse", "optional", "output", "evaluate"})
+
+    def __init__(self) -> None:
+        self._references: dict[tuple[int, str], tuple[Any, GraphPart, Reference]] = {}
+
+    def reference(self, part: GraphPart, spec: Any) -> Reference:
+        """Return the part's reference drawing (cached per spec and part)."""
+        key = (id(spec), part.id)
+        cached = self._references.get(key)
+        if cached is not None and cached[0] is spec and cached[1] is part:
+            return cached[2]
+        built = Reference(part, spec)
+        if len(self._references) > 256:
+            self._references.clear()
+        self._references[key] = (spec, part, built)
+        return built
+
+    def check(self, part: GraphPart, exercise: Any) -> list[tuple[tuple[str | int, ...], str]]:
+        """Return problems: a model reference without a model, unknown names, bad graphs."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if part.reference == "model":
+            if not exercise.model:
+                return [(("reference",), "reference: model needs the exercise to have a model")]
+            if part.output is not None and part.output not in exercise.model:
+                problems.append((("output",), f"{part.output!r} is not a model quantity"))
+            for quantity, label in part.collapse.items():
+                if quantity not in exercise.model:
+                    problems.append((("collapse", quantity),
+                                     f"{quantity!r} is not a model quantity"))
+                elif not is_operator_spelling(label):
+                    problems.append((("collapse", quantity), f"{label!r} is not an operator"))
+        elif part.collapse:
+            problems.append((("collapse",), "collapse applies only to reference: model"))
+        for name in part.optional:
+            if name not in exercise.variables:
+                problems.append((("optional",), f"{name!r} is not a variable of the exercise"))
+        if problems:
+            return problems
+        try:
+            reference = self.reference(part, exercise)
+        except (GraphFormatError, ValueError) as exc:
+            return [(("reference",), f"the reference cannot be read: {exc}")]
+        for message in reference.graph.problems():
+            problems.append((("reference",), message))
+        for index, mistake in enumerate(part.mistakes):
+            try:
+                drawn = parse_graph(mistake.answer, reference.names)
+            except GraphFormatError as exc:
+                problems.append((("mistakes", index, "answer"), str(exc)))
+                continue
+            if isomorphic(drawn, reference.graph):
+                problems.append((("mistakes", index, "answer"), "this is the reference graph"))
+        return problems
+
+    def grade(self, part: GraphPart, answer: Any, ctx: GradingContext) -> PartResult:
+        """Grade a drawn graph (JSON object or text); see the module docstring for the rule."""
+        reference = self.reference(part, ctx.exercise)
+        try:
+            drawn = parse_graph(answer, reference.names)
+        except GraphFormatError as exc:
+            return PartResult.invalid(part, str(exc))
+        problems = drawn.problems()
+        if problems:
+            return PartResult.invalid(part, " ".join(problems[:3]), "invalid-graph")
+        target = reference.for_drawing(drawn, part.optional)
+        if isomorphic(drawn, target):
+            return PartResult(part.id, part.points, part.points, True, "Correct.", GRADED,
+                              "correct")
+        comparison = compare(drawn, target)
+        score = partial_score(part.points, comparison.share)
+        details = {"agreement": round(comparison.share, 3)}
+        for index, mistake in enumerate(part.mistakes):
+            listed = parse_graph(mistake.answer, reference.names)
+            if isomorphic(drawn, listed):
+                return PartResult(part.id, score, part.points, False, mistake.feedback, GRADED,
+                                  f"mistake:{index}", details)
+        if part.evaluate and self._equivalent(part, drawn, reference, ctx):
+            missing = comparison.missing_variables
+            if not missing:
+                return PartResult(
+                    part.id, part.points, part.points, True,
+                    "Correct: drawn differently from the reference graph, but it computes the "
+                    f"same {reference.output} on random inputs.", GRADED, "equivalent", details)
+            score = max(score, round(part.points * EQUIVALENT_SHARE, 2))
+            return PartResult(
+                part.id, score, part.points, False,
+                f"Your graph computes {reference.output} correctly, but it does not show "
+                f"{', '.join(missing)}: draw every intermediate variable as a square.",
+                GRADED, "equivalent-hidden", details)
+        return PartResult(part.id, score, part.points, False, comparison.feedback(), GRADED,
+                          comparison.diagnosis, details)
+
+    def _equivalent(self, part: GraphPart, drawn: DrawnGraph, reference: Reference,
+                    ctx: GradingContext) -> bool:
+        if part.reference != "model" or not ctx.exercise.model:
+            return False
+        from grader.kinds.instances import trials_of
+
+        grading = ctx.exercise.grading
+        try:
+            for trial in trials_of(ctx):
+                value = evaluate_drawing(drawn, trial, reference.output, reference.macros)
+                if not same_value(value, trial.values[reference.output], grading.rtol,
+                                  grading.atol):
+                    return False
+        except GraphEvalError:
+            return False
+        return True
+
+    def self_test_cases(self, part: GraphPart, exercise: Any) -> list[SelfTestCase]:
+        """Return the reference as JSON and as text (correct), and each listed mistake."""
+        reference = self.reference(part, exercise)
+        cases = [SelfTestCase(reference.json, True, label="reference (JSON)"),
+                 SelfTestCase(render_edge_list(reference.json), True, label="reference (text)")]
+        if reference.graph.edges:
+            a, b = reference.graph.edges[0]
+            cut = dict(reference.json, edges=[e for e in reference.json["edges"]
+                                              if tuple(e) != (a, b)])
+            if not DrawnGraph.problems(parse_graph(cut, reference.names)):
+                cases.append(SelfTestCase(cut, False, "not connected", "reference less one edge"))
+        for index, mistake in enumerate(part.mistakes):
+            cases.append(SelfTestCase(mistake.answer, False, mistake.feedback,
+                                      f"mistake {index + 1}"))
+        return cases

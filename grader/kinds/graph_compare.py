@@ -1,0 +1,205 @@
+"""Comparing a drawn graph with the reference: labelled isomorphism, then partial agreement.
+
+Full agreement is a labelled DAG isomorphism (node type and normalised label must match).
+Otherwise the drawing is aligned with the reference: variables by label, operators by label and
+labelled neighbourhood (a maximum-weight matching per operator label, refined once with the
+operators already aligned). Nodes that line up except for their label or their type are
+*mislabelled*; the edges then fall into matched, missing, extra and reversed.
+
+Score share: the mean of node agreement and edge agreement, each counting what is missing and
+what is extra: ``nodes = (matched + ½·mislabelled) / (reference nodes + extra nodes)`` and
+``edges = matched / (reference edges + extra edges + reversed edges)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from grader.kinds.graph_parse import (
+    OPERATOR,
+    VARIABLE,
+    DrawnGraph,
+    is_operator_spelling,
+    variable_key,
+)
+
+MAX_MESSAGES = 5
+_TYPE_WORDS = {VARIABLE: ("a variable", "a square"), OPERATOR: ("an operator", "a circle")}
+
+
+def _match(a: dict, b: dict) -> bool:
+    return a["type"] == b["type"] and a["key"] == b["key"]
+
+
+def isomorphic(drawn: DrawnGraph, reference: DrawnGraph) -> bool:
+    """Return True when the drawings are the same labelled graph."""
+    if len(drawn.nodes) != len(reference.nodes) or len(drawn.edges) != len(reference.edges):
+        return False
+    keys = sorted((n.type, n.key) for n in drawn.nodes.values())
+    if keys != sorted((n.type, n.key) for n in reference.nodes.values()):
+        return False
+    return nx.is_isomorphic(drawn.digraph(), reference.digraph(), node_match=_match)
+
+
+@dataclass
+class Comparison:
+    """How a drawing agrees with the reference, with feedback sentences in order of weight."""
+
+    share: float
+    messages: list[tuple[str, str]] = field(default_factory=list)  # (diagnosis, sentence)
+    missing_variables: list[str] = field(default_factory=list)
+
+    @property
+    def diagnosis(self) -> str:
+        """Return the stable key of the first difference (``missing-edge:b1->add`` ...)."""
+        return self.messages[0][0] if self.messages else "different"
+
+    def feedback(self) -> str:
+        """Return the feedback: the first differences, and how many more there are."""
+        shown = [text for _, text in self.messages[:MAX_MESSAGES]]
+        hidden = len(self.messages) - len(shown)
+        if hidden:
+            shown.append(f"…and {hidden} more difference(s).")
+        return " ".join(shown)
+
+
+def _align(drawn: DrawnGraph, reference: DrawnGraph) -> tuple[dict[str, str], set[str]]:
+    """Return student id -> reference id, and the student ids aligned despite a wrong label/type."""
+    mapping: dict[str, str] = {}
+    flawed: set[str] = set()
+    ref_vars = {n.key: n.id for n in reference.nodes.values() if n.type == VARIABLE}
+    used: set[str] = set()
+    for node in drawn.nodes.values():
+        core = node.label.split("#", 1)[0]
+        if node.type == VARIABLE:
+            target = ref_vars.get(node.key)
+        elif not is_operator_spelling(core):  # a variable's name drawn as a circle
+            target = ref_vars.get(variable_key(core))
+        else:
+            continue
+        if target is not None and target not in used:
+            mapping[node.id] = target
+            used.add(target)
+            if node.type != VARIABLE:
+                flawed.add(node.id)
+    for _ in range(2):
+        ops_mapping = _align_operators(drawn, reference, mapping)
+        mapping = {k: v for k, v in mapping.items()
+                   if drawn.nodes[k].type == VARIABLE or k in flawed} | ops_mapping
+    # Operators left over on both sides that sit in the same place: mislabelled.
+    left_drawn = [n for n in drawn.nodes.values() if n.id not in mapping]
+    left_ref = {n.id for n in reference.nodes.values()} - set(mapping.values())
+    candidates = []
+    for node in left_drawn:
+        for ref_id in left_ref:
+            overlap = _overlap(drawn, reference, mapping, node.id, ref_id)
+            if overlap >= 2 or (overlap == 1 and reference.nodes[ref_id].type == node.type):
+                candidates.append((overlap, node.id, ref_id))
+    for _, node_id, ref_id in sorted(candidates, reverse=True):
+        if node_id not in mapping and ref_id not in mapping.values():
+            mapping[node_id] = ref_id
+            flawed.add(node_id)
+    return mapping, flawed
+
+
+def _neighbours(graph: DrawnGraph, node_id: str) -> tuple[set[str], set[str]]:
+    ins = {a for a, b in graph.edges if b == node_id}
+    outs = {b for a, b in graph.edges if a == node_id}
+    return ins, outs
+
+
+def _overlap(drawn: DrawnGraph, reference: DrawnGraph, mapping: dict[str, str],
+             node_id: str, ref_id: str) -> int:
+    ins, outs = _neighbours(drawn, node_id)
+    ref_ins, ref_outs = _neighbours(reference, ref_id)
+    return (len({mapping[i] for i in ins if i in mapping} & ref_ins)
+            + len({mapping[o] for o in outs if o in mapping} & ref_outs))
+
+
+def _align_operators(drawn: DrawnGraph, reference: DrawnGraph,
+                     mapping: dict[str, str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    labels = {n.key for n in reference.nodes.values() if n.type == OPERATOR}
+    for label in labels:
+        mine = [n.id for n in drawn.nodes.values() if n.type == OPERATOR and n.key == label]
+        theirs = [n.id for n in reference.nodes.values() if n.type == OPERATOR and n.key == label]
+        if not mine:
+            continue
+        bipartite = nx.Graph()
+        for a in mine:
+            for b in theirs:
+                weight = 1 + 4 * _overlap(drawn, reference, mapping, a, b)
+                bipartite.add_edge(("d", a), ("r", b), weight=weight)
+        for u, v in nx.max_weight_matching(bipartite):
+            (side_u, a), (_, b) = (u, v) if u[0] == "d" else (v, u)
+            result[a] = b
+    return result
+
+
+def compare(drawn: DrawnGraph, reference: DrawnGraph) -> Comparison:
+    """Align ``drawn`` with ``reference`` and return the share of agreement and the feedback."""
+    mapping, flawed = _align(drawn, reference)
+    messages: list[tuple[str, str]] = []
+    missing_nodes = [n for n in reference.nodes.values() if n.id not in set(mapping.values())]
+    missing_vars = [n.key for n in missing_nodes if n.type == VARIABLE]
+    for node in missing_nodes:
+        if node.type == VARIABLE:
+            messages.append((f"missing-node:{node.key}",
+                             f"Your graph has no {node.key} (a variable, drawn as a square)."))
+        else:
+            messages.append((f"missing-node:{node.key}",
+                             f"There is no {reference.describe(node.id)[4:]}."))
+    for node_id in sorted(flawed):
+        node, target = drawn.nodes[node_id], reference.nodes[mapping[node_id]]
+        if node.type != target.type:
+            right, wrong = _TYPE_WORDS[target.type], _TYPE_WORDS[node.type]
+            messages.append((f"type:{target.key}",
+                             f"{node.label} is {right[0]}: draw it as {right[1]} "
+                             f"(type {target.type}), not as {wrong[0]} ({wrong[1]})."))
+        else:
+            messages.append((f"mislabelled:{target.key}",
+                             f"{_cap(drawn.describe(node_id))} should be {target.key}."))
+    ref_edges = set(reference.edges)
+    mapped_edges = []
+    for a, b in drawn.edges:
+        mapped_edges.append(((a, b), (mapping.get(a), mapping.get(b))))
+    matched = {m for _, m in mapped_edges if m in ref_edges}
+    reversed_edges = [(e, m) for e, m in mapped_edges
+                      if m not in ref_edges and (m[1], m[0]) in ref_edges]
+    extra = [(e, m) for e, m in mapped_edges
+             if m not in ref_edges and (m[1], m[0]) not in ref_edges]
+    missing_node_ids = {n.id for n in missing_nodes}
+    covered = matched | {(m[1], m[0]) for _, m in reversed_edges}
+    for a, b in reference.edges:
+        if (a, b) in covered or a in missing_node_ids or b in missing_node_ids:
+            continue
+        messages.append((f"missing-edge:{reference.nodes[a].key}->{reference.nodes[b].key}",
+                         f"{_cap(reference.describe(a))} is not connected to "
+                         f"{reference.describe(b)}."))
+    for (a, b), _ in reversed_edges:
+        messages.append(("reversed-edge",
+                         f"The edge {drawn.describe_short(a)} → {drawn.describe_short(b)} points "
+                         f"the wrong way: the value flows from {drawn.describe_short(b)} to "
+                         f"{drawn.describe_short(a)}."))
+    extra_nodes = [n for n in drawn.nodes.values() if n.id not in mapping]
+    for node in extra_nodes:
+        messages.append((f"extra-node:{node.key}",
+                         f"{node.label} is not part of this model's graph."))
+    extra_node_ids = {n.id for n in extra_nodes}
+    for (a, b), _ in extra:
+        if a in extra_node_ids or b in extra_node_ids:
+            continue
+        messages.append(("extra-edge",
+                         f"The edge {drawn.describe_short(a)} → {drawn.describe_short(b)} does "
+                         "not belong in the graph."))
+    good_nodes = len(mapping) - len(flawed) + 0.5 * len(flawed)
+    node_share = good_nodes / max(1, len(reference.nodes) + len(extra_nodes))
+    edge_share = len(matched) / max(1, len(reference.edges) + len(extra) + len(reversed_edges))
+    share = (node_share + edge_share) / 2
+    return Comparison(share, messages, missing_vars)
+
+
+def _cap(text: str) -> str:
+    return "The" + text[3:] if text.startswith("the ") else text

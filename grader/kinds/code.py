@@ -187,8 +187,9 @@ class CodeKind(KindBase):
 
     # -- grading ---------------------------------------------------------------------------
 
-    def grade(self, part: CodePart, answer: Any, ctx: GradingContext) -> PartResult:
-        """Run the code on every trial and grade each output; never raises on bad code."""
+    def precheck(self, part: CodePart, answer: Any) -> PartResult | None:
+        """Return an ``invalid`` result for an answer that cannot be run (not text, too long,
+        a syntax error), or None. Cheap, no sandbox: usable before a submission is queued."""
         if not isinstance(answer, str):
             return PartResult.invalid(part, "Paste your Python code as text.")
         if len(answer) > MAX_SOURCE_CHARS:
@@ -198,6 +199,13 @@ class CodeKind(KindBase):
         problem = syntax_problem(answer)
         if problem:
             return PartResult.invalid(part, problem, "syntax-error")
+        return None
+
+    def grade(self, part: CodePart, answer: Any, ctx: GradingContext) -> PartResult:
+        """Run the code on every trial and grade each output; never raises on bad code."""
+        refused = self.precheck(part, answer)
+        if refused is not None:
+            return refused
         from grader.kinds.instances import trials_of
 
         trials = trials_of(ctx)

@@ -93,10 +93,10 @@ def exercises_import(paths: tuple[str, ...]) -> None:
 def exercises_test(paths: tuple[str, ...], seed: int, quiet: bool) -> None:
     """Self-test exercise files: references score full marks, mistakes are caught, examples
     grade as stated. A report per part; exit 1 on any failure."""
-    from grader.selftest import test_paths
+    from grader.selftest import selftest_paths
 
     try:
-        reports = test_paths(paths, seed=seed)
+        reports = selftest_paths(paths, seed=seed)
     except CatalogError as exc:
         _fail(f"{len(exc.issues)} problem(s):\n{exc}")
     failures = 0

@@ -90,21 +90,22 @@ def _short(value: Any) -> str:
 
 
 def judge(result: PartResult, correct: bool, feedback: str | None = None,
-          score: float | None = None) -> str:
+          score: float | None = None, allow_invalid: bool = False) -> str:
     """Return why ``result`` is not the stated verdict, or "" when it is.
 
-    A correct answer must score full marks; a wrong one must be graded (or stored for review),
-    not refused as unreadable, and must not score full marks.
+    A correct answer must score full marks; a wrong one must be graded (or stored for review)
+    and must not score full marks. Only ``allow_invalid`` (an instructor's example of an
+    unreadable answer) lets a wrong answer be refused as unreadable.
     """
     problems = []
-    if result.status == INVALID:
+    if result.status == INVALID and (correct or not allow_invalid):
         problems.append(f"refused as unreadable: {result.feedback!r}")
     elif correct and not (result.correct and result.score >= result.max_score):
         problems.append(f"expected full marks, got {result.score:g}/{result.max_score:g} "
                         f"({result.feedback!r})")
     elif not correct and result.correct:
         problems.append("expected to be rejected, but it was graded correct")
-    elif result.status not in (GRADED, NEEDS_REVIEW):
+    elif result.status not in (GRADED, NEEDS_REVIEW, INVALID):
         problems.append(f"status {result.status}: {result.feedback!r}")
     if feedback and feedback.lower() not in (result.feedback or "").lower():
         problems.append(f"feedback {result.feedback!r} does not contain {feedback!r}")
@@ -133,7 +134,8 @@ def _example_check(spec: ExerciseSpec, part: Any, example: Example, index: int,
                    seed: int) -> Check:
     label = f"example {index + 1} {_short(example.answer)}"
     result = _grade(spec, part, example.answer, seed)
-    message = judge(result, example.correct, example.feedback, example.score)
+    message = judge(result, example.correct, example.feedback, example.score,
+                    allow_invalid=True)
     return Check(label, not message, message)
 
 

@@ -150,13 +150,16 @@ class Reference:
     def for_drawing(self, drawn: DrawnGraph, optional: list[str]) -> DrawnGraph:
         """Return the reference without the optional variables the drawing leaves out."""
         present = {n.key for n in drawn.nodes.values()}
-        absent = {n.id for n in self.graph.nodes.values()
-                  if n.type == VARIABLE and n.key in optional and n.key not in present}
-        if not absent:
-            return self.graph
-        return DrawnGraph({i: n for i, n in self.graph.nodes.items() if i not in absent},
-                          [e for e in self.graph.edges if e[0] not in absent
-                           and e[1] not in absent])
+        return without(self.graph, [name for name in optional if name not in present])
+
+
+def without(graph: DrawnGraph, names: list[str]) -> DrawnGraph:
+    """Return ``graph`` without the variables called ``names`` and their edges."""
+    gone = {n.id for n in graph.nodes.values() if n.type == VARIABLE and n.key in names}
+    if not gone:
+        return graph
+    return DrawnGraph({i: n for i, n in graph.nodes.items() if i not in gone},
+                      [e for e in graph.edges if e[0] not in gone and e[1] not in gone])
 
 
 def _to_json(graph: DrawnGraph) -> dict[str, Any]:
@@ -221,7 +224,7 @@ class GraphKind(KindBase):
             except GraphFormatError as exc:
                 problems.append((("mistakes", index, "answer"), str(exc)))
                 continue
-            if isomorphic(drawn, reference.graph):
+            if isomorphic(without(drawn, part.optional), without(reference.graph, part.optional)):
                 problems.append((("mistakes", index, "answer"), "this is the reference graph"))
         return problems
 
@@ -242,9 +245,10 @@ class GraphKind(KindBase):
         comparison = compare(drawn, target)
         score = partial_score(part.points, comparison.share)
         details = {"agreement": round(comparison.share, 3)}
+        bare = without(drawn, part.optional)
         for index, mistake in enumerate(part.mistakes):
-            listed = parse_graph(mistake.answer, reference.names)
-            if isomorphic(drawn, listed):
+            listed = without(parse_graph(mistake.answer, reference.names), part.optional)
+            if isomorphic(bare, listed):
                 return PartResult(part.id, score, part.points, False, mistake.feedback, GRADED,
                                   f"mistake:{index}", details)
         if part.evaluate and self._equivalent(part, drawn, reference, ctx):

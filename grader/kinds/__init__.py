@@ -3,6 +3,6 @@
 Importing this package registers every kind, explicitly, in this order.
 """
 
-from grader.kinds import choice, code, formula, graph, shape, text  # noqa: F401
+from grader.kinds import choice, code, formula, graph, memory, shape, text  # noqa: F401
 
-__all__ = ["choice", "code", "formula", "graph", "shape", "text"]
+__all__ = ["choice", "code", "formula", "graph", "memory", "shape", "text"]

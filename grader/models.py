@@ -137,3 +137,25 @@ class Submission(db.Model):
 
     user: Mapped[User] = relationship(back_populates="submissions")
     version: Mapped[ExerciseVersion] = relationship()
+
+
+class SubmissionGrade(db.Model):
+    """A grade a submission had before it was replaced (by a regrade): the history of scores.
+
+    Rows are only ever added; the submission row holds the current grade.
+    """
+
+    __tablename__ = "submission_grades"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    exercise_version_id: Mapped[int] = mapped_column(ForeignKey("exercise_versions.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float | None] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    parts: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    graded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replaced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reason: Mapped[str] = mapped_column(String(200))
+
+    submission: Mapped[Submission] = relationship()

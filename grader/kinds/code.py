@@ -18,7 +18,6 @@ status ``error`` so that the submission can be regraded.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import keyword
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -37,7 +36,8 @@ from grader.kinds.code_verdicts import (
     run_failure,
 )
 from grader.kinds.registry import register
-from grader.sandbox import Limits, RunResult, Status, run_code
+from grader.sandbox import Limits, RunResult, SandboxSetupError, Status, run_code
+from grader.sandbox.bwrap import package_dirs
 
 if TYPE_CHECKING:
     from grader.kinds.instances import Trial
@@ -157,10 +157,10 @@ class CodeKind(KindBase):
             if name not in part.outputs:
                 problems.append((("terms", name), f"{name!r} is not one of the outputs"))
         for index, package in enumerate(part.packages):
-            if importlib.util.find_spec(package) is None:
-                problems.append(
-                    (("packages", index), f"the package {package!r} is not installed here")
-                )
+            try:
+                package_dirs(package)
+            except SandboxSetupError as exc:
+                problems.append((("packages", index), f"{exc} on this server"))
         if part.starter and syntax_problem(part.starter):
             problems.append((("starter",), syntax_problem(part.starter)))
         if problems:

@@ -246,3 +246,16 @@ def test_autodiff_and_service_modules_cannot_be_imported(module):
     """)
     assert result.diagnosis == "exception" and result.score == 0
     assert f"No module named '{module}'" in result.feedback
+
+
+def test_worker_start_warms_the_sandbox_pool():
+    from celery.signals import worker_process_init
+
+    from grader.sandbox import get_pool
+    from grader.tasks import warm_sandbox_pool
+
+    receivers = [ref() for _key, ref in worker_process_init.receivers]
+    assert warm_sandbox_pool in receivers
+    assert warm_sandbox_pool() is True
+    pool = get_pool(("numpy",), True)
+    assert len(pool._idle) == pool.size

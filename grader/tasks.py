@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import worker_process_init
 from flask import Flask, current_app, has_app_context
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,25 @@ class FlaskTask(Task):
 
 celery_app = Celery("grader", task_cls=FlaskTask)
 celery_app.flask_app = None
+
+
+@worker_process_init.connect
+def warm_sandbox_pool(**_signal: Any) -> bool:
+    """Start the sandbox's warm zygotes (numpy, the code kind's default) in a worker process.
+
+    Runs in each prefork child as it starts, so the first code submission does not pay the
+    cold start. Returns whether the pool is warm; a sandbox that cannot start is logged, not
+    raised: code parts then end as ``error`` ("sandbox unavailable") and can be regraded.
+    """
+    from grader.sandbox import SandboxSetupError, ZygoteError, get_pool
+    from grader.sandbox.runner import unconfined_requested
+
+    try:
+        get_pool(("numpy",), confined=not unconfined_requested()).prewarm()
+    except (ZygoteError, SandboxSetupError, OSError) as exc:
+        log.error("the code sandbox could not be warmed at worker start: %s", exc)
+        return False
+    return True
 
 
 def init_celery(app: Flask) -> Celery:

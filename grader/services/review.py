@@ -115,7 +115,12 @@ def grade_review(
     feedback = (feedback or "").strip()
     if len(feedback) > MAX_FEEDBACK_CHARS:
         raise ReviewError(f"the feedback is longer than {MAX_FEEDBACK_CHARS} characters")
+    reviewed_at = utcnow().isoformat()
+    details = dict(target.get("details") or {})
+    details["review"] = {"by": reviewer.display_name, "by_id": reviewer.id, "at": reviewed_at,
+                         "previous_score": target.get("score")}
     target.update(
+        details=details,
         score=round(float(score), 6),
         correct=score >= maximum,
         feedback=feedback or ("Full marks." if score >= maximum else "Reviewed."),
@@ -123,7 +128,7 @@ def grade_review(
         diagnosis="reviewed",
         reviewed_by=reviewer.display_name,
         reviewed_by_id=reviewer.id,
-        reviewed_at=utcnow().isoformat(),
+        reviewed_at=reviewed_at,
     )
     submission.parts = parts  # a new list: JSON columns do not track in-place changes
     submission.score = round(sum(float(part.get("score") or 0) for part in parts), 6)

@@ -1,0 +1,82 @@
+"""Reviewing text answers: needs_review until an instructor grades, in one transaction."""
+
+import pytest
+
+from grader.extensions import db
+from grader.models import Submission, User
+from grader.services.grading import result_object, submit
+from grader.services.review import ReviewError, grade_review, pending_reviews
+from grader.services.users import create_user, lms_user
+
+ANSWERS = {"partition": ["yes-model-parallel"], "discussion": "Partition when the parameters "
+           "do not fit on one GPU; a smaller minibatch only shrinks the activations."}
+
+
+@pytest.fixture()
+def submitted(imported):
+    with imported.app_context():
+        student = lms_user("s-9")
+        submission, _ = submit("multi-gpu", student, ANSWERS, "api", seed=5)
+        teacher = create_user("teacher@example.com", "instructor", "pw-123456789")
+        return imported, submission.id, teacher.id
+
+
+def test_text_part_waits_for_review(submitted):
+    app, sid, _ = submitted
+    with app.app_context():
+        row = db.session.get(Submission, sid)
+        essay = next(p for p in row.parts if p["id"] == "discussion")
+        assert essay["status"] == "needs_review" and essay["score"] == 0
+        assert row.status == "needs_review" and row.score == 1.0
+        assert result_object(row)["status"] == "needs_review"
+        pending = pending_reviews()
+        assert [(p.submission_id, p.part_id, p.exercise) for p in pending] == [
+            (sid, "discussion", "multi-gpu")]
+        assert pending[0].excerpt.startswith("Partition when")
+        assert pending_reviews("jacobian-shape") == []
+
+
+def test_grade_review_sets_score_who_and_when(submitted):
+    app, sid, teacher_id = submitted
+    with app.app_context():
+        teacher = db.session.get(User, teacher_id)
+        row = grade_review(sid, "discussion", 1.5, "Right idea; name a cost.", teacher)
+        essay = next(p for p in row.parts if p["id"] == "discussion")
+        assert essay["score"] == 1.5 and essay["status"] == "graded"
+        assert essay["feedback"] == "Right idea; name a cost."
+        review = essay["details"]["review"]
+        assert review["by"] == "teacher@example.com" and review["by_id"] == teacher_id
+        assert review["at"] and review["previous_score"] == 0
+        assert row.status == "graded" and row.score == 2.5
+        db.session.expire_all()
+        assert db.session.get(Submission, sid).score == 2.5  # committed
+        assert pending_reviews() == []
+
+
+@pytest.mark.parametrize(("part", "score", "message"), [
+    ("discussion", 2.5, "from 0 to 2"),
+    ("discussion", -1, "from 0 to 2"),
+    ("partition", 1, "graded automatically"),
+    ("nope", 1, "has no part"),
+])
+def test_grade_review_refuses(submitted, part, score, message):
+    app, sid, teacher_id = submitted
+    with app.app_context():
+        teacher = db.session.get(User, teacher_id)
+        with pytest.raises(ReviewError, match=message):
+            grade_review(sid, part, score, "", teacher)
+        assert db.session.get(Submission, sid).status == "needs_review"
+
+
+def test_cli_lists_and_grades(submitted):
+    app, sid, _ = submitted
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["review"])
+    assert listed.exit_code == 0 and "discussion" in listed.output
+    assert "1 part(s) waiting for review" in listed.output
+    graded = runner.invoke(args=["review", str(sid), "discussion", "--score", "2",
+                                 "--feedback", "Complete."])
+    assert graded.exit_code == 0, graded.output
+    assert "total 3/5, graded" in graded.output
+    again = runner.invoke(args=["review", str(sid), "discussion"])
+    assert again.exit_code == 2 and "--score" in again.output

@@ -45,7 +45,7 @@ from grader.mathexpr import (
 
 _ASSUME = re.compile(r"^\s*([A-Za-z]\w*)\s*(>=|>|<=|<)\s*([A-Za-z]\w*)\s*$")
 _OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
-MAX_TERMS = 3
+MAX_TERMS = 4
 _ACCOUNTS: dict[tuple[int, str], tuple[Any, Accounting]] = {}
 
 
@@ -142,14 +142,15 @@ def _equal(a: list[float], b: list[float]) -> bool:
 def explain_difference(diff: list[int], points: list[dict[str, int]], account: Accounting
                        ) -> tuple[list[Tensor], list[Tensor], list[list[Tensor]]] | None:
     """Return (left out, added, alternatives) whose float counts make up ``diff`` at every
-    point, using the fewest tensors; None when no up-to-three tensors explain it."""
+    point, using the fewest tensors; None when no up-to-four tensors explain it."""
     candidates = [(-1, t) for t in account.counted] + [(1, t) for t in account.uncounted]
     table = np.array([[sign * t.floats(p) for p in points] for sign, t in candidates])
     target = np.array(diff)
     for size in range(1, MAX_TERMS + 1):
-        found = [combo for combo in itertools.combinations(range(len(candidates)), size)
-                 if np.array_equal(table[list(combo)].sum(axis=0), target)
-                 and len({candidates[i][1].name for i in combo}) == size]
+        combos = np.array(list(itertools.combinations(range(len(candidates)), size)))
+        hits = combos[np.all(table[combos].sum(axis=1) == target, axis=1)]
+        found = [combo for combo in hits.tolist()
+                 if len({candidates[i][1].name for i in combo}) == size]
         if found:
             first = found[0]
             missing = [candidates[i][1] for i in first if candidates[i][0] < 0]

@@ -134,7 +134,9 @@ def accounting(spec: ExerciseSpec, measure: str, batch: str, output: str, object
     param_ids = {p.id for p in params}
     if measure == "training":
         report = engine.training_memory(model[objective], params)
-        counted = [_tensor(i) for i in report.items]
+        # The likelier omissions first: saved activations, then gradient buffers.
+        order = {"saved": 0, "gradient": 1, "parameter": 2}
+        counted = [_tensor(i) for i in sorted(report.items, key=lambda i: order[i.category])]
         kept = {i.name for i in report.items}
         uncounted = [
             Tensor(engine.describe(t), tuple(t.sym_shape),
@@ -152,9 +154,9 @@ def accounting(spec: ExerciseSpec, measure: str, batch: str, output: str, object
         ]
     else:
         report = engine.prediction_memory(model[output], params)
-        counted = [_tensor(i) for i in report.items]
-        counted += [_tensor(i, f"{i.name} ({'×'.join(str(d) for d in i.sym_shape)}) is live at "
-                               "the peak of the forward pass") for i in report.peak_items]
+        counted = [_tensor(i, f"{i.name} ({'×'.join(str(d) for d in i.sym_shape)}) is live at "
+                              "the peak of the forward pass") for i in report.peak_items]
+        counted += [_tensor(i) for i in report.items]
         live = {i.name for i in report.peak_items}
         uncounted = [
             Tensor(engine.describe(t), tuple(t.sym_shape),

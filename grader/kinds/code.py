@@ -140,6 +140,9 @@ class CodeKind(KindBase):
     private_fields: ClassVar[frozenset[str]] = frozenset({"outputs", "terms", "rtol", "atol"})
     deferred: ClassVar[bool] = True
 
+    def __init__(self) -> None:
+        self._trees: dict[tuple[int, tuple[str, ...]], tuple[Any, dict[str, Any]]] = {}
+
     def public(self, part: CodePart) -> dict[str, Any]:
         """Return the part without its references; the output names stay (students need them)."""
         data = super().public(part)
@@ -222,28 +225,53 @@ class CodeKind(KindBase):
         )
         return self._result(part, ctx, trials, references, result)
 
+    def _parsed(self, exercise: Any, expressions: tuple[str, ...]) -> dict[str, Any]:
+        """Return ``expressions`` parsed against the exercise's namespace, cached per exercise
+        (the spec is kept with its entry so its id cannot be reused while cached)."""
+        from grader.kinds.instances import namespace_for
+        from grader.mathexpr import parse
+
+        key = (id(exercise), expressions)
+        cached = self._trees.get(key)
+        if cached is None or cached[0] is not exercise:
+            namespace = namespace_for(exercise)
+            cached = (exercise, {text: parse(text, namespace) for text in expressions})
+            if len(self._trees) > 256:
+                self._trees.clear()
+            self._trees[key] = cached
+        return cached[1]
+
+    def _evaluate(self, exercise: Any, trial: Trial, texts: tuple[str, ...]) -> dict[str, Any]:
+        """Return each instructor expression's value on ``trial`` (the engine's float64)."""
+        from grader.mathexpr import to_engine
+
+        trees = self._parsed(exercise, texts)
+        nodes = dict(trial.model.nodes) if trial.model else {}
+        ops = trial.ops()
+        return {
+            text: np.asarray(
+                to_engine(trees[text], nodes, ops=ops, sizes=trial.sizes).value, dtype=np.float64
+            )
+            for text in texts
+        }
+
     def _references(
         self, part: CodePart, ctx: GradingContext, trials: list[Trial]
-    ) -> list[dict[str, Any]]:
-        """Return per trial the outputs' references and the terms' values (cached per ctx)."""
-        from grader.kinds.instances import namespace_for, reference_value
-
+    ) -> list[dict[str, np.ndarray]]:
+        """Return per trial each output's reference value (cached in the grading context)."""
         key = f"code:{part.id}:references"
         if key not in ctx.cache:
-            namespace = namespace_for(ctx.exercise)
-            per_trial = []
-            for trial in trials:
-                values = {
-                    name: reference_value(trial, expression, namespace)
-                    for name, expression in part.outputs.items()
-                }
-                terms = {
-                    name: {text: reference_value(trial, text, namespace) for text in texts}
-                    for name, texts in part.terms.items()
-                }
-                per_trial.append({"values": values, "terms": terms})
-            ctx.cache[key] = per_trial
+            texts = tuple(part.outputs.values())
+            ctx.cache[key] = [
+                {name: values[expression] for name, expression in part.outputs.items()}
+                for values in (self._evaluate(ctx.exercise, trial, texts) for trial in trials)
+            ]
         return ctx.cache[key]
+
+    def _terms(self, part: CodePart, ctx: GradingContext, trial: Trial, name: str) -> dict:
+        """Return the values of ``name``'s listed terms on ``trial`` (only for a wrong output)."""
+        texts = tuple(part.terms.get(name, ()))
+        return self._evaluate(ctx.exercise, trial, texts) if texts else {}
 
     @staticmethod
     def _arguments(part: CodePart, ctx: GradingContext, trial: Trial) -> dict[str, Any]:
@@ -265,7 +293,7 @@ class CodeKind(KindBase):
         part: CodePart,
         ctx: GradingContext,
         trials: list[Trial],
-        references: list[dict[str, Any]],
+        references: list[dict[str, np.ndarray]],
         result: RunResult,
     ) -> PartResult:
         details: dict[str, Any] = {
@@ -324,7 +352,7 @@ class CodeKind(KindBase):
         part: CodePart,
         ctx: GradingContext,
         trials: list[Trial],
-        references: list[dict[str, Any]],
+        references: list[dict[str, np.ndarray]],
         result: RunResult,
     ) -> dict[str, Verdict]:
         """Return each output's verdict: correct on every trial, else its first failure."""
@@ -338,15 +366,11 @@ class CodeKind(KindBase):
                 if call is None:
                     verdict = problem_verdict(name, "missing", "", part.entry)
                 elif name in call.outputs:
-                    verdict = compare(
-                        name,
-                        call.outputs[name],
-                        references[index]["values"][name],
-                        trial.sizes,
-                        rtol,
-                        atol,
-                        references[index]["terms"].get(name, {}),
-                    )
+                    got, reference = call.outputs[name], references[index][name]
+                    verdict = compare(name, got, reference, trial.sizes, rtol, atol)
+                    if verdict.diagnosis == "wrong-values" and part.terms.get(name):
+                        terms = self._terms(part, ctx, trial, name)
+                        verdict = compare(name, got, reference, trial.sizes, rtol, atol, terms)
                 else:
                     verdict = problem_verdict(
                         name, call.problems.get(name, "missing"), call.returned, part.entry

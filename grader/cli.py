@@ -116,6 +116,22 @@ def exercises_schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 
 
+@exercises.command("instance")
+@click.argument("slug")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), required=True)
+@click.option("--trial", type=click.IntRange(0, None), default=None, help="0-based index")
+@with_appcontext
+def exercises_instance(slug: str, seed: int, trial: int | None) -> None:
+    """Print one seed's trials as JSON: sizes, functions, inputs and reference values."""
+    from grader.kinds.instance_json import instance
+
+    try:
+        data = instance(_find_spec(slug), seed, trial)
+    except IndexError as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def _find_spec(slug: str) -> ExerciseSpec:
     """Return the spec of ``slug``: the imported current version, else the exercises folder."""
     from grader.services.exercises import ExerciseNotFound, current_version, spec_of

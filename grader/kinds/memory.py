@@ -94,7 +94,8 @@ def _holds(part: MemoryPart, sizes: dict[str, int]) -> bool:
     return True
 
 
-def _account(part: MemoryPart, exercise: Any) -> Accounting:
+def account_of(part: MemoryPart, exercise: Any) -> Accounting:
+    """Return the engine's accounting for ``part`` (cached per exercise spec object)."""
     key = (id(exercise), part.id)
     cached = _ACCOUNTS.get(key)
     if cached is not None and cached[0] is exercise:
@@ -183,7 +184,7 @@ class MemoryKind(KindBase):
         ns = namespace(part, exercise)
         problems: list[tuple[tuple[str | int, ...], str]] = []
         try:
-            account = _account(part, exercise)
+            account = account_of(part, exercise)
             points = draw_points(part, exercise, np.random.default_rng(0))
         except ValueError as exc:
             return [(("assume",), str(exc))]
@@ -220,7 +221,7 @@ class MemoryKind(KindBase):
         except FormulaError as exc:
             return PartResult.invalid(part, f"Not a formula at column {exc.column}: "
                                       f"{exc.message}", "syntax")
-        account = _account(part, exercise)
+        account = account_of(part, exercise)
         points = draw_points(part, exercise, ctx.rng("memory", part.id))
         try:
             got = [count_at(tree, p) for p in points]

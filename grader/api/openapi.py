@@ -100,9 +100,9 @@ IDEMPOTENCY_HEADER = {
     "in": "header",
     "required": False,
     "description": "Retrying with the same key returns the first result (200) and stores "
-    "nothing twice; the same key with a different body is a 422. 1-200 characters; keys are "
-    "per token.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+    "nothing twice; the same key with a different body is a 422. 1-200 printable ASCII "
+    "characters (a UUID is a good key); keys are remembered per token.",
+    "schema": {"type": "string", "pattern": "^[\\x20-\\x7e]{1,200}$"},
 }
 RETRY_AFTER = {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
 _document_cache: dict[str, Any] = {}

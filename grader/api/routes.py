@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response, g, jsonify, request, url_for
@@ -12,6 +13,7 @@ from grader.api.openapi import api_spec, responses
 from grader.api.paging import decode_text_cursor, encode_text_cursor, page_links
 from grader.api.problems import ApiProblem
 from grader.api.schemas import (
+    SLUG_PATTERN,
     ExerciseDetail,
     ExercisePage,
     PageQuery,
@@ -35,12 +37,15 @@ from grader.services.grading import (
 )
 from grader.services.users import UserError, lms_user
 
+IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,200}\Z"
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL; a larger one names nothing
 
 
 def version_or_404(slug: str) -> Any:
     """Return the current version of exercise ``slug``; raise a 404 problem if there is none."""
     try:
+        if not re.match(SLUG_PATTERN, slug):
+            raise ExerciseNotFound(slug)  # no such slug can exist; do not ask the database
         return current_version(slug)
     except ExerciseNotFound:
         raise ApiProblem(404, "exercise-not-found", "Not Found", f"No exercise {slug!r}.") from None
@@ -103,9 +108,9 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
     stored and no attempt is used. Scope: submit.
     """
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
+    if key is not None and not re.match(IDEMPOTENCY_KEY_PATTERN, key):
         raise ApiProblem(400, "bad-idempotency-key", "Bad Request",
-                         "Idempotency-Key must be 1 to 200 characters.")
+                         "Idempotency-Key must be 1 to 200 printable ASCII characters.")
     version_or_404(slug)
     try:
         user = lms_user(json.user)

@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 LMS_USER_PATTERN = r"^[\w.@:+-]{1,200}$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,99}$"
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # no control characters (PostgreSQL refuses NUL)
 PART_ID = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 MAX_PAGE = 500
 
@@ -177,8 +179,8 @@ class Preview(_Response):
 class ScoresQuery(_Request):
     """Filters of the gradebook: by exercise, user and submission date; paging; format."""
 
-    exercise: str | None = Field(None, max_length=100, description="Exercise slug")
-    user: str | None = Field(None, max_length=200, description="LMS user id")
+    exercise: str | None = Field(None, pattern=SLUG_PATTERN, description="Exercise slug")
+    user: str | None = Field(None, pattern=LMS_USER_PATTERN, description="LMS user id")
     since: datetime | None = Field(None, description="Submissions at or after (ISO 8601)")
     until: datetime | None = Field(None, description="Submissions before (ISO 8601)")
     limit: int = Field(100, ge=1, le=MAX_PAGE)
@@ -212,7 +214,7 @@ class ScorePage(_Response):
 class TokenCreate(_Request):
     """A token to create."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
     scopes: list[Literal["submit", "read:scores", "admin"]] = Field(
         default_factory=lambda: ["submit", "read:scores"], min_length=1
     )

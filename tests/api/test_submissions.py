@@ -149,3 +149,21 @@ def test_exercise_list_and_public_spec(imported, client, make_token):
     text = str(spec)
     assert "mistakes" not in text and "'answer'" not in text and "shape of Xᵀ" not in text
     assert spec["parts"][0]["prompt"]
+
+
+@pytest.mark.parametrize("answers", [
+    {"shape": "n\x00m"}, {"vector_or_matrix": ["dJ_do\x00"]},
+])
+def test_nul_characters_are_refused_not_stored(imported, client, make_token, answers):
+    """PostgreSQL cannot store NUL in text or JSONB: found by schemathesis as a 500."""
+    response = client.post("/api/v1/exercises/jacobian-shape/submissions",
+                           json={"user": "u", "answers": answers}, headers=auth(make_token()))
+    assert response.status_code == 422 and response.json["type"].endswith("/invalid-answers")
+    assert "NUL" in response.json["detail"]
+
+
+def test_a_literal_backslash_u0000_is_an_ordinary_answer(imported, client, make_token):
+    response = client.post("/api/v1/exercises/jacobian-shape/submissions",
+                           json={"user": "u", "answers": {"vector_or_matrix": ["\\u0000"]}},
+                           headers=auth(make_token()))
+    assert response.status_code != 500 and "NUL" not in str(response.json)

@@ -1,7 +1,10 @@
-# backprop-grader web service (gunicorn) and worker image.
+# backprop-grader: one image for the web service (gunicorn), the Celery workers and beat, and the
+# one-shot migration. See docs/deployment.md.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# bubblewrap runs student code confined (grader/sandbox); the worker needs it, the web does not
+# run code but shares the image.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends bubblewrap \
     && rm -rf /var/lib/apt/lists/*
@@ -9,14 +12,20 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY grader ./grader
-RUN pip install .
+# prometheus_client is listed again in case an older pyproject lacks it (no-op otherwise).
+RUN pip install . "prometheus_client>=0.20"
 COPY migrations ./migrations
 COPY exercises ./exercises
+COPY gunicorn.conf.py ./
 
-RUN useradd --create-home --uid 10001 grader && mkdir -p /app/instance && chown grader /app/instance
+RUN useradd --create-home --uid 10001 grader \
+    && mkdir -p /app/instance /tmp/prometheus \
+    && chown grader /app/instance /tmp/prometheus
 USER grader
 ENV GRADER_INSTANCE_PATH=/app/instance GRADER_EXERCISES_DIR=/app/exercises \
-    GRADER_MIGRATIONS_DIR=/app/migrations
+    GRADER_MIGRATIONS_DIR=/app/migrations PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus \
+    OPENBLAS_NUM_THREADS=1
 EXPOSE 8000
-HEALTHCHECK --interval=15s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--timeout", "60", "--graceful-timeout", "30", "grader:create_app()"]
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s \
+    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
+CMD ["gunicorn", "-c", "/app/gunicorn.conf.py", "grader:create_app()"]

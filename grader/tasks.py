@@ -66,7 +66,10 @@ def init_celery(app: Flask) -> Celery:
         worker_prefetch_multiplier=1,
         task_time_limit=120,
         task_soft_time_limit=90,
-        broker_transport_options={"visibility_timeout": 300},
+        # Redis redelivers an unacknowledged task (its worker died) after this many seconds.
+        broker_transport_options={
+            "visibility_timeout": int(app.config.get("CELERY_VISIBILITY_TIMEOUT", 300))
+        },
         task_ignore_result=True,
     )
     app.extensions["celery"] = celery_app
@@ -102,3 +105,42 @@ def sweep_stale(older_than: timedelta = timedelta(minutes=5)) -> list[int]:
     for submission_id in ids:
         enqueue(submission_id)
     return ids
+
+
+SWEEP_INTERVAL_SECONDS = 60.0
+
+
+@celery_app.task(name="grader.sweep_stale")
+def sweep_stale_task(older_than_seconds: float = 300.0) -> int:
+    """Periodic task (celery beat): re-queue stale ``queued`` submissions; return how many."""
+    return len(sweep_stale(timedelta(seconds=older_than_seconds)))
+
+
+# Run by `celery -A grader.worker beat` (one beat per deployment) or a worker started with -B.
+celery_app.conf.beat_schedule = {
+    "sweep-stale-queued-submissions": {
+        "task": "grader.sweep_stale",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    }
+}
+
+
+def queue_cli() -> Any:
+    """Return the ``grader queue`` click group (``grader queue sweep [--older-than S]``)."""
+    import click
+    from flask.cli import with_appcontext
+
+    @click.group("queue")
+    def queue() -> None:
+        """Inspect and repair the grading queue."""
+
+    @queue.command("sweep")
+    @click.option("--older-than", "older_than", type=float, default=300.0, show_default=True,
+                  help="Seconds a submission may stay queued before it is queued again.")
+    @with_appcontext
+    def sweep(older_than: float) -> None:
+        """Re-queue submissions left ``queued`` longer than --older-than seconds."""
+        ids = sweep_stale(timedelta(seconds=older_than))
+        click.echo(f"re-queued {len(ids)} submission(s)" + (f": {ids}" if ids else ""))
+
+    return queue

@@ -1,0 +1,137 @@
+"""Behaving well when the database is away: fail fast with 503 + Retry-After, recover alone.
+
+``engine_options(url)`` returns the ``SQLALCHEMY_ENGINE_OPTIONS`` that bound every wait on
+PostgreSQL: a connect timeout, a pool checkout timeout, server-side statement, lock and
+idle-in-transaction timeouts, TCP keepalives and a user timeout (a dead peer is noticed), and
+pre-ping (a connection broken by a restart is replaced, not handed to a request).
+
+``init_app(app)`` turns a database outage seen by a request into ``503 Service Unavailable``
+with ``Retry-After``: ``application/problem+json`` under ``/api/``, a short HTML page elsewhere,
+instead of a 500 or a request that hangs. Nothing needs restarting when the database is back:
+the pool reconnects on the next checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, Response, request
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError,
+)
+RETRY_AFTER_SECONDS = 5
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Temporarily unavailable</title></head>
+<body><h1>Temporarily unavailable</h1>
+<p>The grader cannot reach its database right now. Nothing you submitted before this page
+was lost. Please try again in a few seconds.</p></body></html>
+"""
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """Return SQLAlchemy engine options for ``url`` that make every database wait bounded.
+
+    PostgreSQL (psycopg 3) gets, from the environment with defaults: ``GRADER_DB_CONNECT_TIMEOUT``
+    (3 s), ``GRADER_DB_STATEMENT_TIMEOUT_MS`` (15000), ``GRADER_DB_LOCK_TIMEOUT_MS`` (5000),
+    ``GRADER_DB_POOL_SIZE`` (5), ``GRADER_DB_MAX_OVERFLOW`` (5), ``GRADER_DB_POOL_TIMEOUT`` (5 s).
+    Other backends (the SQLite default) get pre-ping only: SQLite waits on its busy timeout.
+    """
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if not url.startswith(("postgresql", "postgres:")):
+        return options
+    statement_ms = _env_int("GRADER_DB_STATEMENT_TIMEOUT_MS", 15000)
+    lock_ms = _env_int("GRADER_DB_LOCK_TIMEOUT_MS", 5000)
+    server_options = (
+        f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms} "
+        "-c idle_in_transaction_session_timeout=60000"
+    )
+    options.update(
+        pool_size=_env_int("GRADER_DB_POOL_SIZE", 5),
+        max_overflow=_env_int("GRADER_DB_MAX_OVERFLOW", 5),
+        pool_timeout=_env_int("GRADER_DB_POOL_TIMEOUT", 5),
+        pool_recycle=1800,
+        connect_args={
+            "connect_timeout": max(2, _env_int("GRADER_DB_CONNECT_TIMEOUT", 3)),
+            "options": server_options,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+            "tcp_user_timeout": statement_ms + 5000,
+            "application_name": os.environ.get("GRADER_DB_APPLICATION_NAME", "backprop-grader"),
+        },
+    )
+    return options
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Return True when ``exc`` means the database cannot be reached or is not answering."""
+    return isinstance(exc, OUTAGE_ERRORS)
+
+
+def outage_response(retry_after: int = RETRY_AFTER_SECONDS) -> Response:
+    """Return the 503 for the current request: problem+json under /api/, HTML elsewhere."""
+    headers = {"Retry-After": str(retry_after)}
+    if request.path.startswith("/api/"):
+        from grader.api.problems import problem_response
+
+        return problem_response(
+            503, "database-unavailable", "Service Unavailable",
+            f"The database is unavailable; nothing was stored by this request. Retry in "
+            f"{retry_after} seconds.", headers,
+        )
+    return Response(_PAGE, status=503, mimetype="text/html", headers=headers)
+
+
+def _rollback_quietly() -> None:
+    from grader.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is already gone; the pool replaces it
+        pass
+
+
+def _remove_session_safely(_exc: BaseException | None) -> None:
+    """End the request's session even when its connection died under it.
+
+    Flask-SQLAlchemy's own teardown rolls back and closes the session; on a connection the
+    server dropped, that rollback raises after the response was built, and the WSGI server
+    turns it into a 500. Registered after Flask-SQLAlchemy's, this teardown runs first: it
+    invalidates the dead connection (the pool replaces it) and leaves an empty session.
+    """
+    from grader.extensions import db
+
+    try:
+        db.session.remove()
+    except Exception:  # noqa: BLE001 - a dead connection: drop it, never fail the response
+        try:
+            db.session.invalidate()
+        except Exception:  # noqa: BLE001
+            pass
+        db.session.registry.clear()
+
+
+def init_app(app: Flask) -> None:
+    """Answer database outages with 503 + ``Retry-After`` (``GRADER_RETRY_AFTER``, default 5)."""
+    app.teardown_appcontext(_remove_session_safely)
+    retry_after = int(app.config.get("GRADER_RETRY_AFTER", RETRY_AFTER_SECONDS))
+
+    def _database_unavailable(exc: Exception) -> Response:
+        _rollback_quietly()
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                           type(exc).__name__)
+        return outage_response(retry_after)
+
+    for error in OUTAGE_ERRORS:
+        app.register_error_handler(error, _database_unavailable)

@@ -1,0 +1,78 @@
+"""Gunicorn settings for the web service: ``gunicorn -c gunicorn.conf.py 'grader:create_app()'``.
+
+Every value comes from the environment with a default fit for a container of a few cores:
+
+    GRADER_BIND               address to listen on (default 0.0.0.0:8000; PORT alone also works)
+    WEB_CONCURRENCY           worker processes (default 2 x CPU + 1, at most 8)
+    GRADER_THREADS            threads per worker (gthread; default 4)
+    GRADER_TIMEOUT            seconds a silent worker may live before it is killed (default 60)
+    GRADER_GRACEFUL_TIMEOUT   seconds a stopping worker may finish its requests (default 30)
+    GRADER_MAX_REQUESTS       requests after which a worker is replaced (default 2000; 0: never)
+    GRADER_ACCESS_LOG         "-" (stdout, the default), a file, or "off"
+    PROMETHEUS_MULTIPROC_DIR  where workers share their metrics (default: a fresh temp folder)
+
+Workers are recycled after ``max_requests`` (+ random jitter, so they do not all restart at
+once); ``SIGHUP`` reloads the workers gracefully, ``SIGTERM`` lets running requests finish
+within the graceful timeout. The access log is one JSON object per line.
+"""
+
+from __future__ import annotations
+
+import glob
+import multiprocessing
+import os
+import tempfile
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+def default_workers(cpus: int | None = None) -> int:
+    """Return the default worker count: 2 x CPUs + 1, capped at 8 (each worker holds a DB pool)."""
+    cpus = cpus or multiprocessing.cpu_count()
+    return min(2 * cpus + 1, 8)
+
+
+bind = [os.environ.get("GRADER_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"]
+workers = _int("WEB_CONCURRENCY", default_workers())
+worker_class = "gthread"
+threads = _int("GRADER_THREADS", 4)
+timeout = _int("GRADER_TIMEOUT", 60)
+graceful_timeout = _int("GRADER_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GRADER_KEEPALIVE", 5)
+max_requests = _int("GRADER_MAX_REQUESTS", 2000)
+max_requests_jitter = max(max_requests // 10, 0)
+backlog = _int("GRADER_BACKLOG", 2048)
+# The heartbeat file in memory: a container's overlay filesystem can stall os.fchmod for seconds.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+preload_app = False  # each worker opens its own database pool after the fork
+
+_access = os.environ.get("GRADER_ACCESS_LOG", "-")
+accesslog = None if _access == "off" else _access
+errorlog = "-"
+loglevel = os.environ.get("GRADER_LOG_LEVEL", "info")
+logger_class = "grader.observability.GunicornJsonLogger"
+
+# prometheus_client reads this variable when first imported, in each worker: set it before.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="grader-prometheus-")
+
+
+def on_starting(server: object) -> None:
+    """Empty the metrics folder: files left by a previous run would be counted again."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    for path in glob.glob(os.path.join(folder, "*.db")):
+        os.remove(path)
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Tell prometheus_client a worker is gone, so its live gauges stop being reported."""
+    try:
+        from prometheus_client import multiprocess
+    except ImportError:  # metrics are optional for gunicorn itself
+        return
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -1,0 +1,71 @@
+"""Fixtures of the deployment tests: services on loopback (PostgreSQL, Redis), a TCP proxy.
+
+Tests that need PostgreSQL or Redis skip when the service does not answer on 127.0.0.1. They
+use a database (PostgreSQL) or DB number (Redis) of their own and remove it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_ADMIN_URL = os.environ.get("GRADER_DEPLOY_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("GRADER_DEPLOY_REDIS", "redis://127.0.0.1:6379/5")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes more than about 20 seconds")
+
+
+def port_open(host: str, port: int) -> bool:
+    """Return True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    """Return a TCP port that was free on 127.0.0.1 a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture()
+def pg_database() -> Iterator[str]:
+    """Create an empty PostgreSQL database of this test's own; yield its URL; drop it."""
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1")
+    name = f"grader_deploy_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN_URL.rpartition("/")[0] + "/" + name
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture()
+def redis_url() -> Iterator[str]:
+    """Yield the URL of this suite's own Redis DB number (flushed before and after)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not reachable on 127.0.0.1:6379")
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()

@@ -21,7 +21,9 @@ from grader.kinds.graph_parse import (
     OPERATOR,
     VARIABLE,
     DrawnGraph,
+    DrawnNode,
     is_operator_spelling,
+    operator_key,
     variable_key,
 )
 
@@ -94,14 +96,22 @@ def _align(drawn: DrawnGraph, reference: DrawnGraph) -> tuple[dict[str, str], se
     candidates = []
     for node in left_drawn:
         for ref_id in left_ref:
+            target = reference.nodes[ref_id]
+            if target.type != node.type and _read_as(node, target.type) != target.key:
+                continue  # a square for a circle only when its label names that circle
             overlap = _overlap(drawn, reference, mapping, node.id, ref_id)
-            if overlap >= 2 or (overlap == 1 and reference.nodes[ref_id].type == node.type):
+            if overlap >= 1:
                 candidates.append((overlap, node.id, ref_id))
     for _, node_id, ref_id in sorted(candidates, reverse=True):
         if node_id not in mapping and ref_id not in mapping.values():
             mapping[node_id] = ref_id
             flawed.add(node_id)
     return mapping, flawed
+
+
+def _read_as(node: DrawnNode, type_: str) -> str:
+    core = node.label.split("#", 1)[0].strip("[]() ")
+    return variable_key(core) if type_ == VARIABLE else operator_key(core)[0]
 
 
 def _neighbours(graph: DrawnGraph, node_id: str) -> tuple[set[str], set[str]]:

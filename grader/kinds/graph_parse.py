@@ -317,8 +317,10 @@ def _text_node(graph: DrawnGraph, token: str, names: Mapping[str, str], number: 
     type_ = None
     if len(token) >= 2 and token[0] == "[" and token[-1] == "]":
         token, type_ = token[1:-1].strip(), VARIABLE
-    elif len(token) >= 2 and token[0] == "(" and token[-1] == ")" and token != "()":
-        token, type_ = token[1:-1].strip(), OPERATOR
+    elif len(token) >= 2 and token[0] == "(" and token != "()":
+        match = re.fullmatch(r"\((.+)\)\s*(#\w+)?", token)
+        if match:  # (pow 2) or (pow 2)#1
+            token, type_ = match.group(1).strip() + (match.group(2) or ""), OPERATOR
     label = _check_label(token, f"statement {number}")
     node = _make_node(label, label, type_, names)
     tag = label.split("#", 1)[1].strip() if "#" in label else ""

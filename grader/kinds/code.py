@@ -34,6 +34,7 @@ from grader.kinds.code_verdicts import (
     compare,
     problem_verdict,
     run_failure,
+    sandbox_failed,
 )
 from grader.kinds.registry import register
 from grader.sandbox import Limits, RunResult, SandboxSetupError, Status, run_code
@@ -303,8 +304,8 @@ class CodeKind(KindBase):
             "sizes": [trial.describe_sizes() for trial in trials],
         }
         notice = "" if result.confined else f"{UNCONFINED_NOTICE}\n\n"
-        if result.status is Status.SANDBOX_UNAVAILABLE:
-            log.error("code part %s not graded, sandbox unavailable: %s", part.id, result.message)
+        if result.status is Status.SANDBOX_UNAVAILABLE or sandbox_failed(result):
+            log.error("code part %s not graded, sandbox failure: %s", part.id, result.message)
             details["message"] = result.message
             return PartResult(
                 part.id,

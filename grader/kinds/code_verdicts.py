@@ -232,6 +232,16 @@ def problem_verdict(name: str, problem: str, returned: str, entry: str) -> Verdi
     )
 
 
+# Messages of a ``crashed`` run that the sandbox's own machinery, not the student's process,
+# produced (grader/sandbox/runner.py and child/zygote.py): such a run is regraded, not scored.
+_SANDBOX_FAULTS = ("sandbox monitor", "the sandbox stopped answering")
+
+
+def sandbox_failed(result: RunResult) -> bool:
+    """True when a crashed run failed in the sandbox itself rather than in the student's code."""
+    return result.status is Status.CRASHED and any(f in result.message for f in _SANDBOX_FAULTS)
+
+
 def run_failure(result: RunResult, seconds: float, mib: int) -> tuple[str, str]:
     """Return (diagnosis, feedback) for a run that did not complete; ("", "") when it did."""
     if result.status is Status.EXCEPTION:
@@ -239,5 +249,8 @@ def run_failure(result: RunResult, seconds: float, mib: int) -> tuple[str, str]:
         return "exception", f"Your code raised an exception:\n\n{trace}"
     if result.status in RUN_FAILURES:
         diagnosis, text = RUN_FAILURES[result.status]
-        return diagnosis, text.format(seconds=seconds, mib=mib)
+        text = text.format(seconds=seconds, mib=mib)
+        if result.status is Status.CRASHED and result.message:
+            text = f"{text} ({result.message})"
+        return diagnosis, text
     return "", ""

@@ -159,6 +159,20 @@ def test_run_failures_score_zero_with_the_reason(monkeypatch, status, diagnosis,
     assert result.diagnosis == diagnosis and phrase in result.feedback
 
 
+def test_a_crash_of_the_students_process_is_graded_with_its_cause(monkeypatch):
+    result, _ = graded_with(
+        monkeypatch, lambda refs: [], status=Status.CRASHED, message="killed by signal SIGSEGV"
+    )
+    assert result.status == GRADED and result.diagnosis == "crashed" and result.score == 0
+    assert "SIGSEGV" in result.feedback
+
+
+@pytest.mark.parametrize("message", ["sandbox monitor died", "the sandbox stopped answering: EOF"])
+def test_a_failure_of_the_sandbox_itself_is_an_error_to_regrade(monkeypatch, message):
+    result, _ = graded_with(monkeypatch, lambda refs: [], status=Status.CRASHED, message=message)
+    assert result.status == ERROR and result.diagnosis == "sandbox-unavailable"
+
+
 def test_exception_shows_the_students_traceback(monkeypatch):
     trace = 'Traceback (most recent call last):\n  File "submission.py", line 3\nKeyError: 1\n'
     result, _ = graded_with(monkeypatch, lambda refs: [], status=Status.EXCEPTION, traceback=trace)

@@ -182,6 +182,17 @@ def test_print_flood_hits_the_output_limit():
     assert result.diagnosis == "output-limit" and result.score == 0
 
 
+def test_exiting_early_is_a_crash_of_the_students_code():
+    result = grade("""
+        import os
+
+        def backward(x, y, W1, b1, W2, b2, lam):
+            os._exit(3)
+    """)
+    assert result.status == GRADED and result.diagnosis == "crashed" and result.score == 0
+    assert "exited (status 3)" in result.feedback
+
+
 def test_partial_credit_missing_weight_decay():
     result = grade(
         """

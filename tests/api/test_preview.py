@@ -88,3 +88,27 @@ def test_formula_namespace_defaults_to_the_chapter_and_memory_uses_sizes():
     assert "W1" in formula_namespace(bare, "a").variable_names
     body = preview_memory(SimpleNamespace(id="training"), "n(2h + q) + h d", SPEC)
     assert body["valid"] and body["source"] == "n * (2 * h + q) + h * d"
+
+
+@pytest.mark.parametrize("slug,part,answer,expect", [
+    ("backprop-bias", "dJ_db2", "2(o - y)", {"valid": True, "source": "2 * (o - y)"}),
+    ("backprop-bias", "z", "W1 @ (x", {"valid": False}),
+    ("memory-footprint", "training", "n(2h + q)", {"valid": True}),
+])
+def test_preview_through_the_kinds_own_previews(imported, client, make_token, slug, part,
+                                                answer, expect):
+    response = client.post(f"/api/v1/exercises/{slug}/preview",
+                           json={"part": part, "answer": answer}, headers=auth(make_token()))
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["part"] == part and body.items() >= expect.items()
+    if body["valid"]:
+        assert body["mathml"].startswith("<math") and body["latex"]
+    else:
+        assert body["error"]["column"] == 6
+
+
+def test_graph_parts_have_no_preview(imported, client, make_token):
+    response = client.post("/api/v1/exercises/graph-bias/preview",
+                           json={"part": "graph", "answer": "x -> z"}, headers=auth(make_token()))
+    assert is_problem(response, 422, "no-preview")

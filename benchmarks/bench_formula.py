@@ -105,11 +105,12 @@ def main(n: int) -> None:
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines()
                   if line.startswith("Model name")), platform.processor())
+    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     date = subprocess.run(["date"], capture_output=True, text=True).stdout.strip()
     lines = [
         "# Formula grading: one full backprop-bias submission (nine parts)",
         "",
-        f"- Machine: {model}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores",
+        f"- Machine: {model}, {cores} cores",
         f"- Date: {date}",
         f"- Python {platform.python_version()}; {n} submissions per scenario, each with its own "
         "seed (5 trials, fresh trials and reference values); target < 5 ms for all nine parts.",

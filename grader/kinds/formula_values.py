@@ -230,7 +230,8 @@ def _trial_cache(ctx: GradingContext, index: int) -> dict[str, Any]:
     return caches.setdefault(index, {})
 
 
-def earlier_values(ctx: GradingContext, plan: SpecPlan, part_id: str) -> list[dict[str, np.ndarray]]:
+def earlier_values(ctx: GradingContext, plan: SpecPlan, part_id: str
+                   ) -> list[dict[str, np.ndarray]]:
     """Return, per trial, the earlier parts' reference values by part id."""
     names = plan.parts[part_id].earlier
     per_trial: list[dict[str, np.ndarray]] = [{} for _ in trials_of(ctx)]

@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from grader.kinds.base import GradingContext
-from grader.kinds.formula_values import student_values, spec_plan
+from grader.kinds.formula_values import spec_plan, student_values
 from grader.kinds.instance_json import instance
 from grader.mathexpr import parse
 from tests.exercises.test_backprop_bias import SPEC

@@ -92,7 +92,8 @@ def test_shape_error_names_the_sizes():
     assert "(q×h)" in result.feedback and "(q×1)" in result.feedback
     wrong_shape = grade("dJ_db2", "dJ_do @ dJ_do.T")
     assert wrong_shape.diagnosis == "shape"
-    assert "a matrix (q×q)" in wrong_shape.feedback and "a column vector (q×1)" in wrong_shape.feedback
+    assert "a matrix (q×q)" in wrong_shape.feedback
+    assert "a column vector (q×1)" in wrong_shape.feedback
 
 
 def test_scalar_written_as_a_1x1_matrix_is_accepted():

@@ -1,4 +1,5 @@
-"""The memory kind: counts compared with the engine's accounting; tensors left out or added named."""
+"""The memory kind: counts compared with the engine's accounting; the tensors a wrong count
+left out or added are named."""
 
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def test_prediction_names_the_tensors(answer, diagnosis, words):
 
 
 def test_listed_mistakes_bytes_and_batch():
-    assert grade("training", f"h*d + h + q*h + q + d*n + 2*h*n + 2*q*n").diagnosis == "mistake:0"
+    assert grade("training", "h*d + h + q*h + q + d*n + 2*h*n + 2*q*n").diagnosis == "mistake:0"
     assert grade("prediction", f"{PARAMS} + d*n + 2*h*n + 2*q*n").diagnosis == "mistake:0"
     bytes_ = grade("training", f"4*({PARAMS} + d*n + 2*h*n + 2*q*n)")
     assert bytes_.diagnosis == "bytes:4" and "not bytes" in bytes_.feedback

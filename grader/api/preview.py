@@ -2,8 +2,8 @@
 
 A kind plugs in here in one place: either it has a ``preview(part, answer, exercise) -> dict``
 method of its own (returning the fields of ``schemas.Preview`` other than ``part`` and
-``kind``), or a function is registered below with ``@previewer("<kind>")``. Kinds without
-either answer 422 ``no-preview``.
+``kind``; the formula and memory kinds do), or a function is registered below with
+``@previewer("<kind>")`` (shape). Kinds without either answer 422 ``no-preview``.
 """
 
 from __future__ import annotations
@@ -22,13 +22,11 @@ from grader.api.schemas import Preview, PreviewRequest
 from grader.kinds.registry import get_kind
 from grader.kinds.shape import ShapeError, parse_shape
 from grader.kinds.spec import ExerciseSpec
-from grader.mathexpr import FormulaError, Namespace, parse, to_latex, to_mathml, to_source
 from grader.services.exercises import spec_of
 
 PreviewFunction = Callable[[Any, Any, ExerciseSpec], dict[str, Any]]
 _PREVIEWS: dict[str, PreviewFunction] = {}
 MAX_PREVIEW_CHARS = 2000
-MEMORY_SIZES = ("n",)  # the batch size, besides the exercise's dims
 
 
 def previewer(kind: str) -> Callable[[PreviewFunction], PreviewFunction]:
@@ -49,49 +47,6 @@ def _text(answer: Any) -> str:
         raise ApiProblem(422, "invalid-answer", "Unprocessable Content",
                          f"An answer to preview has at most {MAX_PREVIEW_CHARS} characters.")
     return answer
-
-
-def formula_namespace(spec: ExerciseSpec, part_id: str) -> Namespace:
-    """Return the names a formula answer to ``part_id`` may use: the exercise's variables
-    (with aliases), its model names and the earlier parts' ids; the chapter's names when the
-    exercise declares no variables."""
-    if not spec.variables and not spec.model:
-        return Namespace.chapter()
-    variables: dict[str, Any] = {name: v.shape for name, v in spec.variables.items()}
-    variables.update({name: None for name in spec.model if name not in variables})
-    for part in spec.parts:
-        if part.id == part_id:
-            break
-        variables.setdefault(part.id, None)
-    return Namespace(
-        variables=variables,
-        aliases={name: v.aliases for name, v in spec.variables.items() if v.aliases},
-        sizes=tuple(spec.dims),
-        functions={"l": 2},
-        activations=tuple(spec.functions) or ("phi",),
-    )
-
-
-def _render_formula(text: str, namespace: Namespace) -> dict[str, Any]:
-    try:
-        tree = parse(text, namespace)
-    except FormulaError as exc:
-        return {"valid": False, "error": {"message": exc.message, "column": exc.column}}
-    return {"valid": True, "source": to_source(tree), "latex": to_latex(tree),
-            "mathml": to_mathml(tree)}
-
-
-@previewer("formula")
-def preview_formula(part: Any, answer: Any, spec: ExerciseSpec) -> dict[str, Any]:
-    """Return the canonical form, LaTeX and MathML of a formula, or its error and column."""
-    return _render_formula(_text(answer), formula_namespace(spec, part.id))
-
-
-@previewer("memory")
-def preview_memory(part: Any, answer: Any, spec: ExerciseSpec) -> dict[str, Any]:
-    """Return the renderings of a memory count, a formula over the sizes and the batch n."""
-    sizes = dict.fromkeys((*spec.dims, *MEMORY_SIZES), [])
-    return _render_formula(_text(answer), Namespace(variables=sizes))
 
 
 @previewer("shape")

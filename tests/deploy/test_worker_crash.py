@@ -14,8 +14,8 @@ import pytest
 from celery import Celery
 from flask_migrate import upgrade
 
-from grader import create_app
 from grader import config as grader_config
+from grader import create_app
 from grader.extensions import db
 from grader.models import Submission
 from tests.api.helpers import ANSWERS, SUBMIT_URL, auth
@@ -81,7 +81,8 @@ def test_worker_killed_mid_task_loses_nothing(redis_url, tmp_path, monkeypatch):
     grade_log = tmp_path / "grades.log"
     grade_log.touch()
     env = os.environ | {
-        "DATABASE_URL": url, "CELERY_BROKER_URL": redis_url, "GRADER_TEST_GRADE_LOG": str(grade_log),
+        "DATABASE_URL": url, "CELERY_BROKER_URL": redis_url,
+        "GRADER_TEST_GRADE_LOG": str(grade_log),
         "GRADER_INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test",
         "GRADER_TEST_VISIBILITY": "4", "GRADER_TEST_GRADE_DELAY": "30",
     }

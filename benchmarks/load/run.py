@@ -1,0 +1,277 @@
+"""Load test of the web stack on PostgreSQL (and of the grading queue on Redis + Celery).
+
+    .venv/bin/python -m benchmarks.load.run [--workers 2] [--seconds 15] [--clients 16 64]
+
+Creates a PostgreSQL database of its own (dropped at the end), serves ``benchmarks.load.wsgi``
+with gunicorn (``gunicorn.conf.py``, rate limit off) on 127.0.0.1, and measures:
+1. submissions through the API (answers drawn from each exercise's ``examples``) at each client
+   count, then ``/healthz`` at the largest one, the ceiling of the web stack;
+2. code submissions through the queue: a Celery worker on Redis DB 5 grades them in the sandbox.
+Afterwards every acknowledged submission (2xx with an id) must be in the database exactly once
+with the score it was acknowledged with. Results go to benchmarks/results/load.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+import yaml
+
+from benchmarks.load.client import Outcome, percentile, run_load, summarise
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+ADMIN = os.environ.get("GRADER_LOAD_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("GRADER_LOAD_REDIS", "redis://127.0.0.1:6379/5")
+RESULTS = ROOT / "benchmarks" / "results" / "load.md"
+
+
+def examples_of(slug: str) -> dict[str, list]:
+    """Return, per part id, the example answers listed in ``exercises/<slug>.yaml``."""
+    spec = yaml.safe_load((ROOT / "exercises" / f"{slug}.yaml").read_text())
+    answers: dict[str, list] = {}
+    for example in spec.get("examples", []):
+        answers.setdefault(example["part"], []).append(example["answer"])
+    return answers
+
+
+def submission_maker(slug: str, user_count: int = 500):
+    """Return a request factory: POST a submission of ``slug`` with answers drawn at random."""
+    pool = examples_of(slug)
+
+    def make(rng):
+        answers = {part: rng.choice(values) for part, values in pool.items()}
+        user = f"load-{rng.randrange(user_count)}"
+        return "POST", f"/api/v1/exercises/{slug}/submissions", {"user": user, "answers": answers}
+
+    return make
+
+
+def healthz(_rng):
+    return "GET", "/healthz", None
+
+
+def grader_cli(env: dict[str, str], *args: str) -> str:
+    """Run ``grader ARGS`` with ``env``; return its standard output."""
+    done = subprocess.run([str(BIN / "grader"), *args], env=env, cwd=ROOT, check=True,
+                          capture_output=True, text=True, timeout=300)
+    return done.stdout
+
+
+def wait_http(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def verify(db_url: str, outcomes: list[Outcome]) -> dict[str, int]:
+    """Check every acknowledged submission is stored once with its score; return the counts."""
+    acked = {o.body["id"]: o for o in outcomes if 200 <= o.status < 300 and "id" in o.body}
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute("SELECT id, score, idempotency_key, status FROM submissions").fetchall()
+    by_key: dict[str, int] = {}
+    for _id, _score, key, _status in rows:
+        by_key[key] = by_key.get(key, 0) + 1
+    stored = {row[0]: row for row in rows}
+    missing = [i for i in acked if i not in stored]
+    wrong = [i for i, o in acked.items() if i in stored and (
+        stored[i][2] != o.key or (o.body.get("status") == "graded"
+                                  and abs(stored[i][1] - o.body["score"]) > 1e-9))]
+    duplicates = sum(1 for count in by_key.values() if count > 1)
+    return {"acknowledged": len(acked), "rows": len(rows), "missing": len(missing),
+            "score_mismatch": len(wrong), "duplicate_keys": duplicates}
+
+
+def queue_phase(env, base, token, db_url, count, clients, workers_log) -> dict:
+    """Submit ``count`` code answers, wait until the worker graded them; return the figures."""
+    import redis
+
+    redis.Redis.from_url(REDIS).flushdb()
+    worker = subprocess.Popen(
+        [str(BIN / "celery"), "-A", "grader.worker", "worker", "--concurrency", "2",
+         "-P", "prefork", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=workers_log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        time.sleep(4)
+        outcomes, elapsed = asyncio.run(run_load(base, token, submission_maker("backprop-code"),
+                                                 clients, 120, count))
+        started = time.monotonic()
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            while time.monotonic() - started < 300:
+                left = conn.execute("SELECT count(*) FROM submissions WHERE status = 'queued'"
+                                    " AND exercise_version_id IN (SELECT v.id FROM"
+                                    " exercise_versions v JOIN exercises e ON"
+                                    " v.exercise_id = e.id WHERE e.slug = 'backprop-code')"
+                                    ).fetchone()[0]
+                if left == 0:
+                    break
+                time.sleep(0.5)
+            rows = conn.execute(
+                "SELECT s.status, extract(epoch FROM s.graded_at - s.created_at) FROM submissions s"
+                " JOIN exercise_versions v ON s.exercise_version_id = v.id JOIN exercises e"
+                " ON v.exercise_id = e.id WHERE e.slug = 'backprop-code'").fetchall()
+        drain = time.monotonic() - started + elapsed
+    finally:
+        stop(worker)
+    waits = [float(r[1]) for r in rows if r[1] is not None]
+    return {"submit": summarise(outcomes, elapsed), "outcomes": outcomes,
+            "statuses": {s: sum(1 for r in rows if r[0] == s) for s in {r[0] for r in rows}},
+            "graded_per_s": round(len(waits) / drain, 2) if drain else 0.0,
+            "wait_p50_s": round(percentile(waits, 50), 2),
+            "wait_p99_s": round(percentile(waits, 99), 2)}
+
+
+def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--max-requests", type=int, default=20000)
+    parser.add_argument("--exercise", default="backprop-bias")
+    parser.add_argument("--code", type=int, default=60, help="code submissions (0: skip queue)")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+
+    name = f"grader_load_{os.getpid()}"
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    db_url = ADMIN.rpartition("/")[0] + "/" + name
+    base = f"http://127.0.0.1:{args.port}"
+    env = os.environ | {
+        "DATABASE_URL": db_url, "SECRET_KEY": "load-test", "GRADER_API_RATE_LIMIT": "0",
+        "GRADER_ACCESS_LOG": "off", "CELERY_BROKER_URL": REDIS, "OPENBLAS_NUM_THREADS": "1",
+        "GRADER_INSTANCE_PATH": f"/tmp/{name}",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log_dir = Path(f"/tmp/{name}")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    web = None
+    report: dict = {"phases": []}
+    try:
+        grader_cli(env, "db", "upgrade")
+        files = [str(ROOT / "exercises" / f"{s}.yaml") for s in
+                 sorted({args.exercise, "backprop-code"})]
+        grader_cli(env, "exercises", "import", *files)
+        token = grader_cli(env, "tokens", "create", "load").strip().splitlines()[-1]
+        with (log_dir / "web.log").open("ab") as web_log:
+            web = subprocess.Popen(
+                [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--bind",
+                 f"127.0.0.1:{args.port}", "--workers", str(args.workers), "--threads",
+                 str(args.threads), "benchmarks.load.wsgi:app"],
+                cwd=ROOT, env=env, stdout=web_log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        wait_http(base + "/healthz")
+        warm, _ = asyncio.run(run_load(base, token, submission_maker(args.exercise), 4, 3, 200))
+        all_outcomes: list[Outcome] = list(warm)  # the warm-up's submissions are checked too
+        for clients in args.clients:
+            outcomes, elapsed = asyncio.run(run_load(
+                base, token, submission_maker(args.exercise), clients, args.seconds,
+                args.max_requests))
+            all_outcomes += outcomes
+            report["phases"].append((f"POST {args.exercise} submissions", clients,
+                                     summarise(outcomes, elapsed)))
+        outcomes, elapsed = asyncio.run(run_load(base, token, healthz, max(args.clients),
+                                                 args.seconds, args.max_requests))
+        report["phases"].append(("GET /healthz (ceiling)", max(args.clients),
+                                 summarise(outcomes, elapsed)))
+        if args.code:
+            with (log_dir / "worker.log").open("ab") as worker_log:
+                queue = queue_phase(env, base, token, db_url, args.code, 16, worker_log)
+            all_outcomes += queue.pop("outcomes")
+            report["queue"] = queue
+        report["verify"] = verify(db_url, all_outcomes)
+    finally:
+        if web is not None:
+            stop(web)
+        with psycopg.connect(ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    report["args"] = vars(args)
+    write_results(report)
+    print(RESULTS.read_text())
+
+
+def write_results(report: dict) -> None:
+    """Write benchmarks/results/load.md from ``report``."""
+    cpu = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True,  # noqa: S602
+                         text=True).stdout.split(":", 1)[-1].strip()
+    args = report["args"]
+    lines = [
+        "# Load test: the web stack on PostgreSQL, the grading queue on Redis + Celery",
+        "",
+        f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; the "
+        "load client, gunicorn, PostgreSQL, Redis and the Celery worker share these cores, and "
+        "other helpers were running tests on the same machine at the same time.",
+        f"- gunicorn: {args['workers']} workers x {args['threads']} threads (gthread), "
+        "`gunicorn.conf.py`, app `benchmarks.load.wsgi` (metrics, JSON request logs and outage "
+        "handling on), access log off, `GRADER_API_RATE_LIMIT=0`.",
+        f"- Exercise: `{args['exercise']}`, answers drawn at random from its `examples` "
+        "(correct and wrong ones); 500 LMS users; each request with its own Idempotency-Key.",
+        f"- Each phase: {args['seconds']:g} s (at most {args['max_requests']} requests); client: "
+        "`benchmarks/load/client.py` (asyncio + httpx, keep-alive).",
+        "- Command: `.venv/bin/python -m benchmarks.load.run`",
+        "",
+        "| phase | clients | requests | 2xx | errors | req/s | p50 ms | p99 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for title, clients, s in report["phases"]:
+        lines.append(f"| {title} | {clients} | {s['requests']} | {s['ok']} | {s['errors']} | "
+                     f"{s['rps']} | {s['p50_ms']} | {s['p99_ms']} |")
+    queue = report.get("queue")
+    if queue:
+        s = queue["submit"]
+        lines += [
+            "",
+            "## Code submissions through the queue",
+            "",
+            f"{s['requests']} `backprop-code` submissions (16 clients) acknowledged with 202 "
+            f"in {s['seconds']} s (p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, errors "
+            f"{s['errors']}); one Celery worker (prefork, concurrency 2) graded them in the "
+            f"bubblewrap sandbox: {queue['graded_per_s']} submissions/s end to end, time from "
+            f"stored to graded p50 {queue['wait_p50_s']} s, p99 {queue['wait_p99_s']} s. "
+            f"Final statuses: {queue['statuses']}.",
+        ]
+    v = report["verify"]
+    lines += [
+        "",
+        "## Nothing acknowledged was lost",
+        "",
+        f"{v['acknowledged']} acknowledged submissions (2xx with an id); {v['rows']} rows in the "
+        f"database; missing: {v['missing']}; score differing from the acknowledged one: "
+        f"{v['score_mismatch']}; Idempotency-Keys stored more than once: {v['duplicate_keys']}.",
+        "",
+    ]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""gunicorn.conf.py, and a real gunicorn: JSON logs, metrics across workers, a worker killed
+in the middle of a load run."""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from flask_migrate import upgrade
+
+from grader import config as grader_config
+from grader import create_app
+from tests.api.helpers import ANSWERS, SUBMIT_URL
+from tests.deploy.conftest import ROOT, free_port
+
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+def test_config_reads_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("GRADER_MAX_REQUESTS", "500")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert conf["workers"] == 3 and conf["worker_class"] == "gthread"
+    assert conf["max_requests"] == 500 and conf["max_requests_jitter"] == 50
+    assert conf["timeout"] > 0 and conf["graceful_timeout"] > 0
+    assert conf["logger_class"] == "grader.observability.GunicornJsonLogger"
+    assert conf["default_workers"](2) == 5 and conf["default_workers"](64) == 8
+    (tmp_path / "counter_1.db").write_bytes(b"stale")
+    conf["on_starting"](None)
+    assert not list(tmp_path.glob("*.db"))
+
+
+@pytest.fixture()
+def served(tmp_path):
+    """Serve the app (SQLite, exercises imported, a token) under gunicorn with 2 workers."""
+    from grader.services.exercises import import_exercises
+    from grader.services.users import create_token
+
+    url = f"sqlite:///{tmp_path / 'web.sqlite'}"
+    app = create_app(grader_config.TestConfig(url, tmp_path / "instance"))
+    with app.app_context():
+        upgrade()
+        import_exercises([ROOT / "exercises" / "jacobian-shape.yaml"])
+        token = create_token("web", ("submit", "read:scores"))[1]
+    port = free_port()
+    env = os.environ | {"DATABASE_URL": url, "SECRET_KEY": "t", "GRADER_API_RATE_LIMIT": "0",
+                        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
+                        "GRADER_INSTANCE_PATH": str(tmp_path / "instance")}
+    log = tmp_path / "gunicorn.log"
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--threads", "2", "benchmarks.load.wsgi:app"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield base, token, log, process, app
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+
+def _json_lines(log: Path, logger: str) -> list[dict]:
+    lines = []
+    for line in log.read_text().splitlines():
+        if line.startswith("{"):
+            record = json.loads(line)
+            if record.get("logger") == logger:
+                lines.append(record)
+    return lines
+
+
+def test_gunicorn_serves_json_logs_and_shared_metrics(served):
+    base, token, log, _process, _app = served
+    headers = {"Authorization": f"Bearer {token}", "X-Request-ID": "trace-123"}
+    with httpx.Client(base_url=base, headers=headers) as http:
+        for i in range(12):
+            assert http.post(SUBMIT_URL, json={"user": f"g{i}", "answers": ANSWERS}
+                             ).status_code == 201
+        metrics_text = http.get("/metrics").text
+    graded = [line for line in metrics_text.splitlines() if line.startswith(
+        'grader_submissions_total{exercise="jacobian-shape",kind="shape",status="graded"}')]
+    assert graded and float(graded[0].rsplit(" ", 1)[1]) == 12.0  # summed over both workers
+    time.sleep(0.5)
+    requests = [r for r in _json_lines(log, "grader.request") if r["request_id"] == "trace-123"]
+    assert len(requests) >= 12
+    first = requests[0]
+    assert first["method"] == "POST" and first["status"] == 201 and first["token_id"] == 1
+    assert first["duration_ms"] > 0 and first["time"].endswith("Z")
+    access = [r for r in _json_lines(log, "gunicorn.access") if r["request_id"] == "trace-123"]
+    assert access and access[0]["status"] == 201
+
+
+def test_a_worker_killed_under_load_loses_no_acknowledged_submission(served):
+    from sqlalchemy import select
+
+    from grader.extensions import db
+    from grader.models import Submission
+
+    base, token, _log, process, app = served
+    results: list[tuple[int, dict]] = []
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"},
+                          timeout=30) as http:
+            while not stop.is_set():
+                try:
+                    response = http.post(SUBMIT_URL, json={"user": f"k{n}", "answers": ANSWERS})
+                    results.append((response.status_code, response.json()))
+                except httpx.HTTPError:
+                    results.append((0, {}))  # a connection cut by the dying worker
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
+    victim = int(children.stdout.split()[0])
+    os.kill(victim, signal.SIGKILL)
+    time.sleep(3)
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+    after_kill = results[-20:]
+    assert all(status == 201 for status, _ in after_kill), "the master did not replace the worker"
+    assert {status for status, _ in results} <= {201, 0}
+    acknowledged = {body["id"]: body["score"] for status, body in results if status == 201}
+    with app.app_context():
+        stored = dict(db.session.execute(select(Submission.id, Submission.score)).all())
+        db.engine.dispose()
+    assert all(stored[i] == score for i, score in acknowledged.items())

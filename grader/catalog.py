@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,22 @@ from grader.kinds.spec import ExerciseSpec
 
 MAX_FILE_BYTES = 1_000_000
 Location = tuple[str | int, ...]
+
+
+class CatalogLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading ``1e-6`` as a float (YAML 1.2) as instructors expect."""
+
+
+CatalogLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(source: str) -> Any:
+    """Return the data of a YAML document read with ``CatalogLoader`` (safe: no tags run)."""
+    return yaml.load(source, Loader=CatalogLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 @dataclass(frozen=True)
@@ -155,7 +172,7 @@ def parse_exercise(source: str, path: str = "<text>") -> ExerciseSpec:
     if len(source.encode()) > MAX_FILE_BYTES:
         raise CatalogError([SpecIssue(path, None, "", f"file larger than {MAX_FILE_BYTES} bytes")])
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        root = yaml.compose(source, Loader=CatalogLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -167,7 +184,7 @@ def parse_exercise(source: str, path: str = "<text>") -> ExerciseSpec:
     tree_issues = _check_tree(root, path)
     if tree_issues:
         raise CatalogError(tree_issues)
-    data = yaml.safe_load(source)
+    data = load_yaml(source)
     lines = _LineMap(root)
     if not isinstance(data, dict):
         raise CatalogError([SpecIssue(path, 1, "", "an exercise file is a mapping of fields")])
@@ -240,7 +257,7 @@ def load_files(
             continue
         if spec.slug in slugs:
             issues.append(
-                SpecIssue(str(path), _LineMap(yaml.compose(source, Loader=yaml.SafeLoader)).line(
+                SpecIssue(str(path), _LineMap(yaml.compose(source, Loader=CatalogLoader)).line(
                     ("slug",)), "slug", f"slug {spec.slug!r} is already used by {slugs[spec.slug]}")
             )
             continue

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 import yaml
 
-from grader.catalog import CatalogError, json_schema, load_files, parse_exercise
+from grader.catalog import CatalogError, json_schema, load_files, load_yaml, parse_exercise
 
 VALID = textwrap.dedent("""\
     slug: tiny
@@ -120,7 +120,7 @@ def test_schema_validates_repository_exercises(exercise_dir):
     files = sorted(exercise_dir.glob("*.yaml"))
     assert files
     for path in files:
-        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+        jsonschema.validate(load_yaml(path.read_text()), schema)
 
 
 def test_schema_rejects_what_validation_rejects():
@@ -134,3 +134,9 @@ def test_schema_command_prints_json(runner):
     result = runner.invoke(args=["exercises", "schema"])
     assert result.exit_code == 0
     assert json.loads(result.output)["title"] == "backprop-grader exercise"
+
+
+def test_exponent_floats_are_numbers():
+    spec = parse_exercise(VALID + "grading: {rtol: 1e-6, atol: 1E-9}\n")
+    assert spec.grading.rtol == 1e-6 and spec.grading.atol == 1e-9
+    assert load_yaml("a: 1e-6\nb: 12\nc: 1.5\nd: e5\n") == {"a": 1e-6, "b": 12, "c": 1.5, "d": "e5"}

@@ -35,7 +35,7 @@ def _merge_sym(a: Tensor, b: Tensor, op: str) -> tuple[SymDim, ...]:
     for x, y in zip(a.sym_shape, b.sym_shape, strict=True):
         if isinstance(x, int):  # a numeric size: take the other side's symbol
             dims.append(y)
-        elif isinstance(y, int) or sympy.expand(x - y) == 0:
+        elif isinstance(y, int) or x == y or sympy.expand(x - y) == 0:
             dims.append(x)
         else:
             raise EngineShapeError(

@@ -143,6 +143,11 @@ class KindBase:
         """Return no cases."""
         return []
 
+    def precheck(self, part: Any, answer: Any) -> PartResult | None:
+        """Return an ``invalid`` result for an answer that cannot be graded at all, cheaply
+        (used before a deferred part is queued), or None. Default: nothing to check."""
+        return None
+
     def public(self, part: PartSpec) -> dict[str, Any]:
         """Return the part as students may see it: without its private fields."""
         return part.model_dump(mode="json", exclude=set(self.private_fields))

@@ -10,6 +10,7 @@ reproduces it. The trials of one submission are computed once and shared by its 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,12 +73,36 @@ def namespace_for(spec: ExerciseSpec, extra: Mapping[str, list[str | int] | None
     )
 
 
-_SHAPES_CACHE: dict[int, dict[str, list[str | int] | None]] = {}
+_SHAPES_CACHE: dict[str, dict[str, list[str | int] | None]] = {}
+_MODEL_CACHE: dict[str, dict[str, Any]] = {}
+
+
+def _model_key(spec: ExerciseSpec) -> str:
+    """Return a key for everything that reading and tracing the model depends on."""
+    data = {
+        "model": spec.model,
+        "variables": {n: [v.shape, v.aliases] for n, v in spec.variables.items()},
+        "dims": sorted(spec.dims),
+        "functions": sorted(spec.functions),
+    }
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def parsed_model(spec: ExerciseSpec, namespace: Namespace) -> dict[str, Any]:
+    """Return the model's formulas parsed once per distinct model (trials reuse the trees)."""
+    key = _model_key(spec)
+    trees = _MODEL_CACHE.get(key)
+    if trees is None:
+        trees = {name: parse(str(text), namespace) for name, text in spec.model.items()}
+        if len(_MODEL_CACHE) > 256:
+            _MODEL_CACHE.clear()
+        _MODEL_CACHE[key] = trees
+    return trees
 
 
 def model_shapes(spec: ExerciseSpec) -> dict[str, list[str | int] | None]:
     """Return each model quantity's shape in size names (None where it cannot be told)."""
-    key = id(spec)
+    key = _model_key(spec)
     if key in _SHAPES_CACHE:
         return _SHAPES_CACHE[key]
     shapes: dict[str, list[str | int] | None] = {name: None for name in spec.model}
@@ -169,8 +194,8 @@ def draw_trials(
                 for name, value in inputs.items()
             }
             params = [n for n, v in spec.variables.items() if v.role == "parameter"]
-            trial.model = build_model(spec.model, leaves, namespace, ops=trial.ops(),
-                                      sizes=sizes, params=params)
+            trial.model = build_model(parsed_model(spec, namespace), leaves, namespace,
+                                      ops=trial.ops(), sizes=sizes, params=params)
             for name in spec.model:
                 trial.values[name] = np.asarray(trial.model[name].value, dtype=np.float64)
         trials.append(trial)

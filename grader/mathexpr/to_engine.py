@@ -288,7 +288,7 @@ def to_engine(
 
 
 def build_model(
-    model: Mapping[str, str],
+    model: Mapping[str, str | Node],
     leaves: Mapping[str, Tensor],
     namespace: Namespace | None = None,
     *,
@@ -300,7 +300,8 @@ def build_model(
 ) -> engine.Model:
     """Build an engine :class:`~grader.engine.Model` from a ``model:`` section.
 
-    ``model`` maps each quantity to its formula, in order (``{"z": "W1 @ x + b1", ...}``);
+    ``model`` maps each quantity to its formula, in order (``{"z": "W1 @ x + b1", ...}``), as
+    text or already parsed (a ``Node``, to parse once and build many times);
     each may use the ``leaves`` and the quantities above it. ``namespace`` reads the
     formulas (default: the chapter's; quantities it does not declare are added with an
     unknown shape). Each result is named after its quantity. Raises ModelFormulaError,
@@ -316,7 +317,8 @@ def build_model(
         if quantity in leaves:
             raise ValueError(f"the model's `{quantity}` has the name of an input")
         try:
-            node = to_engine(parse(str(text), ns), nodes, ops=table, sizes=sizes)
+            tree = text if isinstance(text, Node) else parse(str(text), ns)
+            node = to_engine(tree, nodes, ops=table, sizes=sizes)
         except FormulaError as error:
             raise ModelFormulaError(quantity, error) from error
         nodes[quantity] = node.named(quantity)

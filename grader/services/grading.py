@@ -165,6 +165,7 @@ def submit(
     deferred = [p for p in spec.parts if is_deferred(p) and answers.get(p.id) not in (None, "")]
     waiting = {p.id for p in deferred}
     results = grade_answers(spec, answers, seed, only=lambda p: p.id not in waiting)
+    results += _prechecks(deferred, answers)
     invalid = [r for r in results if r.status == INVALID]
     if invalid:
         raise InvalidAnswers(invalid)
@@ -200,6 +201,18 @@ def submit(
     if waiting:
         _enqueue(submission)
     return submission, True
+
+
+def _prechecks(parts: list[Any], answers: Mapping[str, Any]) -> list[PartResult]:
+    """Return ``invalid`` results for deferred answers that cannot even be run (e.g. a
+    syntax error), so they are refused at once and cost no attempt, like any invalid input."""
+    found = []
+    for part in parts:
+        precheck = getattr(get_kind(part.kind), "precheck", None)
+        result = precheck(part, answers[part.id]) if precheck else None
+        if result is not None and result.status == INVALID:
+            found.append(result)
+    return found
 
 
 def _enqueue(submission: Submission) -> None:

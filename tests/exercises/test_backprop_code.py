@@ -179,5 +179,7 @@ def test_syntax_errors_never_reach_the_sandbox(imported, client, make_token, mon
         json={"user": "lms-11", "answers": {"code": "def backward(:\n  pass"}},
         headers=auth(make_token()),
     )
-    assert response.status_code in (201, 422), response.json
-    assert "not valid Python on line 1" in str(response.json)
+    # Invalid input costs no attempt: refused with the message, nothing stored.
+    assert response.status_code == 422, response.json
+    assert response.json["type"].endswith("/unreadable-answer")
+    assert "not valid Python on line 1" in response.json["parts"][0]["feedback"]

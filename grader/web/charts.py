@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Chart:
     height: int
     title: str
     horizontal: bool
+    ticks: list[tuple[float, str]] = field(default_factory=list)  # (x, label) on the axis
 
 
 def histogram(counts: list[int], title: str, width: int = 360, height: int = 170) -> Chart:
@@ -45,7 +46,9 @@ def histogram(counts: list[int], title: str, width: int = 360, height: int = 170
         bars.append(Bar(x, top + plot_height - bar_height, slot - 4, bar_height,
                         f"{low}–{high}%", count, x + (slot - 4) / 2,
                         top + plot_height - bar_height - 4))
-    return Chart(bars, width, height, title, horizontal=False)
+    step = 2 if n > 5 else 1
+    ticks = [(left + i * slot, f"{round(100 * i / n)}%") for i in range(0, n + 1, step)]
+    return Chart(bars, width, height, title, horizontal=False, ticks=ticks)
 
 
 def bar_list(items: list[tuple[str, int]], title: str, width: int = 360) -> Chart:

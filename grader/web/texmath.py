@@ -128,9 +128,9 @@ class _Parser:
             return f'<mi mathvariant="normal">{name}</mi>'
         if name in _SPACES:
             return f'<mspace width="{_SPACES[name]}"></mspace>'
-        if name in ("left", "right", "big", "Big", "bigl", "bigr", "Bigl", "Bigr"):
+        if name in ("left", "right", "big", "Big", "bigl", "bigr", "Bigl", "Bigr", "bigg", "Bigg"):
             return self.atom() if self.peek() != "." else (self.take() and "")
-        if name == "frac":
+        if name in ("frac", "tfrac", "dfrac"):
             return f"<mfrac>{self.group()}{self.group()}</mfrac>"
         if name == "sqrt":
             return f"<msqrt>{self.group()}</msqrt>"

@@ -16,6 +16,18 @@ ANSWERS = {"answer-shape": "n×m", "answer-do_dh": "h×q",
 
 
 @pytest.fixture()
+def imported(app: Flask) -> Flask:
+    """Return ``app`` with only ``jacobian-shape`` imported (what these pages are tested on;
+    importing every exercise would cost each test a second)."""
+    from grader.services.exercises import import_exercises
+    from tests.conftest import EXERCISES
+
+    with app.app_context():
+        import_exercises([EXERCISES / "jacobian-shape.yaml"])
+    return app
+
+
+@pytest.fixture()
 def users(imported: Flask) -> dict[str, int]:
     """Create a student, a second student and an instructor; return their ids by name."""
     with imported.app_context():
@@ -24,6 +36,11 @@ def users(imported: Flask) -> dict[str, int]:
             "other": create_user("other@example.org", "student", PASSWORD).id,
             "instructor": create_user("teacher@example.org", "instructor", PASSWORD).id,
         }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker of the browser tests (they need playwright and Debian's chromium)."""
+    config.addinivalue_line("markers", "e2e: end-to-end test in headless Chromium (playwright)")
 
 
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):  # noqa: ANN201

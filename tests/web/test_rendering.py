@@ -84,6 +84,8 @@ def test_histogram_and_bar_list_geometry():
     assert len(chart.bars) == 10 and heights[2] == max(heights) and heights[0] == 0
     assert heights[1] == pytest.approx(heights[2] / 2)
     assert chart.bars[0].label == "0–10%" and chart.bars[-1].label == "90–100%"
+    assert [label for _, label in chart.ticks] == ["0%", "20%", "40%", "60%", "80%", "100%"]
+    assert chart.ticks[-1][0] == pytest.approx(chart.bars[-1].x + chart.bars[-1].width + 2)
     bars = bar_list([("listed mistake: m×n", 6), ("transposed", 3)], "t")
     assert bars.horizontal and bars.bars[0].width == pytest.approx(2 * bars.bars[1].width)
     assert bar_list([], "t").bars == []

@@ -1,4 +1,4 @@
-// Graph editor: variables (round) and operators (square) as SVG nodes; click one node then
+// Graph editor: variables (squares) and operators (circles) as SVG nodes, as in the chapter; click one node then
 // another to connect them, drag to move, select and delete or rename. Every change writes the
 // graph JSON {nodes: [{id, label, type}], edges: [[from, to]]} into the hidden answer field and
 // the edge list into the textarea; typing in the textarea redraws the graph (keyboard users).
@@ -179,8 +179,18 @@
     return names;
   };
 
+  Editor.prototype.token = function (node, names) {
+    // a bare name when its type is the one guessed from it, else [variable] or (operator)
+    const name = names[node.id];
+    if (guessType(node.label) === node.type) return name;
+    return node.type === "operator" ? "(" + name + ")" : "[" + name + "]";
+  };
+
   Editor.prototype.edgeList = function () {
-    const names = this.names();
+    const self = this;
+    const raw = this.names();
+    const names = {};
+    this.nodes.forEach(function (n) { names[n.id] = self.token(n, raw); });
     const lines = this.edges.map(function (e) { return names[e[0]] + " -> " + names[e[1]]; });
     const linked = new Set(this.edges.flat());
     this.nodes.forEach(function (n) { if (!linked.has(n.id)) lines.push(names[n.id]); });
@@ -192,10 +202,15 @@
     const names = this.names();
     this.nodes.forEach(function (n) { previous[names[n.id]] = n; });
     const nodes = [], byName = {}, edges = [];
-    function node(name) {
+    function node(token) {
+      // [x] is a variable, (matmul) an operator, a bare name is guessed (or keeps its type)
+      const bracket = /^\[(.+)\]$/.exec(token) || /^\((.+)\)$/.exec(token);
+      const name = bracket ? bracket[1].trim() : token;
+      const declared = bracket ? (token[0] === "[" ? "variable" : "operator") : null;
       if (!byName[name]) {
         const old = previous[name];
-        byName[name] = { id: name, label: name.replace(/#\d+$/, ""), type: old ? old.type : guessType(name),
+        byName[name] = { id: name, label: name.replace(/#\d+$/, ""),
+                         type: declared || (old ? old.type : guessType(name)),
                          x: old ? old.x : undefined, y: old ? old.y : undefined };
         nodes.push(byName[name]);
       }
@@ -281,11 +296,14 @@
       const selected = self.selected && self.selected.node === n.id;
       const g = el("g", { class: "node " + n.type + (selected ? " selected" : ""), transform: "translate(" + n.x + "," + n.y + ")",
                           "data-id": n.id, "data-label": n.label });
-      g.append(n.type === "operator"
-        ? el("rect", { x: -R, y: -R * 0.8, width: 2 * R, height: 1.6 * R, rx: 4 })
-        : el("circle", { r: R }));
+      const shown = n.label.length > 10 ? n.label.slice(0, 9) + "…" : n.label;
+      const half = Math.max(R, shown.length * 4 + 8);
+      // the chapter's convention: variables are squares, operators are circles
+      g.append(n.type === "variable"
+        ? el("rect", { x: -half, y: -R * 0.8, width: 2 * half, height: 1.6 * R, rx: 3 })
+        : el("ellipse", { rx: half, ry: R }));
       const text = el("text", {});
-      text.textContent = n.label.length > 8 ? n.label.slice(0, 7) + "…" : n.label;
+      text.textContent = shown;
       const title = el("title", {});
       title.textContent = n.label + " (" + n.type + ")";
       g.append(text, title);

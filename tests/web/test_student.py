@@ -44,7 +44,7 @@ def test_submit_shows_feedback_per_part(imported, student):
     assert "Score <strong>2 / 6</strong>" in page
     assert "✓ correct" in page and "✗ not correct" in page
     assert "W₂ᵀ" in page  # the listed mistake's feedback
-    assert "No answer." in page
+    assert "No answer." in page and "– not answered" in page
     with imported.app_context():
         row = db.session.get(Submission, submission_id(response))
         assert row.source == "web" and row.answers["vector_or_matrix"] == ["dJ_db1", "dJ_do"]

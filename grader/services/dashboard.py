@@ -116,7 +116,7 @@ def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
                 answered[part_id] += 1
             if part.get("correct"):
                 correct[part_id] += 1
-            elif diagnosis and part.get("status") != "needs_review":
+            elif diagnosis not in ("", "unanswered") and part.get("status") != "needs_review":
                 diagnoses[part_id][diagnosis] += 1
     stats.students = len(best)
     for fraction in best.values():

@@ -105,8 +105,11 @@ def verify(db_url: str, outcomes: list[Outcome]) -> dict[str, int]:
         stored[i][2] != o.key or (o.body.get("status") == "graded"
                                   and abs(stored[i][1] - o.body["score"]) > 1e-9))]
     duplicates = sum(1 for count in by_key.values() if count > 1)
+    statuses: dict[str, int] = {}
+    for row in rows:
+        statuses[row[3]] = statuses.get(row[3], 0) + 1
     return {"acknowledged": len(acked), "rows": len(rows), "missing": len(missing),
-            "score_mismatch": len(wrong), "duplicate_keys": duplicates}
+            "score_mismatch": len(wrong), "duplicate_keys": duplicates, "statuses": statuses}
 
 
 def queue_phase(env, base, token, db_url, count, clients, workers_log) -> dict:
@@ -266,9 +269,18 @@ def write_results(report: dict) -> None:
         "",
         f"{v['acknowledged']} acknowledged submissions (2xx with an id); {v['rows']} rows in the "
         f"database; missing: {v['missing']}; score differing from the acknowledged one: "
-        f"{v['score_mismatch']}; Idempotency-Keys stored more than once: {v['duplicate_keys']}.",
+        f"{v['score_mismatch']}; Idempotency-Keys stored more than once: {v['duplicate_keys']}. "
+        f"Stored statuses: {v['statuses']}.",
         "",
     ]
+    errors = v["statuses"].get("error", 0)
+    if errors:
+        lines += [
+            f"**Warning: {errors} stored submissions ended as `error`** (a kind raised while "
+            "grading; see the web and worker logs): the figures above include those failed "
+            "gradings, not successful ones.",
+            "",
+        ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines))
 

@@ -26,6 +26,7 @@ run: install
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/grader exercises test --quiet exercises/
 
 lint: install
 	$(BIN)/ruff check grader tests

@@ -41,6 +41,7 @@ class Config:
         # Per-process memory by default; several web replicas share redis://... instead.
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
+        self.GRADER_LOGIN_RATE_LIMIT = env.get("GRADER_LOGIN_RATE_LIMIT", "10 per minute")
         self.GRADER_SANDBOX_UNCONFINED = env.get("GRADER_SANDBOX_UNCONFINED", "") == "1"
         self.MAX_CONTENT_LENGTH = int(env.get("GRADER_MAX_BODY_BYTES", 256 * 1024))
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}

@@ -13,8 +13,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-import grader.kinds  # noqa: F401  (registers every kind before the union is built)
-from grader.kinds.registry import get_kind, part_union
+import grader.kinds  # registers every kind before the union is built
+from grader.kinds.registry import get_kind, kind_names, part_union
+
+if set(kind_names()) != set(grader.kinds.KIND_MODULES):  # a kind imported spec too early
+    raise ImportError(
+        "grader.kinds.spec was imported while the kinds were still registering (only "
+        f"{', '.join(kind_names())} of {', '.join(grader.kinds.KIND_MODULES)}): a kind module "
+        "imports spec or instances at module level; import it inside a function instead"
+    )
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,99}$"
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")

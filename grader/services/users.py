@@ -48,12 +48,21 @@ def create_user(email: str, role: str, password: str | None = None) -> User:
     return user
 
 
+MAX_CREDENTIAL_CHARS = 1024
+# Checked when the email is unknown, so a wrong email takes as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """Return the user with this email and password, or None."""
-    user = db.session.scalar(select(User).where(User.email == (email or "").lower()))
-    if user is None or not user.password_hash:
+    """Return the user with this email and password, or None, in about the same time either
+    way (a hash is checked even for an unknown email, so timing does not reveal accounts)."""
+    email, password = email or "", password or ""
+    if len(email) > MAX_CREDENTIAL_CHARS or len(password) > MAX_CREDENTIAL_CHARS:
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    matches = check_password_hash(stored, password)
+    return user if matches and stored is not _DUMMY_HASH else None
 
 
 def lms_user(external_id: str) -> User:

@@ -10,17 +10,13 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
-from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from grader.extensions import db, limiter, login_manager
 from grader.models import User
+from grader.services.users import authenticate
 from grader.web.blueprint import bp
 
 INSTRUCTOR_ROLES = frozenset({"instructor", "admin"})
-MAX_CREDENTIAL_CHARS = 1000
-# Checked when the email is unknown, so an unknown email takes as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a real password")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -75,15 +71,8 @@ def instructor_required(view: F) -> F:
 
 
 def check_credentials(email: str, password: str) -> User | None:
-    """Return the user with this email and password, or None, in about the same time either way
-    (a password hash is checked even for an unknown email, so timing does not reveal accounts).
-    """
-    if len(email) > MAX_CREDENTIAL_CHARS or len(password) > MAX_CREDENTIAL_CHARS:
-        return None
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
-    matches = check_password_hash(stored, password)
-    return user if matches and stored is not _DUMMY_HASH else None
+    """Return the user with this email and password, or None (``services.users.authenticate``)."""
+    return authenticate(email, password)
 
 
 def safe_next(target: str | None) -> str:

@@ -40,7 +40,6 @@ def users(imported: Flask) -> dict[str, int]:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker of the browser tests (they need playwright and Debian's chromium)."""
-    config.addinivalue_line("markers", "e2e: end-to-end test in headless Chromium (playwright)")
 
 
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):  # noqa: ANN201

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from grader.catalog import LoadedExercise, load_files
+from grader.catalog import LoadedExercise, load_files, load_yaml
 from grader.extensions import db
 from grader.kinds.spec import ExerciseSpec
 from grader.models import Exercise, ExerciseVersion, utcnow
@@ -123,7 +123,10 @@ def spec_of(version: ExerciseVersion) -> ExerciseSpec:
     key = (version.id, version.content_hash)
     spec = _SPEC_CACHE.get(key)
     if spec is None:
-        spec = ExerciseSpec.model_validate(version.spec)
+        # From the stored YAML, not the JSON column: PostgreSQL's JSONB reorders object keys,
+        # and the order of `model:` (each quantity uses those above it) and of `dims:` (the
+        # order sizes are drawn in, so a seed's trials) is part of the exercise.
+        spec = ExerciseSpec.model_validate(load_yaml(version.source_yaml))
         if len(_SPEC_CACHE) > 256:
             _SPEC_CACHE.clear()
         _SPEC_CACHE[key] = spec

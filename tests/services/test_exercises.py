@@ -92,3 +92,14 @@ def test_list_current_versions_returns_newest(app, exercise_dir):
         import_exercises([path])
         [version] = [v for v in list_current_versions() if v.exercise.slug == "jacobian-shape"]
         assert version.number == 2
+
+
+def test_stored_spec_keeps_the_order_of_model_and_dims(app, exercise_dir):
+    """PostgreSQL's JSONB reorders keys; the spec must come back in the file's order."""
+    from grader.services.exercises import spec_of
+
+    with app.app_context():
+        import_exercises([exercise_dir / "backprop-bias.yaml"])
+        spec = spec_of(current_version("backprop-bias"))
+    assert list(spec.model) == ["z", "h", "o", "L", "s", "J"]
+    assert list(spec.dims) == ["d", "h", "q"]

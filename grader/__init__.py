@@ -31,6 +31,12 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     from grader.extensions import csrf, limiter, login_manager
 
     configure_database(app)
+
+    from grader import metrics, observability, resilience
+
+    observability.init_app(app)
+    metrics.init_app(app)
+    resilience.init_app(app)  # after Flask-SQLAlchemy: its teardown discards dead connections
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -29,7 +29,9 @@ def main() -> None:
 
 def register_commands(app: Any) -> None:
     """Attach the project's command groups to ``app.cli``."""
-    for command in (exercises, grade, regrade, review, users, tokens, demo, sandbox):
+    from grader.tasks import queue_cli
+
+    for command in (exercises, grade, regrade, review, users, tokens, demo, sandbox, queue_cli()):
         app.cli.add_command(command)
 
 

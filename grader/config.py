@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from grader.resilience import engine_options
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -44,7 +46,10 @@ class Config:
         self.GRADER_LOGIN_RATE_LIMIT = env.get("GRADER_LOGIN_RATE_LIMIT", "10 per minute")
         self.GRADER_SANDBOX_UNCONFINED = env.get("GRADER_SANDBOX_UNCONFINED", "") == "1"
         self.MAX_CONTENT_LENGTH = int(env.get("GRADER_MAX_BODY_BYTES", 256 * 1024))
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
+        self.CELERY_RESULT_BACKEND = env.get("CELERY_RESULT_BACKEND") or None
+        self.CELERY_VISIBILITY_TIMEOUT = int(env.get("CELERY_VISIBILITY_TIMEOUT", "300"))
+        self.GRADER_METRICS_TOKEN = env.get("GRADER_METRICS_TOKEN") or None
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env.get("GRADER_SECURE_COOKIES", "") == "1"
@@ -59,6 +64,7 @@ class TestConfig(Config):
         super().__init__()
         self.INSTANCE_PATH = instance_path
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(database_url)
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.SECRET_KEY = "test-secret-key"
         self.TESTING = True
         self.WTF_CSRF_ENABLED = False

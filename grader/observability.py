@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
 from gunicorn.glogging import Logger as GunicornLogger
+from sqlalchemy import inspect as sa_inspect
 
 REQUEST_LOGGER = "grader.request"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -86,8 +87,17 @@ def _user_id() -> int | None:
     # Flask-Login caches the loaded user in g._login_user; reading it never queries the database.
     user = g.get("_login_user")
     if user is not None and getattr(user, "is_authenticated", False):
-        return getattr(user, "id", None)
+        return _row_id(getattr(user, "user", user))  # the web wraps the model in SessionUser
     return None
+
+
+def _row_id(row: Any) -> Any:
+    """Return an ORM row's primary key without loading anything: after a commit its attributes
+    are expired, and reading ``row.id`` would query a database that may be down."""
+    if row is None:
+        return None
+    identity = sa_inspect(row).identity
+    return identity[0] if identity else None
 
 
 def request_fields(response: Response) -> dict[str, Any]:
@@ -103,7 +113,7 @@ def request_fields(response: Response) -> dict[str, Any]:
         "duration_ms": round(duration, 3) if duration is not None else None,
         "remote_addr": request.remote_addr,
         "user_id": _user_id(),
-        "token_id": getattr(token, "id", None),
+        "token_id": _row_id(token),
     }
 
 

@@ -10,17 +10,19 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from grader.extensions import db
 from grader.kinds.base import ERROR, INVALID, NEEDS_REVIEW, QUEUED, GradingContext, PartResult
 from grader.kinds.registry import get_kind
 from grader.kinds.spec import ExerciseSpec
+from grader.metrics import observe_grading
 from grader.models import ApiToken, Submission, User, utcnow
 from grader.services.exercises import current_version, spec_of
 
@@ -110,8 +112,10 @@ def grade_answers(
                 PartResult(part.id, 0.0, part.points, False, "No answer.", diagnosis="unanswered")
             )
             continue
+        started = time.perf_counter()
         try:
             results.append(get_kind(part.kind).grade(part, answers[part.id], ctx))
+            observe_grading(part.kind, time.perf_counter() - started)
         except Exception:
             log.exception("grading part %s of %s failed", part.id, spec.slug)
             results.append(
@@ -249,12 +253,18 @@ def finish_deferred(submission_id: int) -> str:
                           only=lambda p: p.id in waiting)
     by_id = {r.part_id: r.to_dict() for r in fresh}
     parts = [by_id.get(p["id"], p) for p in submission.parts]
-    submission.parts = parts
-    submission.score = round(sum(p["score"] for p in parts), 6)
-    submission.status = _status_of_dicts(parts)
-    submission.graded_at = utcnow()
+    status = _status_of_dicts(parts)
+    # First writer wins: a task delivered twice (broker redelivery and the sweeper) may grade
+    # in two places at once; only the update that still finds the row queued stores anything.
+    stored = db.session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id, Submission.status == "queued")
+        .values(parts=parts, score=round(sum(p["score"] for p in parts), 6), status=status,
+                graded_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
-    return submission.status
+    return status if stored.rowcount == 1 else "skipped"
 
 
 def _status_of_dicts(parts: list[dict[str, Any]]) -> str:

@@ -112,6 +112,14 @@ def test_rolled_back_submissions_are_not_counted(metered):
     assert after == before
 
 
-def test_kinds_are_instrumented_once():
-    metrics.instrument_kinds()
-    assert metrics.instrument_kinds() == []
+def test_grading_a_part_observes_its_kind_latency(imported):
+    from grader.catalog import parse_exercise
+    from grader.services.grading import grade_answers
+
+    spec = parse_exercise((imported.config["GRADER_EXERCISES_DIR"] / "jacobian-shape.yaml")
+                          .read_text())
+    histogram = metrics.GRADING_LATENCY.labels("shape")
+    before = sum(b.get() for b in histogram._buckets)
+    grade_answers(spec, {"shape": "n×m"}, seed=1)
+    after = sum(b.get() for b in histogram._buckets)
+    assert after == before + 1

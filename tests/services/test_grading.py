@@ -108,3 +108,31 @@ def test_finish_deferred_is_idempotent(imported, student, choice_deferred):
     with imported.app_context():
         assert grading.finish_deferred(result["id"]) == "skipped"
         assert grading.finish_deferred(999) == "skipped"
+
+
+def test_second_delivery_racing_the_first_stores_nothing(imported, student, choice_deferred,
+                                                         monkeypatch):
+    """Two deliveries of one task both read the row as queued; only the first update lands."""
+    import grader.tasks as tasks
+
+    monkeypatch.setattr(tasks, "enqueue", lambda _id: None)  # leave it queued
+    result = _submit(imported)
+    with imported.app_context():
+        first = db.session.get(Submission, result["id"])
+        assert first.status == "queued"
+        real_grade = grading.grade_answers
+        calls = []
+
+        def grade_and_let_the_other_win(*args, **kwargs):
+            results = real_grade(*args, **kwargs)
+            if not calls:
+                calls.append(1)
+                # the other delivery finishes while this one is still grading
+                assert grading.finish_deferred(result["id"]) == "graded"
+            return results
+
+        monkeypatch.setattr(grading, "grade_answers", grade_and_let_the_other_win)
+        db.session.rollback()
+        assert grading.finish_deferred(result["id"]) == "skipped"
+        db.session.rollback()
+        assert db.session.get(Submission, result["id"]).status == "graded"

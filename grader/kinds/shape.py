@@ -189,6 +189,16 @@ class ShapeKind(KindBase):
     def _wrong(part: ShapePart, feedback: str, diagnosis: str) -> PartResult:
         return PartResult(part.id, 0.0, part.points, False, feedback, GRADED, diagnosis)
 
+    def preview(self, part: ShapePart, answer: Any, exercise: Any) -> dict[str, Any]:
+        """Return the axes as read (``{"valid", "shape": ["n", "m"], "source": "n×m"}``) or
+        why the answer cannot be read (for the preview routes)."""
+        try:
+            axes = parse_shape(answer, self._sizes(part, exercise))
+        except ShapeError as exc:
+            return {"valid": False, "error": {"message": str(exc), "column": None}}
+        shape = ["·".join(axis) for axis in axes]
+        return {"valid": True, "shape": shape, "source": "×".join(shape) or "scalar"}
+
     def self_test_cases(self, part: ShapePart, exercise: Any) -> list[SelfTestCase]:
         """Return the reference (correct) and each mistake (wrong, with its feedback)."""
         cases = [SelfTestCase(part.answer, True, label="reference")]

@@ -1,5 +1,5 @@
 """The live preview of an answer while the student types (same origin: the session cookie and
-the CSRF token), answered by the same code as the API's preview, so both read an answer alike.
+the CSRF token), answered by ``services.preview`` like the API's preview, so both read an answer alike.
 """
 
 from __future__ import annotations
@@ -8,9 +8,8 @@ from flask import abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from grader.api.preview import preview_answer
-from grader.api.problems import ApiProblem
 from grader.services.exercises import ExerciseNotFound, current_version, spec_of
+from grader.services.preview import PreviewError, preview_answer
 from grader.web.blueprint import bp
 
 
@@ -34,5 +33,5 @@ def preview(slug: str) -> ResponseReturnValue:
         return jsonify(part=body["part"], valid=True, source="")
     try:
         return jsonify(preview_answer(spec, body["part"], body["answer"]))
-    except ApiProblem as exc:
-        return jsonify(valid=False, error={"message": exc.detail, "column": None}), exc.status
+    except PreviewError as exc:
+        return jsonify(valid=False, error={"message": str(exc), "column": None}), 422

@@ -51,7 +51,9 @@ class SpecIssue:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 class CatalogError(Exception):
@@ -121,8 +123,12 @@ def _check_tree(node: yaml.Node, path: str) -> list[SpecIssue]:
         current, location = stack.pop()
         if id(current) in seen_nodes:
             issues.append(
-                SpecIssue(path, current.start_mark.line + 1, field_name(location),
-                          "anchors and aliases (&, *) are not supported; write the value out")
+                SpecIssue(
+                    path,
+                    current.start_mark.line + 1,
+                    field_name(location),
+                    "anchors and aliases (&, *) are not supported; write the value out",
+                )
             )
             continue
         seen_nodes.add(id(current))
@@ -132,8 +138,12 @@ def _check_tree(node: yaml.Node, path: str) -> list[SpecIssue]:
                 name = key.value if isinstance(key, yaml.ScalarNode) else "?"
                 if name in keys:
                     issues.append(
-                        SpecIssue(path, key.start_mark.line + 1, field_name((*location, name)),
-                                  f"the key {name!r} appears twice in the same block")
+                        SpecIssue(
+                            path,
+                            key.start_mark.line + 1,
+                            field_name((*location, name)),
+                            f"the key {name!r} appears twice in the same block",
+                        )
                     )
                 keys.add(name)
                 stack.append((value, (*location, name)))
@@ -192,15 +202,19 @@ def parse_exercise(source: str, path: str = "<text>") -> ExerciseSpec:
         spec = ExerciseSpec.model_validate(data)
     except ValidationError as exc:
         issues = [
-            SpecIssue(path, lines.line(_location(e)), field_name(_drop_tags(_location(e))),
-                      _message(e))
+            SpecIssue(
+                path, lines.line(_location(e)), field_name(_drop_tags(_location(e))), _message(e)
+            )
             for e in exc.errors()
         ]
         raise CatalogError(issues) from None
     problems = spec.cross_problems() or spec.kind_problems()
     if problems:
         raise CatalogError(
-            [SpecIssue(path, lines.line(loc), field_name(loc), message) for loc, message in problems]
+            [
+                SpecIssue(path, lines.line(loc), field_name(loc), message)
+                for loc, message in problems
+            ]
         )
     return spec
 
@@ -210,8 +224,11 @@ def _drop_tags(location: Location) -> Location:
     names = set(kind_names())
     out: list[str | int] = []
     for index, item in enumerate(location):
-        if item in names and index > 0 and location[index - 1] == out[-1] and isinstance(
-            out[-1], int
+        if (
+            item in names
+            and index > 0
+            and location[index - 1] == out[-1]
+            and isinstance(out[-1], int)
         ):
             continue
         out.append(item)
@@ -257,8 +274,12 @@ def load_files(
             continue
         if spec.slug in slugs:
             issues.append(
-                SpecIssue(str(path), _LineMap(yaml.compose(source, Loader=CatalogLoader)).line(
-                    ("slug",)), "slug", f"slug {spec.slug!r} is already used by {slugs[spec.slug]}")
+                SpecIssue(
+                    str(path),
+                    _LineMap(yaml.compose(source, Loader=CatalogLoader)).line(("slug",)),
+                    "slug",
+                    f"slug {spec.slug!r} is already used by {slugs[spec.slug]}",
+                )
             )
             continue
         slugs[spec.slug] = str(path)

@@ -1,4 +1,4 @@
-"""The ``grader`` command (DESIGN section 9): a Flask command group installed as a console script."""
+"""The ``grader`` command (DESIGN section 9): a Flask command group, installed as a script."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from grader.catalog import CatalogError, exercise_files, load_files, json_schema
+from grader.catalog import CatalogError, exercise_files, json_schema, load_files
 from grader.kinds.spec import ExerciseSpec
 
 
@@ -47,8 +47,9 @@ def exercises() -> None:
 
 def _progress_loader(paths: tuple[str, ...], verb: str) -> Any:
     files = exercise_files(paths)
-    with click.progressbar(length=len(files), label=f"{verb} {len(files)} file(s)",
-                           file=sys.stderr, show_pos=True) as bar:
+    with click.progressbar(
+        length=len(files), label=f"{verb} {len(files)} file(s)", file=sys.stderr, show_pos=True
+    ) as bar:
         return load_files(files, progress=lambda _path: bar.update(1))
 
 
@@ -73,24 +74,38 @@ def exercises_import(paths: tuple[str, ...]) -> None:
 
     try:
         files = exercise_files(paths)
-        with click.progressbar(length=len(files), label=f"Importing {len(files)} file(s)",
-                               file=sys.stderr, show_pos=True) as bar:
+        with click.progressbar(
+            length=len(files),
+            label=f"Importing {len(files)} file(s)",
+            file=sys.stderr,
+            show_pos=True,
+        ) as bar:
             report = import_exercises(files, progress=lambda _path: bar.update(1))
     except CatalogError as exc:
         _fail(f"Nothing imported. {len(exc.issues)} problem(s):\n{exc}")
     except SQLAlchemyError as exc:
-        _fail(f"Nothing imported: the database refused the change ({type(exc).__name__}). "
-              "Has `grader db upgrade` run?")
-    for label, slugs in (("created", report.created), ("new version", report.updated),
-                         ("unchanged", report.unchanged)):
+        _fail(
+            f"Nothing imported: the database refused the change ({type(exc).__name__}). "
+            "Has `grader db upgrade` run?"
+        )
+    for label, slugs in (
+        ("created", report.created),
+        ("new version", report.updated),
+        ("unchanged", report.unchanged),
+    ):
         for slug in slugs:
             click.echo(f"{label:12} {slug}")
 
 
 @exercises.command("test")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
-              help="Seed of the trials the answers are graded on.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    help="Seed of the trials the answers are graded on.",
+)
 @click.option("--quiet", is_flag=True, help="Print only the failures and the summary.")
 def exercises_test(paths: tuple[str, ...], seed: int, quiet: bool) -> None:
     """Self-test exercise files: references score full marks, mistakes are caught, examples
@@ -174,8 +189,13 @@ def grade(slug: str, answers: str, seed: int | None) -> None:
 
 @click.command()
 @click.argument("slug")
-@click.option("--version", "version_number", type=click.IntRange(1), default=None,
-              help="Grade against this version (default: the current one).")
+@click.option(
+    "--version",
+    "version_number",
+    type=click.IntRange(1),
+    default=None,
+    help="Grade against this version (default: the current one).",
+)
 @with_appcontext
 def regrade(slug: str, version_number: int | None) -> None:
     """Re-grade the stored submissions of SLUG with their stored seeds; the old scores are kept
@@ -185,8 +205,9 @@ def regrade(slug: str, version_number: int | None) -> None:
 
     try:
         total = count_regradable(slug)
-        with click.progressbar(length=total, label=f"Regrading {total} submission(s)",
-                               file=sys.stderr, show_pos=True) as bar:
+        with click.progressbar(
+            length=total, label=f"Regrading {total} submission(s)", file=sys.stderr, show_pos=True
+        ) as bar:
             report = regrade_exercise(slug, version_number, progress=lambda _id: bar.update(1))
     except (ExerciseNotFound, RegradeError) as exc:
         _fail(str(exc))
@@ -199,12 +220,22 @@ def regrade(slug: str, version_number: int | None) -> None:
 @click.argument("part", required=False)
 @click.option("--score", type=float, default=None, help="Points for the part, 0..its maximum.")
 @click.option("--feedback", default="", help="What the student is told.")
-@click.option("--by", "reviewer_email", default=None,
-              help="Email of the instructor grading (default: the only instructor, if one).")
+@click.option(
+    "--by",
+    "reviewer_email",
+    default=None,
+    help="Email of the instructor grading (default: the only instructor, if one).",
+)
 @click.option("--exercise", "slug", default=None, help="List only this exercise's reviews.")
 @with_appcontext
-def review(submission_id: int | None, part: str | None, score: float | None, feedback: str,
-           reviewer_email: str | None, slug: str | None) -> None:
+def review(
+    submission_id: int | None,
+    part: str | None,
+    score: float | None,
+    feedback: str,
+    reviewer_email: str | None,
+    slug: str | None,
+) -> None:
     """Without arguments, list the parts waiting for review; with SUBMISSION_ID PART --score S
     [--feedback TEXT], grade one."""
     from grader.services.review import ReviewError, find_reviewer, grade_review, pending_reviews
@@ -212,8 +243,10 @@ def review(submission_id: int | None, part: str | None, score: float | None, fee
     if submission_id is None:
         pending = pending_reviews(slug)
         for item in pending:
-            click.echo(f"{item.submission_id:>6}  {item.part_id:<16} {item.exercise:<24} "
-                       f"{item.user:<24} max {item.max_score:g}  {item.excerpt}")
+            click.echo(
+                f"{item.submission_id:>6}  {item.part_id:<16} {item.exercise:<24} "
+                f"{item.user:<24} max {item.max_score:g}  {item.excerpt}"
+            )
         click.echo(f"{len(pending)} part(s) waiting for review")
         return
     if part is None or score is None:
@@ -223,8 +256,10 @@ def review(submission_id: int | None, part: str | None, score: float | None, fee
         submission = grade_review(submission_id, part, score, feedback, reviewer)
     except ReviewError as exc:
         _fail(str(exc))
-    click.echo(f"submission {submission.id}: part {part} scored {score:g}; "
-               f"total {submission.score:g}/{submission.max_score:g}, {submission.status}")
+    click.echo(
+        f"submission {submission.id}: part {part} scored {score:g}; "
+        f"total {submission.score:g}/{submission.max_score:g}, {submission.status}"
+    )
 
 
 @click.group()
@@ -257,9 +292,13 @@ def tokens() -> None:
 
 @tokens.command("create")
 @click.argument("name")
-@click.option("--scope", "scopes", multiple=True,
-              type=click.Choice(["submit", "read:scores", "admin"]),
-              help="Repeat for several; default: submit and read:scores.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["submit", "read:scores", "admin"]),
+    help="Repeat for several; default: submit and read:scores.",
+)
 @with_appcontext
 def tokens_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a token and print it once, alone on the last line."""
@@ -295,8 +334,10 @@ def demo() -> None:
     from grader.models import User
     from grader.services.users import create_user
 
-    accounts = (("instructor@example.com", "instructor", "instructor-demo"),
-                ("student@example.com", "student", "student-demo"))
+    accounts = (
+        ("instructor@example.com", "instructor", "instructor-demo"),
+        ("student@example.com", "student", "student-demo"),
+    )
     for email, role, password in accounts:
         if db.session.scalar(select(User).where(User.email == email)) is None:
             create_user(email, role, password)

@@ -84,12 +84,13 @@ def grade_deferred_task(self: Task, submission_id: int) -> str:
     try:
         return finish_deferred(submission_id)
     except Exception as exc:  # the task must end in a stored state, never silently
-        log.exception("grading submission %s failed (attempt %s)", submission_id,
-                      self.request.retries + 1)
+        log.exception(
+            "grading submission %s failed (attempt %s)", submission_id, self.request.retries + 1
+        )
         if self.request.retries + 1 >= MAX_ATTEMPTS or self.request.is_eager:
             mark_failed(submission_id, f"{type(exc).__name__}: {exc}")
             return "error"
-        raise self.retry(exc=exc, countdown=2 ** self.request.retries) from exc
+        raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
 
 
 def enqueue(submission_id: int) -> None:
@@ -135,8 +136,14 @@ def queue_cli() -> Any:
         """Inspect and repair the grading queue."""
 
     @queue.command("sweep")
-    @click.option("--older-than", "older_than", type=float, default=300.0, show_default=True,
-                  help="Seconds a submission may stay queued before it is queued again.")
+    @click.option(
+        "--older-than",
+        "older_than",
+        type=float,
+        default=300.0,
+        show_default=True,
+        help="Seconds a submission may stay queued before it is queued again.",
+    )
     @with_appcontext
     def sweep(older_than: float) -> None:
         """Re-queue submissions left ``queued`` longer than --older-than seconds."""

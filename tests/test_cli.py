@@ -35,11 +35,17 @@ def test_import_missing_path(runner, tmp_path):
 
 
 def test_grade_prints_result_object_and_is_reproducible(runner):
-    args = ["grade", "jacobian-shape", "--answers", '{"shape": "(n, m)", "dJ_dW1": "d×h"}',
-            "--seed", "7"]
+    args = [
+        "grade",
+        "jacobian-shape",
+        "--answers",
+        '{"shape": "(n, m)", "dJ_dW1": "d×h"}',
+        "--seed",
+        "7",
+    ]
     first = runner.invoke(args=args)
     assert first.exit_code == 0, first.output
-    result = json.loads(first.output[first.output.index("{"):])
+    result = json.loads(first.output[first.output.index("{") :])
     assert result["seed"] == 7 and result["score"] == 1.0
     assert {p["id"]: p["correct"] for p in result["parts"]}["shape"] is True
     second = runner.invoke(args=args)
@@ -53,15 +59,33 @@ def test_grade_rejects_bad_json_and_unknown_slug(runner):
 
 
 def test_users_create(app, runner):
-    result = runner.invoke(args=["users", "create", "Ann@Example.com", "--role", "instructor",
-                                 "--password", "long-enough"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "Ann@Example.com",
+            "--role",
+            "instructor",
+            "--password",
+            "long-enough",
+        ]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalar(select(User))
         assert user.email == "ann@example.com" and user.role == "instructor"
         assert user.password_hash and "long-enough" not in user.password_hash
-    again = runner.invoke(args=["users", "create", "ann@example.com", "--role", "student",
-                                "--password", "long-enough"])
+    again = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "ann@example.com",
+            "--role",
+            "student",
+            "--password",
+            "long-enough",
+        ]
+    )
     assert again.exit_code == 1 and "exists already" in again.output
 
 

@@ -40,19 +40,32 @@ def require_scope(scope: str) -> Callable[[Callable[..., Any]], Callable[..., An
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if bearer_secret() is None:
-                raise ApiProblem(401, "unauthorized", "Unauthorized",
-                                 "Send 'Authorization: Bearer <token>'.",
-                                 headers={"WWW-Authenticate": "Bearer"})
+                raise ApiProblem(
+                    401,
+                    "unauthorized",
+                    "Unauthorized",
+                    "Send 'Authorization: Bearer <token>'.",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
             token = current_token()
             if token is None:
-                raise ApiProblem(401, "unauthorized", "Unauthorized",
-                                 "The token is unknown or revoked.",
-                                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+                raise ApiProblem(
+                    401,
+                    "unauthorized",
+                    "Unauthorized",
+                    "The token is unknown or revoked.",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
             if scope not in token.scope_set and "admin" not in token.scope_set:
-                raise ApiProblem(403, "insufficient-scope", "Forbidden",
-                                 f"This token lacks the scope {scope!r}.",
-                                 headers={"WWW-Authenticate":
-                                          f'Bearer error="insufficient_scope" scope="{scope}"'})
+                raise ApiProblem(
+                    403,
+                    "insufficient-scope",
+                    "Forbidden",
+                    f"This token lacks the scope {scope!r}.",
+                    headers={
+                        "WWW-Authenticate": f'Bearer error="insufficient_scope" scope="{scope}"'
+                    },
+                )
             g.api_token = token
             return view(*args, **kwargs)
 

@@ -21,7 +21,13 @@ if TYPE_CHECKING:
 PART_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 
 # Result statuses of one part. "invalid" answers (a parse error, an unknown name) cost no attempt.
-GRADED, INVALID, NEEDS_REVIEW, QUEUED, ERROR = "graded", "invalid", "needs_review", "queued", "error"
+GRADED, INVALID, NEEDS_REVIEW, QUEUED, ERROR = (
+    "graded",
+    "invalid",
+    "needs_review",
+    "queued",
+    "error",
+)
 
 
 class PartSpec(BaseModel):
@@ -121,11 +127,11 @@ class Kind(Protocol):
         ...
 
     def grade(self, part: Any, answer: Any, ctx: GradingContext) -> PartResult:
-        """Grade ``answer`` (already JSON-decoded) and return the result; never raise on bad input."""
+        """Grade ``answer`` (JSON-decoded) and return the result; never raise on bad input."""
         ...
 
     def self_test_cases(self, part: Any, exercise: ExerciseSpec) -> list[SelfTestCase]:
-        """Return the answers the exercise's self-test must grade as stated (reference, mistakes)."""
+        """Return the answers the self-test must grade as stated (reference, mistakes)."""
         ...
 
 

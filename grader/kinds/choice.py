@@ -70,7 +70,9 @@ class ChoiceKind(KindBase):
         unknown = [key for key in chosen if key not in options]
         if unknown:
             listed = ", ".join(options)
-            return PartResult.invalid(part, f"There is no option {unknown[0]!r}; options: {listed}.")
+            return PartResult.invalid(
+                part, f"There is no option {unknown[0]!r}; options: {listed}."
+            )
         if not chosen:
             return PartResult.invalid(part, "Choose an option.")
         if not part.multiple and len(chosen) > 1:
@@ -82,7 +84,9 @@ class ChoiceKind(KindBase):
         share = max(0.0, (len(right) - len(wrong)) / len(key))
         score = round(part.points * share, 6)
         if not wrong and not missed:
-            return PartResult(part.id, part.points, part.points, True, "Correct.", GRADED, "correct")
+            return PartResult(
+                part.id, part.points, part.points, True, "Correct.", GRADED, "correct"
+            )
         notes = [options[c].feedback or f"Option {c} is not right." for c in wrong]
         if missed and part.multiple:
             notes.append(f"{len(missed)} correct option(s) not chosen.")

@@ -51,7 +51,9 @@ def _column(shape: list[str | int]) -> list[str | int]:
     return list(shape)
 
 
-def namespace_for(spec: ExerciseSpec, extra: Mapping[str, list[str | int] | None] = ()) -> Namespace:
+def namespace_for(
+    spec: ExerciseSpec, extra: Mapping[str, list[str | int] | None] = ()
+) -> Namespace:
     """Return the namespace formulas of ``spec`` are read against.
 
     Variables (with their YAML aliases), model quantities (shapes from the first trial where
@@ -137,11 +139,18 @@ def _bare_namespace(spec: ExerciseSpec) -> Namespace:
     variables = {name: _column(v.shape) for name, v in spec.variables.items()}
     variables.update({name: None for name in spec.model})
     aliases = {name: list(v.aliases) for name, v in spec.variables.items() if v.aliases}
-    return Namespace(variables=variables, aliases=aliases, sizes=tuple(spec.dims),
-                     functions=dict(CALLER_FUNCTIONS), activations=tuple(spec.functions))
+    return Namespace(
+        variables=variables,
+        aliases=aliases,
+        sizes=tuple(spec.dims),
+        functions=dict(CALLER_FUNCTIONS),
+        activations=tuple(spec.functions),
+    )
 
 
-def draw_sizes(spec: ExerciseSpec, rng: np.random.Generator, used: set[tuple[int, ...]]) -> dict[str, int]:
+def draw_sizes(
+    spec: ExerciseSpec, rng: np.random.Generator, used: set[tuple[int, ...]]
+) -> dict[str, int]:
     """Draw one trial's sizes: each in its range (raised to >= 2 where the range allows),
     distinct from each other, and a combination not in ``used`` when possible."""
     names = list(spec.dims)
@@ -194,8 +203,14 @@ def draw_trials(
                 for name, value in inputs.items()
             }
             params = [n for n, v in spec.variables.items() if v.role == "parameter"]
-            trial.model = build_model(parsed_model(spec, namespace), leaves, namespace,
-                                      ops=trial.ops(), sizes=sizes, params=params)
+            trial.model = build_model(
+                parsed_model(spec, namespace),
+                leaves,
+                namespace,
+                ops=trial.ops(),
+                sizes=sizes,
+                params=params,
+            )
             for name in spec.model:
                 trial.values[name] = np.asarray(trial.model[name].value, dtype=np.float64)
         trials.append(trial)
@@ -213,15 +228,18 @@ def trials_of(ctx: GradingContext) -> list[Trial]:
     return ctx.cache["trials"]
 
 
-def reference_value(trial: Trial, expression: str, namespace: Namespace,
-                    extra: Mapping[str, np.ndarray] = ()) -> np.ndarray:
+def reference_value(
+    trial: Trial, expression: str, namespace: Namespace, extra: Mapping[str, np.ndarray] = ()
+) -> np.ndarray:
     """Evaluate an instructor's expression (may use ``grad``/``hessian``/``hvp``) on a trial.
 
     ``extra`` binds further names (earlier parts' reference values) as constants.
     """
-    nodes: dict[str, Any] = dict(trial.model.nodes) if trial.model else {
-        name: engine.leaf(value, name) for name, value in trial.inputs.items()
-    }
+    nodes: dict[str, Any] = (
+        dict(trial.model.nodes)
+        if trial.model
+        else {name: engine.leaf(value, name) for name, value in trial.inputs.items()}
+    )
     nodes.update({name: engine.const(value) for name, value in dict(extra).items()})
     tree = parse(expression, namespace)
     node = to_engine(tree, nodes, ops=trial.ops(), sizes=trial.sizes)
@@ -238,6 +256,4 @@ def student_value(trial: Trial, tree: Any, extra: Mapping[str, np.ndarray] = ())
     functions: dict[str, Any] = dict(trial.functions)
     loss = trial.ops()["l"]
     functions["l"] = lambda o, y: np.asarray(loss(engine.const(o), engine.const(y)).value)
-    return np.asarray(
-        evaluate(tree, values, functions, sizes=trial.sizes), dtype=np.float64
-    )
+    return np.asarray(evaluate(tree, values, functions, sizes=trial.sizes), dtype=np.float64)

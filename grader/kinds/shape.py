@@ -128,7 +128,7 @@ class ShapeKind(KindBase):
         return set(part.sizes) | set(exercise.dims)
 
     def check(self, part: ShapePart, exercise: Any) -> list[tuple[tuple[str | int, ...], str]]:
-        """Return problems: a reference or mistake that does not parse, or a mistake that is right."""
+        """Return problems: a reference or mistake that does not parse, or a right mistake."""
         sizes = self._sizes(part, exercise)
         problems: list[tuple[tuple[str | int, ...], str]] = []
         try:
@@ -163,7 +163,9 @@ class ShapeKind(KindBase):
         values = self._values(sizes)
         got, want = _numeric(given, values), _numeric(expected_axes, values)
         if got == want:
-            return PartResult(part.id, part.points, part.points, True, "Correct.", GRADED, "correct")
+            return PartResult(
+                part.id, part.points, part.points, True, "Correct.", GRADED, "correct"
+            )
         for index, mistake in enumerate(part.mistakes):
             if _numeric(parse_shape(mistake.answer, sizes), values) == got:
                 return self._wrong(part, mistake.feedback, f"mistake:{index}")

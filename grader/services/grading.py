@@ -59,7 +59,7 @@ def new_seed() -> int:
 
 
 def check_answers(spec: ExerciseSpec, answers: Any) -> dict[str, Any]:
-    """Return ``answers`` if it is a mapping of known part ids; raise ``UnknownParts``/``TypeError``."""
+    """Return ``answers`` if it maps known part ids; raise ``UnknownParts`` or ``TypeError``."""
     if not isinstance(answers, Mapping):
         raise TypeError("answers must be an object mapping part ids to answers")
     known = [part.id for part in spec.parts]
@@ -68,7 +68,9 @@ def check_answers(spec: ExerciseSpec, answers: Any) -> dict[str, Any]:
         raise UnknownParts(unknown, known)
     too_long = [key for key, value in answers.items() if len(json.dumps(value)) > MAX_ANSWER_CHARS]
     if too_long:
-        raise TypeError(f"the answer to part {too_long[0]!r} is longer than {MAX_ANSWER_CHARS} characters")
+        raise TypeError(
+            f"the answer to part {too_long[0]!r} is longer than {MAX_ANSWER_CHARS} characters"
+        )
     # PostgreSQL cannot store NUL in text or JSONB; no answer needs one.
     with_nul = [key for key, value in answers.items() if _contains_nul(value)]
     if with_nul:
@@ -119,9 +121,16 @@ def grade_answers(
         except Exception:
             log.exception("grading part %s of %s failed", part.id, spec.slug)
             results.append(
-                PartResult(part.id, 0.0, part.points, False,
-                           "This part could not be graded because of an internal error; "
-                           "it has been logged.", ERROR, "internal-error")
+                PartResult(
+                    part.id,
+                    0.0,
+                    part.points,
+                    False,
+                    "This part could not be graded because of an internal error; "
+                    "it has been logged.",
+                    ERROR,
+                    "internal-error",
+                )
             )
     return results
 
@@ -173,10 +182,14 @@ def submit(
     invalid = [r for r in results if r.status == INVALID]
     if invalid:
         raise InvalidAnswers(invalid)
-    results = _in_spec_order(spec, results + [
-        PartResult(p.id, 0.0, p.points, False, "Queued for grading.", QUEUED, "queued")
-        for p in deferred
-    ])
+    results = _in_spec_order(
+        spec,
+        results
+        + [
+            PartResult(p.id, 0.0, p.points, False, "Queued for grading.", QUEUED, "queued")
+            for p in deferred
+        ],
+    )
     submission = Submission(
         user_id=user.id,
         exercise_version_id=version.id,
@@ -249,8 +262,7 @@ def finish_deferred(submission_id: int) -> str:
         return "skipped"
     spec = spec_of(submission.version)
     waiting = {p["id"] for p in submission.parts if p.get("status") == QUEUED}
-    fresh = grade_answers(spec, submission.answers, submission.seed,
-                          only=lambda p: p.id in waiting)
+    fresh = grade_answers(spec, submission.answers, submission.seed, only=lambda p: p.id in waiting)
     by_id = {r.part_id: r.to_dict() for r in fresh}
     parts = [by_id.get(p["id"], p) for p in submission.parts]
     status = _status_of_dicts(parts)
@@ -259,8 +271,12 @@ def finish_deferred(submission_id: int) -> str:
     stored = db.session.execute(
         update(Submission)
         .where(Submission.id == submission_id, Submission.status == "queued")
-        .values(parts=parts, score=round(sum(p["score"] for p in parts), 6), status=status,
-                graded_at=utcnow())
+        .values(
+            parts=parts,
+            score=round(sum(p["score"] for p in parts), 6),
+            status=status,
+            graded_at=utcnow(),
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -283,7 +299,8 @@ def mark_failed(submission_id: int, reason: str) -> None:
         return
     submission.parts = [
         p | {"status": ERROR, "feedback": "Grading failed; an instructor has been told."}
-        if p.get("status") == QUEUED else p
+        if p.get("status") == QUEUED
+        else p
         for p in submission.parts
     ]
     submission.status = "error"
@@ -295,9 +312,13 @@ def mark_failed(submission_id: int, reason: str) -> None:
 def stale_queued(older_than: timedelta) -> list[int]:
     """Return the ids of submissions still ``queued`` and created before ``older_than`` ago."""
     cutoff = utcnow() - older_than
-    return list(db.session.scalars(
-        select(Submission.id).where(Submission.status == "queued", Submission.created_at < cutoff)
-    ))
+    return list(
+        db.session.scalars(
+            select(Submission.id).where(
+                Submission.status == "queued", Submission.created_at < cutoff
+            )
+        )
+    )
 
 
 def _find_idempotent(token: ApiToken, key: str) -> Submission | None:
@@ -356,7 +377,9 @@ def offline_result(slug: str, spec: ExerciseSpec, answers: Any, seed: int) -> di
         "exercise": slug,
         "version": None,
         "user": None,
-        "status": "invalid" if any(r.status == INVALID for r in results) else overall_status(results),
+        "status": "invalid"
+        if any(r.status == INVALID for r in results)
+        else overall_status(results),
         "score": round(sum(r.score for r in results), 6),
         "max_score": spec.max_score,
         "seed": seed,

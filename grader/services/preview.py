@@ -34,14 +34,20 @@ def preview_answer(spec: ExerciseSpec, part_id: str, answer: Any) -> dict[str, A
         part = spec.part(part_id)
     except KeyError:
         known = ", ".join(p.id for p in spec.parts)
-        raise PreviewError("unknown-part", f"No part {part_id!r}; this exercise has: {known}.") from None
+        raise PreviewError(
+            "unknown-part", f"No part {part_id!r}; this exercise has: {known}."
+        ) from None
     preview = getattr(get_kind(part.kind), "preview", None)
     if not callable(preview):
-        raise PreviewError("no-preview", f"Part {part_id!r} is a {part.kind} part, which has no "
-                           "preview; submit the answer to have it graded.")
+        raise PreviewError(
+            "no-preview",
+            f"Part {part_id!r} is a {part.kind} part, which has no "
+            "preview; submit the answer to have it graded.",
+        )
     if not isinstance(answer, str):
         raise PreviewError("invalid-answer", "This part's answer is a string.")
     if len(answer) > MAX_PREVIEW_CHARS:
-        raise PreviewError("invalid-answer",
-                           f"An answer to preview has at most {MAX_PREVIEW_CHARS} characters.")
+        raise PreviewError(
+            "invalid-answer", f"An answer to preview has at most {MAX_PREVIEW_CHARS} characters."
+        )
     return {"part": part.id, "kind": part.kind} | preview(part, answer, spec)

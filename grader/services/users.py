@@ -27,7 +27,7 @@ class UserError(ValueError):
 
 
 def create_user(email: str, role: str, password: str | None = None) -> User:
-    """Create a user with a hashed password; raise ``UserError`` for a bad email, role or duplicate."""
+    """Create a user with a hashed password; raise ``UserError`` for bad or duplicate input."""
     if not _EMAIL.match(email or ""):
         raise UserError(f"{email!r} is not an email address")
     if role not in ROLES:
@@ -71,9 +71,7 @@ def lms_user(external_id: str) -> User:
     Raises ``UserError`` for an id that is empty, too long or has odd characters.
     """
     if not isinstance(external_id, str) or not _EXTERNAL_ID.match(external_id):
-        raise UserError(
-            "user must be the LMS user id: 1 to 200 letters, digits or . _ @ : + -"
-        )
+        raise UserError("user must be the LMS user id: 1 to 200 letters, digits or . _ @ : + -")
     query = select(User).where(User.external_id == external_id)
     user = db.session.scalar(query)
     if user is not None:
@@ -95,7 +93,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(name: str, scopes: tuple[str, ...] | list[str] = DEFAULT_SCOPES) -> tuple[ApiToken, str]:
+def create_token(
+    name: str, scopes: tuple[str, ...] | list[str] = DEFAULT_SCOPES
+) -> tuple[ApiToken, str]:
     """Create an API token; return the row and the token text (shown once, never stored)."""
     if not name or len(name) > 200:
         raise UserError("a token needs a name of 1 to 200 characters")
@@ -124,9 +124,9 @@ def token_from_secret(token: str) -> ApiToken | None:
         return None
     now = utcnow()
     last = row.last_used_at
-    if last is None or (now - (last if last.tzinfo else last.replace(tzinfo=now.tzinfo))) > timedelta(
-        seconds=60
-    ):
+    if last is None or (
+        now - (last if last.tzinfo else last.replace(tzinfo=now.tzinfo))
+    ) > timedelta(seconds=60):
         row.last_used_at = now  # at most once a minute: no write per request under load
         db.session.commit()
     return row

@@ -1,5 +1,6 @@
 """The live preview of an answer while the student types (same origin: the session cookie and
-the CSRF token), answered by ``services.preview`` like the API's preview, so both read an answer alike.
+the CSRF token), answered by ``services.preview`` like the API's preview, so both read an
+answer alike.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ def preview(slug: str) -> ResponseReturnValue:
     "mathml"?, ...}`` or ``{"valid": false, "error": {"message", "column"}}``; 400 for a
     malformed request, 404 for an unknown exercise, 422 for a part without a preview."""
     body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("part"), str) or not isinstance(
-        body.get("answer"), str
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("part"), str)
+        or not isinstance(body.get("answer"), str)
     ):
-        return jsonify(valid=False, error={"message": 'Send {"part": "...", "answer": "..."}.',
-                                           "column": None}), 400
+        return jsonify(
+            valid=False, error={"message": 'Send {"part": "...", "answer": "..."}.', "column": None}
+        ), 400
     try:
         spec = spec_of(current_version(slug))
     except ExerciseNotFound:

@@ -16,12 +16,26 @@ def auth(token):
 
 def test_submission_is_graded_stored_and_readable(imported, client, make_token):
     token = make_token()
-    response = client.post("/api/v1/exercises/jacobian-shape/submissions",
-                           json={"user": "lms-42", "answers": ANSWERS}, headers=auth(token))
+    response = client.post(
+        "/api/v1/exercises/jacobian-shape/submissions",
+        json={"user": "lms-42", "answers": ANSWERS},
+        headers=auth(token),
+    )
     assert response.status_code == 201, response.json
     result = response.json
-    assert set(result) == {"id", "exercise", "version", "user", "status", "score", "max_score",
-                           "seed", "parts", "created_at", "graded_at"}
+    assert set(result) == {
+        "id",
+        "exercise",
+        "version",
+        "user",
+        "status",
+        "score",
+        "max_score",
+        "seed",
+        "parts",
+        "created_at",
+        "graded_at",
+    }
     assert result["user"] == "lms-42" and result["exercise"] == "jacobian-shape"
     assert result["status"] == "graded" and result["score"] == 2.0 and result["max_score"] == 6.0
     parts = {p["id"]: p for p in result["parts"]}
@@ -38,13 +52,22 @@ def test_submission_is_graded_stored_and_readable(imported, client, make_token):
     assert again.status_code == 200 and again.json == result
 
 
-@pytest.mark.parametrize("headers", [
-    {}, {"Authorization": "Bearer"}, {"Authorization": "Bearer wrong"},
-    {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer " + "x" * 5000},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer " + "x" * 5000},
+    ],
+)
 def test_missing_or_wrong_token_is_401_problem(imported, client, headers):
-    response = client.post("/api/v1/exercises/jacobian-shape/submissions",
-                           json={"user": "u", "answers": ANSWERS}, headers=headers)
+    response = client.post(
+        "/api/v1/exercises/jacobian-shape/submissions",
+        json={"user": "u", "answers": ANSWERS},
+        headers=headers,
+    )
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
     assert response.json["status"] == 401 and response.json["type"].endswith("/unauthorized")
@@ -63,24 +86,31 @@ def test_revoked_token_is_401(imported, client, make_token):
 
 def test_scope_not_enough_is_403(imported, client, make_token):
     token = make_token("read:scores")
-    response = client.post("/api/v1/exercises/jacobian-shape/submissions",
-                           json={"user": "u", "answers": ANSWERS}, headers=auth(token))
+    response = client.post(
+        "/api/v1/exercises/jacobian-shape/submissions",
+        json={"user": "u", "answers": ANSWERS},
+        headers=auth(token),
+    )
     assert response.status_code == 403 and "submit" in response.json["detail"]
 
 
-@pytest.mark.parametrize("body,status,kind", [
-    ({"user": "u", "answers": {"nope": "x"}}, 422, "unknown-part"),
-    ({"user": "u", "answers": "n×m"}, 422, "invalid-answers"),
-    ({"user": "", "answers": ANSWERS}, 422, "invalid-user"),
-    ({"user": "a b", "answers": ANSWERS}, 422, "invalid-user"),
-    ({"user": "u", "answers": ANSWERS, "extra": 1}, 422, "unknown-field"),
-    ({"user": "u", "answers": {"shape": "n×k"}}, 422, "unreadable-answer"),
-])
+@pytest.mark.parametrize(
+    "body,status,kind",
+    [
+        ({"user": "u", "answers": {"nope": "x"}}, 422, "unknown-part"),
+        ({"user": "u", "answers": "n×m"}, 422, "invalid-answers"),
+        ({"user": "", "answers": ANSWERS}, 422, "invalid-user"),
+        ({"user": "a b", "answers": ANSWERS}, 422, "invalid-user"),
+        ({"user": "u", "answers": ANSWERS, "extra": 1}, 422, "unknown-field"),
+        ({"user": "u", "answers": {"shape": "n×k"}}, 422, "unreadable-answer"),
+    ],
+)
 def test_bad_bodies_are_problems_and_store_nothing(
     imported, client, make_token, body, status, kind
 ):
-    response = client.post("/api/v1/exercises/jacobian-shape/submissions", json=body,
-                           headers=auth(make_token()))
+    response = client.post(
+        "/api/v1/exercises/jacobian-shape/submissions", json=body, headers=auth(make_token())
+    )
     assert response.status_code == status, response.json
     assert response.json["type"].endswith("/" + kind)
     with imported.app_context():
@@ -88,9 +118,11 @@ def test_bad_bodies_are_problems_and_store_nothing(
 
 
 def test_unreadable_answer_lists_the_part(imported, client, make_token):
-    response = client.post("/api/v1/exercises/jacobian-shape/submissions",
-                           json={"user": "u", "answers": {"shape": "n×k"}},
-                           headers=auth(make_token()))
+    response = client.post(
+        "/api/v1/exercises/jacobian-shape/submissions",
+        json={"user": "u", "answers": {"shape": "n×k"}},
+        headers=auth(make_token()),
+    )
     assert response.json["parts"] == [
         {"id": "shape", "feedback": "Unknown size 'k'; the sizes here are: d, h, m, n, q."}
     ]
@@ -106,8 +138,9 @@ def test_not_json_is_415_and_broken_json_400(imported, client, make_token):
 
 def test_unknown_exercise_and_submission_are_404(imported, client, make_token):
     token = make_token()
-    response = client.post("/api/v1/exercises/nope/submissions", json={"user": "u", "answers": {}},
-                           headers=auth(token))
+    response = client.post(
+        "/api/v1/exercises/nope/submissions", json={"user": "u", "answers": {}}, headers=auth(token)
+    )
     assert response.status_code == 404 and response.json["type"].endswith("exercise-not-found")
     assert client.get("/api/v1/submissions/999", headers=auth(token)).status_code == 404
 
@@ -120,9 +153,12 @@ def test_flask_404_and_405_are_problems(client):
 
 
 def test_oversized_body_is_413_problem(imported, client, make_token):
-    response = client.post("/api/v1/exercises/jacobian-shape/submissions",
-                           data="{" + " " * 300_000 + "}", content_type="application/json",
-                           headers=auth(make_token()))
+    response = client.post(
+        "/api/v1/exercises/jacobian-shape/submissions",
+        data="{" + " " * 300_000 + "}",
+        content_type="application/json",
+        headers=auth(make_token()),
+    )
     assert response.status_code == 413 and response.mimetype == "application/problem+json"
 
 
@@ -151,19 +187,28 @@ def test_exercise_list_and_public_spec(imported, client, make_token):
     assert spec["parts"][0]["prompt"]
 
 
-@pytest.mark.parametrize("answers", [
-    {"shape": "n\x00m"}, {"vector_or_matrix": ["dJ_do\x00"]},
-])
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"shape": "n\x00m"},
+        {"vector_or_matrix": ["dJ_do\x00"]},
+    ],
+)
 def test_nul_characters_are_refused_not_stored(imported, client, make_token, answers):
     """PostgreSQL cannot store NUL in text or JSONB: found by schemathesis as a 500."""
-    response = client.post("/api/v1/exercises/jacobian-shape/submissions",
-                           json={"user": "u", "answers": answers}, headers=auth(make_token()))
+    response = client.post(
+        "/api/v1/exercises/jacobian-shape/submissions",
+        json={"user": "u", "answers": answers},
+        headers=auth(make_token()),
+    )
     assert response.status_code == 422 and response.json["type"].endswith("/invalid-answers")
     assert "NUL" in response.json["detail"]
 
 
 def test_a_literal_backslash_u0000_is_an_ordinary_answer(imported, client, make_token):
-    response = client.post("/api/v1/exercises/jacobian-shape/submissions",
-                           json={"user": "u", "answers": {"vector_or_matrix": ["\\u0000"]}},
-                           headers=auth(make_token()))
+    response = client.post(
+        "/api/v1/exercises/jacobian-shape/submissions",
+        json={"user": "u", "answers": {"vector_or_matrix": ["\\u0000"]}},
+        headers=auth(make_token()),
+    )
     assert response.status_code != 500 and "NUL" not in str(response.json)

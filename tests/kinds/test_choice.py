@@ -42,10 +42,17 @@ def test_single_with_two_choices_is_invalid():
     assert grade("one", ["a", "b"]).status == "invalid"
 
 
-@pytest.mark.parametrize("answer,score", [
-    (["a", "b"], 2.0), (["a"], 1.0), (["a", "c"], 0.0), (["c", "d"], 0.0),
-    (["a", "b", "c"], 1.0), (["b", "a", "a"], 2.0),
-])
+@pytest.mark.parametrize(
+    "answer,score",
+    [
+        (["a", "b"], 2.0),
+        (["a"], 1.0),
+        (["a", "c"], 0.0),
+        (["c", "d"], 0.0),
+        (["a", "b", "c"], 1.0),
+        (["b", "a", "a"], 2.0),
+    ],
+)
 def test_multiple_partial_credit(answer, score):
     assert grade("many", answer).score == score
 

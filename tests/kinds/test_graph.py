@@ -177,7 +177,8 @@ def test_private_fields_are_hidden():
 @given(st.permutations(list(range(19))))
 def test_edge_order_does_not_matter(order):
     """Any order of the statements of the correct graph is still correct."""
-    from tests.kinds.test_graph_bias import GOOD, KIND as K, PART, SPEC
+    from tests.kinds.test_graph_bias import GOOD, PART, SPEC
+    from tests.kinds.test_graph_bias import KIND as K
 
     statements = GOOD.split("; ")
     shuffled = "; ".join(statements[i] for i in order)

@@ -14,13 +14,17 @@ from grader.kinds.instances import (
 )
 from grader.mathexpr import parse
 
-SPEC = parse_exercise((Path(__file__).parent.parent / "fixtures" / "chapter-model.yaml").read_text())
+SPEC = parse_exercise(
+    (Path(__file__).parent.parent / "fixtures" / "chapter-model.yaml").read_text()
+)
 
 
 def test_same_seed_same_trials_other_seed_differs():
     first, again = draw_trials(SPEC, 7), draw_trials(SPEC, 7)
     assert [t.sizes for t in first] == [t.sizes for t in again]
-    assert all(np.array_equal(a.inputs["W1"], b.inputs["W1"]) for a, b in zip(first, again))
+    assert all(
+        np.array_equal(a.inputs["W1"], b.inputs["W1"]) for a, b in zip(first, again, strict=True)
+    )
     other = draw_trials(SPEC, 8)
     assert [t.sizes for t in first] != [t.sizes for t in other]
 
@@ -54,9 +58,11 @@ def test_reference_matches_the_chapter_closed_form():
     ns = namespace_for(SPEC)
     for trial in draw_trials(SPEC, 11):
         v = trial.values
-        act = {"tanh": lambda z: 1 - np.tanh(z) ** 2,
-               "sigmoid": lambda z: (1 / (1 + np.exp(-z))) * (1 - 1 / (1 + np.exp(-z))),
-               "softplus": lambda z: 1 / (1 + np.exp(-z))}[trial.functions["phi"]]
+        act = {
+            "tanh": lambda z: 1 - np.tanh(z) ** 2,
+            "sigmoid": lambda z: (1 / (1 + np.exp(-z))) * (1 - 1 / (1 + np.exp(-z))),
+            "softplus": lambda z: 1 / (1 + np.exp(-z)),
+        }[trial.functions["phi"]]
         g_o = 2 * (v["o"] - v["y"])
         g_z = (v["W2"].T @ g_o) * act(v["z"])
         expected = g_z @ v["x"].T + v["lam"] * v["W1"]

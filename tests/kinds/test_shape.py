@@ -25,10 +25,25 @@ def grade(part_id, answer):
     return get_kind("shape").grade(part, answer, GradingContext(SPEC, 1))
 
 
-@pytest.mark.parametrize("answer", [
-    "n×m", "n x m", "nxm", "n X m", "(n, m)", "[n, m]", "n by m", "R^{n×m}", "ℝ^{n×m}",
-    "R^(n x m)", "n*m", " n × m ", "n, m", "\\mathbb{R}^{n×m}",
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "n×m",
+        "n x m",
+        "nxm",
+        "n X m",
+        "(n, m)",
+        "[n, m]",
+        "n by m",
+        "R^{n×m}",
+        "ℝ^{n×m}",
+        "R^(n x m)",
+        "n*m",
+        " n × m ",
+        "n, m",
+        "\\mathbb{R}^{n×m}",
+    ],
+)
 def test_correct_notations(answer):
     result = grade("grad", answer)
     assert result.correct and result.score == 1.0, result.feedback
@@ -74,14 +89,17 @@ def test_wrong_sizes_same_rank():
     assert not result.correct and result.diagnosis == "wrong"
 
 
-@pytest.mark.parametrize("answer,message", [
-    ("n×k", "Unknown size 'k'"),
-    ("", "empty"),
-    ("n×m; drop table", "Cannot read"),
-    ("__import__('os')", "Cannot read"),
-    ("×".join(["n"] * 20), "At most"),
-    ("n" * 300, "characters"),
-])
+@pytest.mark.parametrize(
+    "answer,message",
+    [
+        ("n×k", "Unknown size 'k'"),
+        ("", "empty"),
+        ("n×m; drop table", "Cannot read"),
+        ("__import__('os')", "Cannot read"),
+        ("×".join(["n"] * 20), "At most"),
+        ("n" * 300, "characters"),
+    ],
+)
 def test_unreadable_answers_are_invalid_not_wrong(answer, message):
     result = grade("grad", answer)
     assert result.status == "invalid" and result.score == 0

@@ -69,8 +69,9 @@ def test_deferred_part_is_graded_by_the_eager_task(imported, student, choice_def
     assert [p["id"] for p in result["parts"]][-1] == "vector_or_matrix"
 
 
-def test_broker_down_leaves_row_queued_and_sweeper_recovers(imported, student, choice_deferred,
-                                                            monkeypatch):
+def test_broker_down_leaves_row_queued_and_sweeper_recovers(
+    imported, student, choice_deferred, monkeypatch
+):
     import grader.tasks as tasks
 
     real = tasks.enqueue
@@ -88,8 +89,9 @@ def test_broker_down_leaves_row_queued_and_sweeper_recovers(imported, student, c
         assert row.status == "graded" and row.score == 2.0
 
 
-def test_task_that_keeps_failing_ends_as_error_with_reason(imported, student, choice_deferred,
-                                                           monkeypatch):
+def test_task_that_keeps_failing_ends_as_error_with_reason(
+    imported, student, choice_deferred, monkeypatch
+):
     def broken(_id):
         raise RuntimeError("worker exploded")
 
@@ -110,8 +112,9 @@ def test_finish_deferred_is_idempotent(imported, student, choice_deferred):
         assert grading.finish_deferred(999) == "skipped"
 
 
-def test_second_delivery_racing_the_first_stores_nothing(imported, student, choice_deferred,
-                                                         monkeypatch):
+def test_second_delivery_racing_the_first_stores_nothing(
+    imported, student, choice_deferred, monkeypatch
+):
     """Two deliveries of one task both read the row as queued; only the first update lands."""
     import grader.tasks as tasks
 

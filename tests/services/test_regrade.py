@@ -40,8 +40,9 @@ def demo(app, tmp_path):
         import_exercises([_write(tmp_path, "n×m")])
         student = lms_user("s-1")
         first, _ = submit("regrade-demo", student, {"shape": "n×m"}, "cli", seed=111)
-        second, _ = submit("regrade-demo", student, {"shape": "m×n", "essay": "My essay."},
-                           "cli", seed=222)
+        second, _ = submit(
+            "regrade-demo", student, {"shape": "m×n", "essay": "My essay."}, "cli", seed=222
+        )
         return app, tmp_path, first.id, second.id
 
 

@@ -8,8 +8,11 @@ from grader.services.grading import result_object, submit
 from grader.services.review import ReviewError, grade_review, pending_reviews
 from grader.services.users import create_user, lms_user
 
-ANSWERS = {"partition": ["yes-model-parallel"], "discussion": "Partition when the parameters "
-           "do not fit on one GPU; a smaller minibatch only shrinks the activations."}
+ANSWERS = {
+    "partition": ["yes-model-parallel"],
+    "discussion": "Partition when the parameters "
+    "do not fit on one GPU; a smaller minibatch only shrinks the activations.",
+}
 
 
 @pytest.fixture()
@@ -31,7 +34,8 @@ def test_text_part_waits_for_review(submitted):
         assert result_object(row)["status"] == "needs_review"
         pending = pending_reviews()
         assert [(p.submission_id, p.part_id, p.exercise) for p in pending] == [
-            (sid, "discussion", "multi-gpu")]
+            (sid, "discussion", "multi-gpu")
+        ]
         assert pending[0].excerpt.startswith("Partition when")
         assert pending_reviews("jacobian-shape") == []
 
@@ -53,12 +57,15 @@ def test_grade_review_sets_score_who_and_when(submitted):
         assert pending_reviews() == []
 
 
-@pytest.mark.parametrize(("part", "score", "message"), [
-    ("discussion", 2.5, "from 0 to 2"),
-    ("discussion", -1, "from 0 to 2"),
-    ("partition", 1, "graded automatically"),
-    ("nope", 1, "has no part"),
-])
+@pytest.mark.parametrize(
+    ("part", "score", "message"),
+    [
+        ("discussion", 2.5, "from 0 to 2"),
+        ("discussion", -1, "from 0 to 2"),
+        ("partition", 1, "graded automatically"),
+        ("nope", 1, "has no part"),
+    ],
+)
 def test_grade_review_refuses(submitted, part, score, message):
     app, sid, teacher_id = submitted
     with app.app_context():
@@ -74,8 +81,9 @@ def test_cli_lists_and_grades(submitted):
     listed = runner.invoke(args=["review"])
     assert listed.exit_code == 0 and "discussion" in listed.output
     assert "1 part(s) waiting for review" in listed.output
-    graded = runner.invoke(args=["review", str(sid), "discussion", "--score", "2",
-                                 "--feedback", "Complete."])
+    graded = runner.invoke(
+        args=["review", str(sid), "discussion", "--score", "2", "--feedback", "Complete."]
+    )
     assert graded.exit_code == 0, graded.output
     assert "total 3/5, graded" in graded.output
     again = runner.invoke(args=["review", str(sid), "discussion"])

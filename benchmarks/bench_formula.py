@@ -57,8 +57,9 @@ WRONG = {
 }
 
 
-def grade_all(answers: dict[str, str], seed: int, cold: bool, pre_trials: bool,
-              collect: bool = False) -> float:
+def grade_all(
+    answers: dict[str, str], seed: int, cold: bool, pre_trials: bool, collect: bool = False
+) -> float:
     """Grade every part of one submission; return the seconds it took. ``collect`` runs the
     cyclic garbage collector before timing (the engine's graphs are cyclic garbage)."""
     if cold:
@@ -86,8 +87,13 @@ def main(n: int) -> None:
         ("all correct, answers parsed afresh (end to end)", CORRECT, True, False, False),
         ("all correct, end to end, gc.collect() before each", CORRECT, True, False, True),
         ("all correct, parse cache warm", CORRECT, False, False, False),
-        ("all correct, trials drawn beforehand (formula kind alone), gc before", CORRECT, True,
-         True, True),
+        (
+            "all correct, trials drawn beforehand (formula kind alone), gc before",
+            CORRECT,
+            True,
+            True,
+            True,
+        ),
         ("all wrong (mistakes and diagnoses), answers parsed afresh", WRONG, True, False, False),
     ]
     rows = []
@@ -103,8 +109,14 @@ def main(n: int) -> None:
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(18)
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines()
-                  if line.startswith("Model name")), platform.processor())
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in cpu.splitlines()
+            if line.startswith("Model name")
+        ),
+        platform.processor(),
+    )
     cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     date = subprocess.run(["date"], capture_output=True, text=True).stdout.strip()
     lines = [

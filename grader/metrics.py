@@ -91,9 +91,9 @@ class QueueDepthCollector(Collector):
         try:
             with self.app.app_context():
                 depth = db.session.scalar(
-                    select(func.count()).select_from(Submission).where(
-                        Submission.status == "queued"
-                    )
+                    select(func.count())
+                    .select_from(Submission)
+                    .where(Submission.status == "queued")
                 )
         except Exception:  # noqa: BLE001 - an outage must not turn /metrics into a 500
             self.app.logger.warning("queue depth unavailable: database error", exc_info=True)
@@ -108,14 +108,16 @@ class QueueDepthCollector(Collector):
 @bp.get("/metrics")
 def metrics_view() -> Response:
     """Return every series in the Prometheus text format (401 without the configured token)."""
-    token = current_app.config.get("GRADER_METRICS_TOKEN") or os.environ.get(
-        "GRADER_METRICS_TOKEN"
-    )
+    token = current_app.config.get("GRADER_METRICS_TOKEN") or os.environ.get("GRADER_METRICS_TOKEN")
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
-            return Response("metrics need the bearer token\n", 401, mimetype="text/plain",
-                            headers={"WWW-Authenticate": "Bearer"})
+            return Response(
+                "metrics need the bearer token\n",
+                401,
+                mimetype="text/plain",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     registry = scrape_registry()
     body = generate_latest(registry)
     body += generate_latest(_queue_registry(current_app._get_current_object()))
@@ -180,8 +182,10 @@ def _before_flush(session: Session, context: Any, _instances: Any) -> None:
 
     changed = session.info.setdefault("_grader_flushing", [])
     for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, Submission) and obj.status and (
-            obj in session.new or inspect(obj).attrs.status.history.added
+        if (
+            isinstance(obj, Submission)
+            and obj.status
+            and (obj in session.new or inspect(obj).attrs.status.history.added)
         ):
             changed.append((obj.exercise_version_id, obj.status))
 

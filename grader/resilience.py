@@ -21,7 +21,10 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 OUTAGE_ERRORS: tuple[type[Exception], ...] = (
-    OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError,
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeoutError,
 )
 RETRY_AFTER_SECONDS = 5
 
@@ -86,9 +89,12 @@ def outage_response(retry_after: int = RETRY_AFTER_SECONDS) -> Response:
         from grader.api.problems import problem_response
 
         return problem_response(
-            503, "database-unavailable", "Service Unavailable",
+            503,
+            "database-unavailable",
+            "Service Unavailable",
             f"The database is unavailable; nothing was stored by this request. Retry in "
-            f"{retry_after} seconds.", headers,
+            f"{retry_after} seconds.",
+            headers,
         )
     return Response(_PAGE, status=503, mimetype="text/html", headers=headers)
 
@@ -129,8 +135,9 @@ def init_app(app: Flask) -> None:
 
     def _database_unavailable(exc: Exception) -> Response:
         _rollback_quietly()
-        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
-                           type(exc).__name__)
+        app.logger.warning(
+            "database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__
+        )
         return outage_response(retry_after)
 
     for error in OUTAGE_ERRORS:

@@ -76,9 +76,14 @@ class ExerciseReport:
             bad = part.failures
             status = "FAIL" if bad else "ok  "
             if bad or verbose:
-                out.append((f"{status} {self.path} [{self.slug}] part {part.part_id} "
-                            f"({part.kind}): {len(part.checks) - len(bad)}/{len(part.checks)} "
-                            "checks pass", not bad))
+                out.append(
+                    (
+                        f"{status} {self.path} [{self.slug}] part {part.part_id} "
+                        f"({part.kind}): {len(part.checks) - len(bad)}/{len(part.checks)} "
+                        "checks pass",
+                        not bad,
+                    )
+                )
             for check in bad:
                 out.append((f"       - {check.label}: {check.message}", False))
         return out
@@ -89,8 +94,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
 
-def judge(result: PartResult, correct: bool, feedback: str | None = None,
-          score: float | None = None, allow_invalid: bool = False) -> str:
+def judge(
+    result: PartResult,
+    correct: bool,
+    feedback: str | None = None,
+    score: float | None = None,
+    allow_invalid: bool = False,
+) -> str:
     """Return why ``result`` is not the stated verdict, or "" when it is.
 
     A correct answer must score full marks; a wrong one must be graded (or stored for review)
@@ -101,8 +111,9 @@ def judge(result: PartResult, correct: bool, feedback: str | None = None,
     if result.status == INVALID and (correct or not allow_invalid):
         problems.append(f"refused as unreadable: {result.feedback!r}")
     elif correct and not (result.correct and result.score >= result.max_score):
-        problems.append(f"expected full marks, got {result.score:g}/{result.max_score:g} "
-                        f"({result.feedback!r})")
+        problems.append(
+            f"expected full marks, got {result.score:g}/{result.max_score:g} ({result.feedback!r})"
+        )
     elif not correct and result.correct:
         problems.append("expected to be rejected, but it was graded correct")
     elif result.status not in (GRADED, NEEDS_REVIEW, INVALID):
@@ -118,24 +129,28 @@ def _grade(spec: ExerciseSpec, part: Any, answer: Any, seed: int) -> PartResult:
     try:
         return get_kind(part.kind).grade(part, answer, GradingContext(spec, seed))
     except Exception as exc:  # a kind that raises is a failed check, not a crashed run
-        return PartResult(part.id, 0.0, part.points, False,
-                          f"the kind raised {type(exc).__name__}: {exc}", "error", "error")
+        return PartResult(
+            part.id,
+            0.0,
+            part.points,
+            False,
+            f"the kind raised {type(exc).__name__}: {exc}",
+            "error",
+            "error",
+        )
 
 
-def _case_check(spec: ExerciseSpec, part: Any, case: SelfTestCase, index: int,
-                seed: int) -> Check:
+def _case_check(spec: ExerciseSpec, part: Any, case: SelfTestCase, index: int, seed: int) -> Check:
     label = case.label or f"case {index + 1}"
     label = f"{label} {_short(case.answer)}"
     result = _grade(spec, part, case.answer, seed)
     return Check(label, not (message := judge(result, case.correct, case.feedback)), message)
 
 
-def _example_check(spec: ExerciseSpec, part: Any, example: Example, index: int,
-                   seed: int) -> Check:
+def _example_check(spec: ExerciseSpec, part: Any, example: Example, index: int, seed: int) -> Check:
     label = f"example {index + 1} {_short(example.answer)}"
     result = _grade(spec, part, example.answer, seed)
-    message = judge(result, example.correct, example.feedback, example.score,
-                    allow_invalid=True)
+    message = judge(result, example.correct, example.feedback, example.score, allow_invalid=True)
     return Check(label, not message, message)
 
 
@@ -148,8 +163,9 @@ def selftest_spec(spec: ExerciseSpec, path: str = "", seed: int = 0) -> Exercise
         try:
             cases = kind.self_test_cases(part, spec)
         except Exception as exc:
-            part_report.checks.append(Check("self-test cases", False,
-                                            f"{type(exc).__name__}: {exc}"))
+            part_report.checks.append(
+                Check("self-test cases", False, f"{type(exc).__name__}: {exc}")
+            )
             cases = []
         for index, case in enumerate(cases):
             part_report.checks.append(_case_check(spec, part, case, index, seed))
@@ -169,8 +185,9 @@ def _distinct_feedback(part: Any, cases: list[SelfTestCase], report: PartReport)
         if case.correct or not case.feedback or not case.label.startswith("mistake"):
             continue
         if case.feedback in seen:
-            report.checks.append(Check(case.label, False,
-                                       f"has the same feedback as {seen[case.feedback]}"))
+            report.checks.append(
+                Check(case.label, False, f"has the same feedback as {seen[case.feedback]}")
+            )
         seen[case.feedback] = case.label
 
 

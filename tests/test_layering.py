@@ -6,8 +6,9 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("module", ["grader.engine", "grader.mathexpr", "grader.sandbox",
-                                    "grader.kinds.spec"])
+@pytest.mark.parametrize(
+    "module", ["grader.engine", "grader.mathexpr", "grader.sandbox", "grader.kinds.spec"]
+)
 def test_library_imports_without_flask(module):
     code = f"import sys, {module}; sys.exit(1 if 'flask' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -26,7 +26,8 @@ def _copy(tmp_path: Path, name: str) -> Path:
 def test_repository_exercises_pass():
     reports = selftest_paths([EXERCISES])
     assert reports and all(report.failures == 0 for report in reports), [
-        line for report in reports for line, ok in report.lines() if not ok]
+        line for report in reports for line, ok in report.lines() if not ok
+    ]
     by_slug = {report.slug: report for report in reports}
     graph = by_slug["graph-bias"].parts[0]
     assert graph.part_id == "graph" and len(graph.checks) >= 7  # reference x2, mistakes, examples
@@ -35,16 +36,24 @@ def test_repository_exercises_pass():
 
 def test_cli_exit_codes(tmp_path):
     runner = CliRunner()
-    ok = runner.invoke(main, ["exercises", "test", str(EXERCISES / "graph-bias.yaml"),
-                              str(EXERCISES / "multi-gpu.yaml")])
+    ok = runner.invoke(
+        main,
+        [
+            "exercises",
+            "test",
+            str(EXERCISES / "graph-bias.yaml"),
+            str(EXERCISES / "multi-gpu.yaml"),
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     assert "part graph (graph)" in ok.output and "0 failure(s)" in ok.output
 
 
 def test_wrong_reference_fails_and_names_the_part(tmp_path):
     path = _copy(tmp_path, "graph-bias.yaml")
-    path.write_text(path.read_text(encoding="utf-8").replace("h: phi(z)", "h: tanh(z)"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("h: phi(z)", "h: tanh(z)"), encoding="utf-8"
+    )
     result = CliRunner().invoke(main, ["exercises", "test", str(path)])
     assert result.exit_code == 1
     assert "FAIL" in result.output and "[graph-bias] part graph (graph)" in result.output
@@ -74,10 +83,17 @@ def test_mistake_that_is_correct_fails_the_self_test():
 def test_example_with_wrong_verdict_fails(tmp_path):
     path = _copy(tmp_path, "multi-gpu.yaml")
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["examples"].append({"part": "tradeoffs", "answer": ["fits"], "correct": False,
-                             "score": 1.5})
-    data["examples"].append({"part": "partition", "answer": ["only-data"], "correct": False,
-                             "feedback": "a phrase that is not there"})
+    data["examples"].append(
+        {"part": "tradeoffs", "answer": ["fits"], "correct": False, "score": 1.5}
+    )
+    data["examples"].append(
+        {
+            "part": "partition",
+            "answer": ["only-data"],
+            "correct": False,
+            "feedback": "a phrase that is not there",
+        }
+    )
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     report = selftest_paths([path])[0]
     failed = {part.part_id: [c.message for c in part.failures] for part in report.parts}

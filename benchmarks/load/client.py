@@ -34,8 +34,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank]
 
 
-async def _one_client(http: httpx.AsyncClient, make: Callable[[random.Random], tuple], seed: int,
-                      deadline: float, budget: list[int], out: list[Outcome]) -> None:
+async def _one_client(
+    http: httpx.AsyncClient,
+    make: Callable[[random.Random], tuple],
+    seed: int,
+    deadline: float,
+    budget: list[int],
+    out: list[Outcome],
+) -> None:
     rng = random.Random(seed)
     while time.monotonic() < deadline and budget[0] > 0:
         budget[0] -= 1
@@ -52,20 +58,28 @@ async def _one_client(http: httpx.AsyncClient, make: Callable[[random.Random], t
         out.append(Outcome(status, time.monotonic() - started, key, body))
 
 
-async def run_load(base_url: str, token: str, make: Callable[[random.Random], tuple],
-                   clients: int, seconds: float, max_requests: int) -> tuple[list[Outcome], float]:
+async def run_load(
+    base_url: str,
+    token: str,
+    make: Callable[[random.Random], tuple],
+    clients: int,
+    seconds: float,
+    max_requests: int,
+) -> tuple[list[Outcome], float]:
     """Run ``clients`` concurrent loops for ``seconds`` (at most ``max_requests`` in all);
     return the outcomes and the elapsed wall time."""
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {token}"}
     out: list[Outcome] = []
     budget = [max_requests]
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits,
-                                 timeout=60) as http:
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=headers, limits=limits, timeout=60
+    ) as http:
         started = time.monotonic()
         deadline = started + seconds
-        await asyncio.gather(*(_one_client(http, make, i, deadline, budget, out)
-                               for i in range(clients)))
+        await asyncio.gather(
+            *(_one_client(http, make, i, deadline, budget, out) for i in range(clients))
+        )
         return out, time.monotonic() - started
 
 

@@ -64,8 +64,15 @@ def healthz(_rng):
 
 def grader_cli(env: dict[str, str], *args: str) -> str:
     """Run ``grader ARGS`` with ``env``; return its standard output."""
-    done = subprocess.run([str(BIN / "grader"), *args], env=env, cwd=ROOT, check=True,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(BIN / "grader"), *args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return done.stdout
 
 
@@ -101,15 +108,27 @@ def verify(db_url: str, outcomes: list[Outcome]) -> dict[str, int]:
         by_key[key] = by_key.get(key, 0) + 1
     stored = {row[0]: row for row in rows}
     missing = [i for i in acked if i not in stored]
-    wrong = [i for i, o in acked.items() if i in stored and (
-        stored[i][2] != o.key or (o.body.get("status") == "graded"
-                                  and abs(stored[i][1] - o.body["score"]) > 1e-9))]
+    wrong = [
+        i
+        for i, o in acked.items()
+        if i in stored
+        and (
+            stored[i][2] != o.key
+            or (o.body.get("status") == "graded" and abs(stored[i][1] - o.body["score"]) > 1e-9)
+        )
+    ]
     duplicates = sum(1 for count in by_key.values() if count > 1)
     statuses: dict[str, int] = {}
     for row in rows:
         statuses[row[3]] = statuses.get(row[3], 0) + 1
-    return {"acknowledged": len(acked), "rows": len(rows), "missing": len(missing),
-            "score_mismatch": len(wrong), "duplicate_keys": duplicates, "statuses": statuses}
+    return {
+        "acknowledged": len(acked),
+        "rows": len(rows),
+        "missing": len(missing),
+        "score_mismatch": len(wrong),
+        "duplicate_keys": duplicates,
+        "statuses": statuses,
+    }
 
 
 def queue_phase(env, base, token, db_url, count, clients, workers_log) -> dict:
@@ -118,37 +137,60 @@ def queue_phase(env, base, token, db_url, count, clients, workers_log) -> dict:
 
     redis.Redis.from_url(REDIS).flushdb()
     worker = subprocess.Popen(
-        [str(BIN / "celery"), "-A", "grader.worker", "worker", "--concurrency", "2",
-         "-P", "prefork", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=workers_log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(BIN / "celery"),
+            "-A",
+            "grader.worker",
+            "worker",
+            "--concurrency",
+            "2",
+            "-P",
+            "prefork",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=workers_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         time.sleep(4)
-        outcomes, elapsed = asyncio.run(run_load(base, token, submission_maker("backprop-code"),
-                                                 clients, 120, count))
+        outcomes, elapsed = asyncio.run(
+            run_load(base, token, submission_maker("backprop-code"), clients, 120, count)
+        )
         started = time.monotonic()
         with psycopg.connect(db_url, autocommit=True) as conn:
             while time.monotonic() - started < 300:
-                left = conn.execute("SELECT count(*) FROM submissions WHERE status = 'queued'"
-                                    " AND exercise_version_id IN (SELECT v.id FROM"
-                                    " exercise_versions v JOIN exercises e ON"
-                                    " v.exercise_id = e.id WHERE e.slug = 'backprop-code')"
-                                    ).fetchone()[0]
+                left = conn.execute(
+                    "SELECT count(*) FROM submissions WHERE status = 'queued'"
+                    " AND exercise_version_id IN (SELECT v.id FROM"
+                    " exercise_versions v JOIN exercises e ON"
+                    " v.exercise_id = e.id WHERE e.slug = 'backprop-code')"
+                ).fetchone()[0]
                 if left == 0:
                     break
                 time.sleep(0.5)
             rows = conn.execute(
                 "SELECT s.status, extract(epoch FROM s.graded_at - s.created_at) FROM submissions s"
                 " JOIN exercise_versions v ON s.exercise_version_id = v.id JOIN exercises e"
-                " ON v.exercise_id = e.id WHERE e.slug = 'backprop-code'").fetchall()
+                " ON v.exercise_id = e.id WHERE e.slug = 'backprop-code'"
+            ).fetchall()
         drain = time.monotonic() - started + elapsed
     finally:
         stop(worker)
     waits = [float(r[1]) for r in rows if r[1] is not None]
-    return {"submit": summarise(outcomes, elapsed), "outcomes": outcomes,
-            "statuses": {s: sum(1 for r in rows if r[0] == s) for s in {r[0] for r in rows}},
-            "graded_per_s": round(len(waits) / drain, 2) if drain else 0.0,
-            "wait_p50_s": round(percentile(waits, 50), 2),
-            "wait_p99_s": round(percentile(waits, 99), 2)}
+    return {
+        "submit": summarise(outcomes, elapsed),
+        "outcomes": outcomes,
+        "statuses": {s: sum(1 for r in rows if r[0] == s) for s in {r[0] for r in rows}},
+        "graded_per_s": round(len(waits) / drain, 2) if drain else 0.0,
+        "wait_p50_s": round(percentile(waits, 50), 2),
+        "wait_p99_s": round(percentile(waits, 99), 2),
+    }
 
 
 def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
@@ -169,8 +211,12 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
     db_url = ADMIN.rpartition("/")[0] + "/" + name
     base = f"http://127.0.0.1:{args.port}"
     env = os.environ | {
-        "DATABASE_URL": db_url, "SECRET_KEY": "load-test", "GRADER_API_RATE_LIMIT": "0",
-        "GRADER_ACCESS_LOG": "off", "CELERY_BROKER_URL": REDIS, "OPENBLAS_NUM_THREADS": "1",
+        "DATABASE_URL": db_url,
+        "SECRET_KEY": "load-test",
+        "GRADER_API_RATE_LIMIT": "0",
+        "GRADER_ACCESS_LOG": "off",
+        "CELERY_BROKER_URL": REDIS,
+        "OPENBLAS_NUM_THREADS": "1",
         "GRADER_INSTANCE_PATH": f"/tmp/{name}",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -180,31 +226,55 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
     report: dict = {"phases": []}
     try:
         grader_cli(env, "db", "upgrade")
-        files = [str(ROOT / "exercises" / f"{s}.yaml") for s in
-                 sorted({args.exercise, "backprop-code"})]
+        files = [
+            str(ROOT / "exercises" / f"{s}.yaml") for s in sorted({args.exercise, "backprop-code"})
+        ]
         grader_cli(env, "exercises", "import", *files)
         token = grader_cli(env, "tokens", "create", "load").strip().splitlines()[-1]
         with (log_dir / "web.log").open("ab") as web_log:
             web = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--bind",
-                 f"127.0.0.1:{args.port}", "--workers", str(args.workers), "--threads",
-                 str(args.threads), "benchmarks.load.wsgi:app"],
-                cwd=ROOT, env=env, stdout=web_log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    str(BIN / "gunicorn"),
+                    "-c",
+                    str(ROOT / "gunicorn.conf.py"),
+                    "--bind",
+                    f"127.0.0.1:{args.port}",
+                    "--workers",
+                    str(args.workers),
+                    "--threads",
+                    str(args.threads),
+                    "benchmarks.load.wsgi:app",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=web_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         wait_http(base + "/healthz")
         warm, _ = asyncio.run(run_load(base, token, submission_maker(args.exercise), 4, 3, 200))
         all_outcomes: list[Outcome] = list(warm)  # the warm-up's submissions are checked too
         for clients in args.clients:
-            outcomes, elapsed = asyncio.run(run_load(
-                base, token, submission_maker(args.exercise), clients, args.seconds,
-                args.max_requests))
+            outcomes, elapsed = asyncio.run(
+                run_load(
+                    base,
+                    token,
+                    submission_maker(args.exercise),
+                    clients,
+                    args.seconds,
+                    args.max_requests,
+                )
+            )
             all_outcomes += outcomes
-            report["phases"].append((f"POST {args.exercise} submissions", clients,
-                                     summarise(outcomes, elapsed)))
-        outcomes, elapsed = asyncio.run(run_load(base, token, healthz, max(args.clients),
-                                                 args.seconds, args.max_requests))
-        report["phases"].append(("GET /healthz (ceiling)", max(args.clients),
-                                 summarise(outcomes, elapsed)))
+            report["phases"].append(
+                (f"POST {args.exercise} submissions", clients, summarise(outcomes, elapsed))
+            )
+        outcomes, elapsed = asyncio.run(
+            run_load(base, token, healthz, max(args.clients), args.seconds, args.max_requests)
+        )
+        report["phases"].append(
+            ("GET /healthz (ceiling)", max(args.clients), summarise(outcomes, elapsed))
+        )
         if args.code:
             with (log_dir / "worker.log").open("ab") as worker_log:
                 queue = queue_phase(env, base, token, db_url, args.code, 16, worker_log)
@@ -223,8 +293,16 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
 
 def write_results(report: dict) -> None:
     """Write benchmarks/results/load.md from ``report``."""
-    cpu = subprocess.run("lscpu | grep 'Model name'", shell=True, capture_output=True,  # noqa: S602
-                         text=True).stdout.split(":", 1)[-1].strip()
+    cpu = (
+        subprocess.run(
+            "lscpu | grep 'Model name'",
+            shell=True,
+            capture_output=True,  # noqa: S602
+            text=True,
+        )
+        .stdout.split(":", 1)[-1]
+        .strip()
+    )
     args = report["args"]
     lines = [
         "# Load test: the web stack on PostgreSQL, the grading queue on Redis + Celery",
@@ -246,8 +324,10 @@ def write_results(report: dict) -> None:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for title, clients, s in report["phases"]:
-        lines.append(f"| {title} | {clients} | {s['requests']} | {s['ok']} | {s['errors']} | "
-                     f"{s['rps']} | {s['p50_ms']} | {s['p99_ms']} |")
+        lines.append(
+            f"| {title} | {clients} | {s['requests']} | {s['ok']} | {s['errors']} | "
+            f"{s['rps']} | {s['p50_ms']} | {s['p99_ms']} |"
+        )
     queue = report.get("queue")
     if queue:
         s = queue["submit"]

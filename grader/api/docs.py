@@ -65,20 +65,27 @@ def _operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
             operation = item[method]
             body = operation.get("requestBody", {}).get("content", {})
             schema = next(iter(body.values()), {}).get("schema")
-            operations.append({
-                "id": operation["operationId"],
-                "method": method,
-                "path": path,
-                "summary": operation.get("summary", ""),
-                "description": operation.get("description", ""),
-                "parameters": operation.get("parameters", []),
-                "body": json.dumps(schema, indent=2, ensure_ascii=False) if schema else None,
-                "responses": [
-                    (code, {"description": r.get("description", ""),
-                            "content": list(r.get("content", {}))})
-                    for code, r in operation["responses"].items()
-                ],
-            })
+            operations.append(
+                {
+                    "id": operation["operationId"],
+                    "method": method,
+                    "path": path,
+                    "summary": operation.get("summary", ""),
+                    "description": operation.get("description", ""),
+                    "parameters": operation.get("parameters", []),
+                    "body": json.dumps(schema, indent=2, ensure_ascii=False) if schema else None,
+                    "responses": [
+                        (
+                            code,
+                            {
+                                "description": r.get("description", ""),
+                                "content": list(r.get("content", {})),
+                            },
+                        )
+                        for code, r in operation["responses"].items()
+                    ],
+                }
+            )
     return operations
 
 
@@ -88,8 +95,9 @@ def docs_page() -> ResponseReturnValue:
     import json
 
     doc = document()
-    schemas = [(name, json.dumps(schema, indent=2, ensure_ascii=False))
-               for name, schema in sorted(doc["components"]["schemas"].items())]
-    html = render_template_string(DOCS_PAGE, doc=doc, operations=_operations(doc),
-                                  schemas=schemas)
+    schemas = [
+        (name, json.dumps(schema, indent=2, ensure_ascii=False))
+        for name, schema in sorted(doc["components"]["schemas"].items())
+    ]
+    html = render_template_string(DOCS_PAGE, doc=doc, operations=_operations(doc), schemas=schemas)
     return Response(html, mimetype="text/html")

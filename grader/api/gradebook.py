@@ -24,9 +24,10 @@ def _wants_csv(query: ScoresQuery) -> bool:
     if query.format is not None:
         return query.format == "csv"
     best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
-    return best == "text/csv" and request.accept_mimetypes["text/csv"] > request.accept_mimetypes[
-        "application/json"
-    ]
+    return (
+        best == "text/csv"
+        and request.accept_mimetypes["text/csv"] > request.accept_mimetypes["application/json"]
+    )
 
 
 # The 200 response (JSON page or CSV) is described in grader.api.openapi.document: spectree
@@ -55,15 +56,22 @@ def list_scores(query: ScoresQuery) -> Response:
         raise bad_cursor() from None
     rows = best_scores(filters, limit=query.limit + 1, after=after)
     page, more = rows[: query.limit], len(rows) > query.limit
-    body = ScorePage.model_validate({
-        "items": [
-            {"user": r.user, "exercise": r.exercise, "best_score": r.best_score,
-             "max_score": r.max_score, "submissions": r.submissions,
-             "last_submission_at": iso(r.last_submission_at)}
-            for r in page
-        ],
-        "links": page_links(page[-1].cursor if more else None),
-    })
+    body = ScorePage.model_validate(
+        {
+            "items": [
+                {
+                    "user": r.user,
+                    "exercise": r.exercise,
+                    "best_score": r.best_score,
+                    "max_score": r.max_score,
+                    "submissions": r.submissions,
+                    "last_submission_at": iso(r.last_submission_at),
+                }
+                for r in page
+            ],
+            "links": page_links(page[-1].cursor if more else None),
+        }
+    )
     response = jsonify(body.model_dump(mode="json"))
     response.headers["Vary"] = "Accept"
     return response

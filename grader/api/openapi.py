@@ -36,16 +36,21 @@ def _before(req: Any, resp: Any, error: Exception | None, instance: Any, adapter
     a JSON object, otherwise 422 listing each field's error."""
     if req.method in ("POST", "PUT", "PATCH"):
         if not req.is_json:
-            raise ApiProblem(415, "unsupported-media-type", "Unsupported Media Type",
-                             "Send the body as application/json.")
+            raise ApiProblem(
+                415,
+                "unsupported-media-type",
+                "Unsupported Media Type",
+                "Send the body as application/json.",
+            )
         if not isinstance(req.get_json(silent=True), dict):
-            raise ApiProblem(400, "malformed-json", "Bad Request",
-                             "The body is not a JSON object.")
+            raise ApiProblem(400, "malformed-json", "Bad Request", "The body is not a JSON object.")
     if error is None:
         return
     errors = [
-        {"field": ".".join(str(p) for p in item.get("loc", ())) or "(body)",
-         "message": item.get("msg", "invalid")}
+        {
+            "field": ".".join(str(p) for p in item.get("loc", ())) or "(body)",
+            "message": item.get("msg", "invalid"),
+        }
         for item in error.errors(include_url=False, include_context=False, include_input=False)
     ]
     first = error.errors(include_url=False)[0]
@@ -67,8 +72,11 @@ api_spec = SpecTree(
     security_schemes=[
         SecurityScheme(
             name="bearerAuth",
-            data=SecuritySchemeData(type="http", scheme="bearer",
-                                    description="An API token: Authorization: Bearer bpg_..."),
+            data=SecuritySchemeData(
+                type="http",
+                scheme="bearer",
+                description="An API token: Authorization: Bearer bpg_...",
+            ),
         )
     ],
     security={"bearerAuth": []},

@@ -42,5 +42,9 @@ def decode_text_cursor(cursor: str | None) -> str | None:
 
 def bad_cursor() -> ApiProblem:
     """Return the problem for a cursor this server did not issue."""
-    return ApiProblem(400, "invalid-cursor", "Bad Request",
-                      "The cursor is not one this server issued; follow links.next.")
+    return ApiProblem(
+        400,
+        "invalid-cursor",
+        "Bad Request",
+        "The cursor is not one this server issued; follow links.next.",
+    )

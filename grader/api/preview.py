@@ -22,8 +22,9 @@ from grader.services.preview import PreviewError, preview_answer
 
 @bp.post("/exercises/<slug>/preview")
 @require_scope("submit")
-@api_spec.validate(json=PreviewRequest, resp=responses({200: Preview}, 400, 404, 413, 415, 422),
-                   tags=["exercises"])
+@api_spec.validate(
+    json=PreviewRequest, resp=responses({200: Preview}, 400, 404, 413, 415, 422), tags=["exercises"]
+)
 def preview(slug: str, json: PreviewRequest) -> Response:
     """Preview an answer.
 

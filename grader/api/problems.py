@@ -14,8 +14,13 @@ class ApiProblem(Exception):
     """An API error with a status, a machine-readable type and a human-readable detail."""
 
     def __init__(
-        self, status: int, kind: str, title: str, detail: str = "",
-        headers: dict[str, str] | None = None, **extra: Any,
+        self,
+        status: int,
+        kind: str,
+        title: str,
+        detail: str = "",
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(detail or title)
         self.status, self.kind, self.title, self.detail = status, kind, title, detail
@@ -23,7 +28,11 @@ class ApiProblem(Exception):
 
 
 def problem_response(
-    status: int, kind: str, title: str, detail: str = "", headers: dict[str, str] | None = None,
+    status: int,
+    kind: str,
+    title: str,
+    detail: str = "",
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response:
     """Return an ``application/problem+json`` response."""
@@ -77,8 +86,10 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 429:
             retry_after = _retry_after_seconds()
             headers["Retry-After"] = str(retry_after)
-            detail = (f"Rate limit exceeded ({exc.description}) for this token; retry in "
-                      f"{retry_after} seconds.")
+            detail = (
+                f"Rate limit exceeded ({exc.description}) for this token; retry in "
+                f"{retry_after} seconds."
+            )
         return problem_response(exc.code or 500, kind, exc.name, detail, headers)
 
     @app.errorhandler(Exception)
@@ -88,6 +99,7 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()  # the failed request's transaction must not leak into the next
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if _wants_problem():
-            return problem_response(500, "internal-error", "Internal Server Error",
-                                    "The error has been logged.")
+            return problem_response(
+                500, "internal-error", "Internal Server Error", "The error has been logged."
+            )
         return Response("Internal Server Error", status=500, mimetype="text/plain")

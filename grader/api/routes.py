@@ -53,8 +53,9 @@ def version_or_404(slug: str) -> Any:
 
 @bp.get("/exercises")
 @require_scope("read:scores")
-@api_spec.validate(query=PageQuery, resp=responses({200: ExercisePage}, 400, 422),
-                   tags=["exercises"])
+@api_spec.validate(
+    query=PageQuery, resp=responses({200: ExercisePage}, 400, 422), tags=["exercises"]
+)
 def list_exercises(query: PageQuery) -> Response:
     """List exercises.
 
@@ -67,13 +68,15 @@ def list_exercises(query: PageQuery) -> Response:
     items = []
     for version in page:
         spec = spec_of(version)
-        items.append({
-            "slug": spec.slug,
-            "title": spec.title,
-            "version": version.number,
-            "parts": [{"id": p.id, "kind": p.kind, "points": p.points} for p in spec.parts],
-            "max_score": spec.max_score,
-        })
+        items.append(
+            {
+                "slug": spec.slug,
+                "title": spec.title,
+                "version": version.number,
+                "parts": [{"id": p.id, "kind": p.kind, "points": p.points} for p in spec.parts],
+                "max_score": spec.max_score,
+            }
+        )
     next_cursor = encode_text_cursor(items[-1]["slug"]) if more else None
     return jsonify(items=items, links=page_links(next_cursor))
 
@@ -109,13 +112,18 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
     """
     key = request.headers.get("Idempotency-Key")
     if key is not None and not re.match(IDEMPOTENCY_KEY_PATTERN, key):
-        raise ApiProblem(400, "bad-idempotency-key", "Bad Request",
-                         "Idempotency-Key must be 1 to 200 printable ASCII characters.")
+        raise ApiProblem(
+            400,
+            "bad-idempotency-key",
+            "Bad Request",
+            "Idempotency-Key must be 1 to 200 printable ASCII characters.",
+        )
     version_or_404(slug)
     try:
         user = lms_user(json.user)
-        submission, created = submit(slug, user, json.answers, "api",
-                                     api_token=g.api_token, idempotency_key=key)
+        submission, created = submit(
+            slug, user, json.answers, "api", api_token=g.api_token, idempotency_key=key
+        )
     except UserError as exc:
         raise ApiProblem(422, "invalid-user", "Unprocessable Content", str(exc)) from None
     except UnknownParts as exc:
@@ -124,7 +132,9 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
         raise ApiProblem(422, "invalid-answers", "Unprocessable Content", str(exc)) from None
     except InvalidAnswers as exc:
         raise ApiProblem(
-            422, "unreadable-answer", "Unprocessable Content",
+            422,
+            "unreadable-answer",
+            "Unprocessable Content",
             "Some answers could not be read; nothing was stored and no attempt was used.",
             parts=[{"id": r.part_id, "feedback": r.feedback} for r in exc.results],
         ) from None
@@ -147,6 +157,7 @@ def get_submission(submission_id: int) -> Response:
     """
     submission = db.session.get(Submission, submission_id) if submission_id <= MAX_ID else None
     if submission is None:
-        raise ApiProblem(404, "submission-not-found", "Not Found",
-                         f"No submission {submission_id}.")
+        raise ApiProblem(
+            404, "submission-not-found", "Not Found", f"No submission {submission_id}."
+        )
     return jsonify(result_object(submission))

@@ -38,8 +38,9 @@ def token_info(row: ApiToken) -> dict[str, Any]:
 
 @bp.post("/tokens")
 @require_scope("admin")
-@api_spec.validate(json=TokenCreate, resp=responses({201: TokenCreated}, 400, 413, 415, 422),
-                   tags=["tokens"])
+@api_spec.validate(
+    json=TokenCreate, resp=responses({201: TokenCreated}, 400, 413, 415, 422), tags=["tokens"]
+)
 def create_api_token(json: TokenCreate) -> Response:
     """Create a token.
 
@@ -68,8 +69,12 @@ def list_api_tokens(query: PageQuery) -> Response:
     statement = select(ApiToken).order_by(ApiToken.id.desc()).limit(query.limit + 1)
     if cursor is not None:
         if not cursor.isdigit():
-            raise ApiProblem(400, "invalid-cursor", "Bad Request",
-                             "The cursor is not one this server issued; follow links.next.")
+            raise ApiProblem(
+                400,
+                "invalid-cursor",
+                "Bad Request",
+                "The cursor is not one this server issued; follow links.next.",
+            )
         statement = statement.where(ApiToken.id < int(cursor))
     rows = list(db.session.scalars(statement))
     page, more = rows[: query.limit], len(rows) > query.limit

@@ -69,22 +69,29 @@ class FormulaPart(PartSpec):
     """A part answered by a formula, e.g. ∂J/∂b1."""
 
     kind: Literal["formula"]
-    reference: str = Field(min_length=1, max_length=2000,
-                           description="Instructor expression, e.g. grad(J, b1) or 2*(o - y)")
+    reference: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="Instructor expression, e.g. grad(J, b1) or 2*(o - y)",
+    )
     answer: str | None = Field(
-        None, max_length=2000,
+        None,
+        max_length=2000,
         description="A correct answer in the students' notation (required when the reference "
-                    "uses grad/hessian/hvp or names a student may not use); run by the self-test")
+        "uses grad/hessian/hvp or names a student may not use); run by the self-test",
+    )
     mistakes: list[Mistake] = Field(default_factory=list)
     allow: list[str] | None = Field(
-        None, description="Names the student may use (default: the variables, the model "
-                          "quantities computed before this part, earlier parts' ids)")
+        None,
+        description="Names the student may use (default: the variables, the model "
+        "quantities computed before this part, earlier parts' ids)",
+    )
 
 
-def _wrong(part: FormulaPart, feedback: str, diagnosis: str,
-           details: dict[str, Any] | None = None) -> PartResult:
-    return PartResult(part.id, 0.0, part.points, False, feedback, GRADED, diagnosis,
-                      details or {})
+def _wrong(
+    part: FormulaPart, feedback: str, diagnosis: str, details: dict[str, Any] | None = None
+) -> PartResult:
+    return PartResult(part.id, 0.0, part.points, False, feedback, GRADED, diagnosis, details or {})
 
 
 def _sentence(text: str) -> str:
@@ -136,9 +143,14 @@ class FormulaKind(KindBase):
             try:
                 parse(part.reference, prepared.student_ns)
             except FormulaError:
-                problems.append((("answer",), "the reference is not in the students' notation "
-                                 "(it uses grad/hessian/hvp or a name they may not use): add "
-                                 "`answer:` with a correct formula they could write"))
+                problems.append(
+                    (
+                        ("answer",),
+                        "the reference is not in the students' notation "
+                        "(it uses grad/hessian/hvp or a name they may not use): add "
+                        "`answer:` with a correct formula they could write",
+                    )
+                )
         ctx = GradingContext(exercise, seed=0)
         ctx.cache["trials"] = draw_trials(exercise, 0, count=min(exercise.grading.trials, 3))
         refs = reference_values(ctx, plan, part.id)
@@ -156,13 +168,21 @@ class FormulaKind(KindBase):
             if not values:
                 continue
             if all(close(v, r, rtol, atol) for v, r in zip(values, refs, strict=True)):
-                problems.append((("mistakes", index, "answer"),
-                                 "this mistake is in fact correct: it equals the reference"))
+                problems.append(
+                    (
+                        ("mistakes", index, "answer"),
+                        "this mistake is in fact correct: it equals the reference",
+                    )
+                )
             for other, earlier in seen:
                 if all(close(v, e, rtol, atol) for v, e in zip(values, earlier, strict=True)):
-                    problems.append((("mistakes", index, "answer"),
-                                     f"this mistake has the value of mistake {other}, which is "
-                                     "listed first, so its feedback is never shown"))
+                    problems.append(
+                        (
+                            ("mistakes", index, "answer"),
+                            f"this mistake has the value of mistake {other}, which is "
+                            "listed first, so its feedback is never shown",
+                        )
+                    )
                     break
             seen.append((index, values))
         return problems
@@ -174,8 +194,9 @@ class FormulaKind(KindBase):
         if not isinstance(answer, str) or not answer.strip():
             return PartResult.invalid(part, "Write a formula, e.g. 2*(o - y).", "empty")
         if len(answer) > MAX_ANSWER_CHARS:
-            return PartResult.invalid(part, f"A formula has at most {MAX_ANSWER_CHARS} "
-                                      "characters.", "too-large")
+            return PartResult.invalid(
+                part, f"A formula has at most {MAX_ANSWER_CHARS} characters.", "too-large"
+            )
         try:
             tree = parse_answer(answer, prepared)
         except UnknownNameError as exc:
@@ -183,8 +204,9 @@ class FormulaKind(KindBase):
         except FormulaLimitError as exc:
             return PartResult.invalid(part, str(exc), "too-large")
         except FormulaError as exc:
-            return PartResult.invalid(part, f"Not a formula at column {exc.column}: "
-                                      f"{exc.message}", "syntax")
+            return PartResult.invalid(
+                part, f"Not a formula at column {exc.column}: {exc.message}", "syntax"
+            )
         matched = [i for i, m in enumerate(prepared.mistakes) if m is not None and m == tree]
         refs = reference_values(ctx, plan, part.id)
         trials = trials_of(ctx)
@@ -193,23 +215,28 @@ class FormulaKind(KindBase):
         except FormulaShapeError as exc:
             if matched:
                 return self._mistake(part, matched[0])
-            return _wrong(part, f"Shape error at column {exc.column}: {_sentence(exc.message)}",
-                          "shape",
-                          {"sizes": trials[0].describe_sizes()})
+            return _wrong(
+                part,
+                f"Shape error at column {exc.column}: {_sentence(exc.message)}",
+                "shape",
+                {"sizes": trials[0].describe_sizes()},
+            )
         except FormulaLimitError as exc:
             return PartResult.invalid(part, str(exc), "too-large")
         except FormulaError as exc:
             return _wrong(part, f"Cannot evaluate this formula: {_sentence(str(exc))}", "shape")
         rtol, atol = ctx.exercise.grading.rtol, ctx.exercise.grading.atol
         if all(close(v, r, rtol, atol) for v, r in zip(values, refs, strict=True)):
-            return PartResult(part.id, part.points, part.points, True, "Correct.", GRADED,
-                              "correct")
+            return PartResult(
+                part.id, part.points, part.points, True, "Correct.", GRADED, "correct"
+            )
         shape_result = self._shape(part, values, refs, trials, rtol, atol)
         for index in range(len(prepared.mistakes)):
             wrong = mistake_values(ctx, plan, part.id, index)
-            if (wrong is not None and all(close(v, m, rtol, atol)
-                                          for v, m in zip(values, wrong, strict=True))) \
-                    or (wrong is None and index in matched):
+            if (
+                wrong is not None
+                and all(close(v, m, rtol, atol) for v, m in zip(values, wrong, strict=True))
+            ) or (wrong is None and index in matched):
                 return self._mistake(part, index)
         if shape_result is not None:
             return shape_result
@@ -220,8 +247,10 @@ class FormulaKind(KindBase):
     @staticmethod
     def _unknown(exc: UnknownNameError, prepared: PartPlan) -> str:
         if exc.name in prepared.instructor_ns.variables and exc.name not in prepared.allowed:
-            return (f"`{exc.name}` cannot be used in this part (column {exc.column}); write it "
-                    f"out with these names: {', '.join(prepared.allowed)}.")
+            return (
+                f"`{exc.name}` cannot be used in this part (column {exc.column}); write it "
+                f"out with these names: {', '.join(prepared.allowed)}."
+            )
         return f"{exc.message} (column {exc.column})."
 
     @staticmethod
@@ -229,29 +258,46 @@ class FormulaKind(KindBase):
         return _wrong(part, part.mistakes[index].feedback, f"mistake:{index}")
 
     @staticmethod
-    def _shape(part: FormulaPart, values: list[np.ndarray], refs: list[np.ndarray],
-               trials: list[Any], rtol: float, atol: float) -> PartResult | None:
+    def _shape(
+        part: FormulaPart,
+        values: list[np.ndarray],
+        refs: list[np.ndarray],
+        trials: list[Any],
+        rtol: float,
+        atol: float,
+    ) -> PartResult | None:
         """A result when the answer's shape is not the reference's, else None."""
         value, ref = values[0], refs[0]
         if value.shape == ref.shape or (value.shape == (1, 1) and ref.shape == ()):
             return None
-        if all(v.shape == r.T.shape and close(v.T, r, rtol, atol)
-               for v, r in zip(values, refs, strict=True)):
-            return _wrong(part, "Your answer is the transpose of the expected value: "
-                          f"{_shape_words(value.shape, size_names(trials[0].sizes))} where "
-                          f"{_shape_words(ref.shape, size_names(trials[0].sizes))} is expected.",
-                          "transposed")
+        if all(
+            v.shape == r.T.shape and close(v.T, r, rtol, atol)
+            for v, r in zip(values, refs, strict=True)
+        ):
+            return _wrong(
+                part,
+                "Your answer is the transpose of the expected value: "
+                f"{_shape_words(value.shape, size_names(trials[0].sizes))} where "
+                f"{_shape_words(ref.shape, size_names(trials[0].sizes))} is expected.",
+                "transposed",
+            )
         names = size_names(trials[0].sizes)
-        return _wrong(part, f"Your answer is {_shape_words(value.shape, names)}, but the "
-                      f"expected value is {_shape_words(ref.shape, names)} "
-                      f"(sizes {trials[0].describe_sizes()}).", "shape",
-                      {"sizes": trials[0].describe_sizes()})
+        return _wrong(
+            part,
+            f"Your answer is {_shape_words(value.shape, names)}, but the "
+            f"expected value is {_shape_words(ref.shape, names)} "
+            f"(sizes {trials[0].describe_sizes()}).",
+            "shape",
+            {"sizes": trials[0].describe_sizes()},
+        )
 
     def self_test_cases(self, part: FormulaPart, exercise: Any) -> list[SelfTestCase]:
         """Return a correct answer (``answer``, else the reference) and each mistake."""
         cases = [SelfTestCase(part.answer or part.reference, True, label="reference")]
-        cases += [SelfTestCase(m.answer, False, m.feedback, label=f"mistake {i}")
-                  for i, m in enumerate(part.mistakes)]
+        cases += [
+            SelfTestCase(m.answer, False, m.feedback, label=f"mistake {i}")
+            for i, m in enumerate(part.mistakes)
+        ]
         return cases
 
     def preview(self, part: FormulaPart, answer: Any, exercise: Any) -> dict[str, Any]:
@@ -261,11 +307,17 @@ class FormulaKind(KindBase):
             return {"valid": False, "error": {"message": "Write a formula.", "column": None}}
         prepared = spec_plan(exercise).parts[part.id]
         try:
-            tree = parse_answer(answer[:MAX_ANSWER_CHARS + 1], prepared)
+            tree = parse_answer(answer[: MAX_ANSWER_CHARS + 1], prepared)
         except UnknownNameError as exc:
-            return {"valid": False,
-                    "error": {"message": self._unknown(exc, prepared), "column": exc.column}}
+            return {
+                "valid": False,
+                "error": {"message": self._unknown(exc, prepared), "column": exc.column},
+            }
         except FormulaError as exc:
             return {"valid": False, "error": {"message": exc.message, "column": exc.column}}
-        return {"valid": True, "source": to_source(tree), "latex": to_latex(tree),
-                "mathml": to_mathml(tree)}
+        return {
+            "valid": True,
+            "source": to_source(tree),
+            "latex": to_latex(tree),
+            "mathml": to_mathml(tree),
+        }

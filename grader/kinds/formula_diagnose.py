@@ -48,8 +48,9 @@ def format_factor(c: float) -> str:
     return f"{c:.4g}"
 
 
-def constant_factor(answers: Sequence[np.ndarray], refs: Sequence[np.ndarray], rtol: float,
-                    atol: float) -> float | None:
+def constant_factor(
+    answers: Sequence[np.ndarray], refs: Sequence[np.ndarray], rtol: float, atol: float
+) -> float | None:
     """Return c when answer = c·reference on every trial with one c, else None."""
     factor: float | None = None
     for a, r in zip(answers, refs, strict=True):
@@ -76,18 +77,23 @@ def _factor_feedback(c: float) -> tuple[str, str]:
     text = format_factor(c)
     magnitude = abs(c)
     if abs(magnitude - round(magnitude)) < 1e-9 or magnitude > 1:
-        words = f"off by a factor of {format_factor(magnitude)}: your answer is {text} times " \
-                "the expected value"
+        words = (
+            f"off by a factor of {format_factor(magnitude)}: your answer is {text} times "
+            "the expected value"
+        )
     else:
-        words = f"off by a factor of {format_factor(1 / magnitude)}: your answer is {text} " \
-                "of the expected value"
+        words = (
+            f"off by a factor of {format_factor(1 / magnitude)}: your answer is {text} "
+            "of the expected value"
+        )
     if c < 0:
         words += ", with the opposite sign"
     return f"factor:{text}", words[0].upper() + words[1:] + "."
 
 
-def _terms(trial: Trial, extra: dict[str, np.ndarray], shape: tuple[int, ...]
-           ) -> list[tuple[str, np.ndarray]]:
+def _terms(
+    trial: Trial, extra: dict[str, np.ndarray], shape: tuple[int, ...]
+) -> list[tuple[str, np.ndarray]]:
     """Candidate additive terms of ``shape`` on one trial, named in the formula language."""
     named = {**trial.values, **extra}
     scalars = [n for n, v in trial.inputs.items() if np.shape(v) == ()]
@@ -105,9 +111,14 @@ def _terms(trial: Trial, extra: dict[str, np.ndarray], shape: tuple[int, ...]
     return terms
 
 
-def missing_term(answers: Sequence[np.ndarray], refs: Sequence[np.ndarray],
-                 trials: Sequence[Trial], extras: Sequence[dict[str, np.ndarray]],
-                 rtol: float, atol: float) -> tuple[str, float] | None:
+def missing_term(
+    answers: Sequence[np.ndarray],
+    refs: Sequence[np.ndarray],
+    trials: Sequence[Trial],
+    extras: Sequence[dict[str, np.ndarray]],
+    rtol: float,
+    atol: float,
+) -> tuple[str, float] | None:
     """Return (term, k) when answer − reference = k·term on every trial, else None."""
     per_trial = [
         {name: value for name, value in _terms(t, e, r.shape)}
@@ -115,9 +126,12 @@ def missing_term(answers: Sequence[np.ndarray], refs: Sequence[np.ndarray],
     ]
     for name in per_trial[0]:
         for k in TERM_COEFFICIENTS:
-            if all(name in terms and float(np.linalg.norm(a - r - k * terms[name]))
-                   <= _slack(a, r, rtol, atol) and float(np.linalg.norm(terms[name])) > atol
-                   for a, r, terms in zip(answers, refs, per_trial, strict=True)):
+            if all(
+                name in terms
+                and float(np.linalg.norm(a - r - k * terms[name])) <= _slack(a, r, rtol, atol)
+                and float(np.linalg.norm(terms[name])) > atol
+                for a, r, terms in zip(answers, refs, per_trial, strict=True)
+            ):
                 return name, k
     return None
 
@@ -126,15 +140,23 @@ def _term_feedback(name: str, k: float) -> tuple[str, str]:
     if k == -1.0:
         return f"missing-term:{name}", f"A term is missing: your answer lacks `{name}`."
     if k == 1.0:
-        return f"extra-term:{name}", (f"Your answer has an extra term `{name}` that does not "
-                                      "belong in this derivative.")
+        return f"extra-term:{name}", (
+            f"Your answer has an extra term `{name}` that does not belong in this derivative."
+        )
     text = format_factor(k)
-    return f"term:{text}*{name}", (f"Check the coefficient of `{name}`: your answer differs "
-                                   f"from the expected value by {text}·`{name}`.")
+    return f"term:{text}*{name}", (
+        f"Check the coefficient of `{name}`: your answer differs "
+        f"from the expected value by {text}·`{name}`."
+    )
 
 
-def activation_only(answers: Sequence[np.ndarray], refs: Sequence[np.ndarray],
-                    trials: Sequence[Trial], rtol: float, atol: float) -> str | None:
+def activation_only(
+    answers: Sequence[np.ndarray],
+    refs: Sequence[np.ndarray],
+    trials: Sequence[Trial],
+    rtol: float,
+    atol: float,
+) -> str | None:
     """Return the activation the answer is right for when it is right on exactly the trials
     that use it (and the trials use more than one activation), else None."""
     right = [close(a, r, rtol, atol) for a, r in zip(answers, refs, strict=True)]
@@ -150,9 +172,14 @@ def activation_only(answers: Sequence[np.ndarray], refs: Sequence[np.ndarray],
     return None
 
 
-def diagnose(answers: Sequence[np.ndarray], refs: Sequence[np.ndarray],
-             trials: Sequence[Trial], extras: Sequence[dict[str, np.ndarray]],
-             rtol: float, atol: float) -> tuple[str, str, dict[str, str]]:
+def diagnose(
+    answers: Sequence[np.ndarray],
+    refs: Sequence[np.ndarray],
+    trials: Sequence[Trial],
+    extras: Sequence[dict[str, np.ndarray]],
+    rtol: float,
+    atol: float,
+) -> tuple[str, str, dict[str, str]]:
     """Return (diagnosis, feedback, details) for a wrong answer of the reference's shape."""
     answers = [as_reference_shape(a, r) for a, r in zip(answers, refs, strict=True)]
     if all(np.all(np.isfinite(a)) for a in answers):
@@ -160,8 +187,9 @@ def diagnose(answers: Sequence[np.ndarray], refs: Sequence[np.ndarray],
         if factor is not None:
             diagnosis, feedback = _factor_feedback(factor)
             return diagnosis, feedback, {}
-        if all(r.ndim == 2 and r.shape[0] == r.shape[1] and r.shape[0] > 1 for r in refs) and \
-                all(close(a, r.T, rtol, atol) for a, r in zip(answers, refs, strict=True)):
+        if all(r.ndim == 2 and r.shape[0] == r.shape[1] and r.shape[0] > 1 for r in refs) and all(
+            close(a, r.T, rtol, atol) for a, r in zip(answers, refs, strict=True)
+        ):
             return "transposed", "Your answer is the transpose of the expected value.", {}
         term = missing_term(answers, refs, trials, extras, rtol, atol)
         if term is not None:
@@ -169,9 +197,14 @@ def diagnose(answers: Sequence[np.ndarray], refs: Sequence[np.ndarray],
             return diagnosis, feedback, {}
         only = activation_only(answers, refs, trials, rtol, atol)
         if only is not None:
-            return f"activation:{only}", (
-                f"Correct for {only} only — {ACTIVATION_HINTS.get(only, '')} Write the answer "
-                "for any activation with φ′(z) (also phi'(z) or dphi(z))."), {}
+            return (
+                f"activation:{only}",
+                (
+                    f"Correct for {only} only — {ACTIVATION_HINTS.get(only, '')} Write the answer "
+                    "for any activation with φ′(z) (also phi'(z) or dphi(z))."
+                ),
+                {},
+            )
     for index, (a, r) in enumerate(zip(answers, refs, strict=True)):
         if not close(a, r, rtol, atol):
             trial = trials[index]
@@ -179,8 +212,17 @@ def diagnose(answers: Sequence[np.ndarray], refs: Sequence[np.ndarray],
             if trial.functions:
                 where += "; " + ", ".join(f"{k} = {v}" for k, v in trial.functions.items())
             if not np.all(np.isfinite(a)):
-                return "not-finite", (f"Your formula gives non-finite values (inf or nan) at "
-                                      f"the sample point ({where})."), {"sizes": where}
-            return "wrong", (f"Not equal to the expected value at the sample point ({where})."
-                             ), {"sizes": where, "trial": str(index)}
+                return (
+                    "not-finite",
+                    (
+                        f"Your formula gives non-finite values (inf or nan) at "
+                        f"the sample point ({where})."
+                    ),
+                    {"sizes": where},
+                )
+            return (
+                "wrong",
+                (f"Not equal to the expected value at the sample point ({where})."),
+                {"sizes": where, "trial": str(index)},
+            )
     return "wrong", "Not equal to the expected value at the sample points.", {}

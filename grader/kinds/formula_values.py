@@ -88,8 +88,13 @@ def default_allowed(spec: ExerciseSpec, part_id: str, earlier: tuple[str, ...]) 
 def _student_namespace(full: Namespace, allowed: list[str]) -> Namespace:
     variables = {name: full.variables[name] for name in allowed if name in full.variables}
     aliases = {name: list(a) for name, a in full.aliases.items() if name in variables}
-    return Namespace(variables=variables, aliases=aliases, sizes=full.sizes,
-                     functions=dict(STUDENT_FUNCTIONS), activations=full.activations)
+    return Namespace(
+        variables=variables,
+        aliases=aliases,
+        sizes=full.sizes,
+        functions=dict(STUDENT_FUNCTIONS),
+        activations=full.activations,
+    )
 
 
 def spec_plan(spec: ExerciseSpec) -> SpecPlan:
@@ -113,12 +118,20 @@ def spec_plan(spec: ExerciseSpec) -> SpecPlan:
         problems = plan.errors.setdefault(part.id, [])
         extra = {pid: plan.shapes[pid] for pid in earlier if pid not in spec.model}
         instructor_ns = namespace_for(spec, extra)
-        allowed = list(part.allow) if part.allow is not None else default_allowed(
-            spec, part.id, tuple(earlier))
+        allowed = (
+            list(part.allow)
+            if part.allow is not None
+            else default_allowed(spec, part.id, tuple(earlier))
+        )
         unknown = [n for n in allowed if n not in instructor_ns.variables]
         if unknown:
-            problems.append((("allow",), f"allow names {unknown[0]!r}, which is not a variable, "
-                             "a model quantity or an earlier part's id"))
+            problems.append(
+                (
+                    ("allow",),
+                    f"allow names {unknown[0]!r}, which is not a variable, "
+                    "a model quantity or an earlier part's id",
+                )
+            )
             allowed = [n for n in allowed if n not in unknown]
         student_ns = _student_namespace(instructor_ns, allowed)
         try:
@@ -131,8 +144,13 @@ def spec_plan(spec: ExerciseSpec) -> SpecPlan:
             try:
                 answer = parse(part.answer, student_ns)
             except ValueError as exc:
-                problems.append((("answer",), f"the answer is not in the students' notation "
-                                 f"(allowed names: {', '.join(allowed)}): {exc}"))
+                problems.append(
+                    (
+                        ("answer",),
+                        f"the answer is not in the students' notation "
+                        f"(allowed names: {', '.join(allowed)}): {exc}",
+                    )
+                )
         mistakes: list[Node | None] = []
         mistake_errors: list[str | None] = []
         for index, mistake in enumerate(part.mistakes):
@@ -142,11 +160,23 @@ def spec_plan(spec: ExerciseSpec) -> SpecPlan:
             except ValueError as exc:
                 mistakes.append(None)
                 mistake_errors.append(str(exc))
-                problems.append((("mistakes", index, "answer"),
-                                 f"does not parse in the students' notation: {exc}"))
-        plan.parts[part.id] = PartPlan(part.id, tuple(e for e in earlier if e not in spec.model),
-                                       student_ns, instructor_ns, tuple(allowed), reference,
-                                       answer, mistakes, mistake_errors)
+                problems.append(
+                    (
+                        ("mistakes", index, "answer"),
+                        f"does not parse in the students' notation: {exc}",
+                    )
+                )
+        plan.parts[part.id] = PartPlan(
+            part.id,
+            tuple(e for e in earlier if e not in spec.model),
+            student_ns,
+            instructor_ns,
+            tuple(allowed),
+            reference,
+            answer,
+            mistakes,
+            mistake_errors,
+        )
         if probe is None and spec.model:
             probe = draw_trials(spec, seed=0, count=1)[0]
         shape = None
@@ -195,24 +225,37 @@ def _grads(trial: Trial, of: str, cache: dict[str, Any]) -> dict[str, np.ndarray
     return cache[key]
 
 
-def _instructor_value(trial: Trial, tree: Node, plan: SpecPlan, part_id: str,
-                      extra: Mapping[str, np.ndarray], cache: dict[str, Any] | None = None
-                      ) -> np.ndarray:
+def _instructor_value(
+    trial: Trial,
+    tree: Node,
+    plan: SpecPlan,
+    part_id: str,
+    extra: Mapping[str, np.ndarray],
+    cache: dict[str, Any] | None = None,
+) -> np.ndarray:
     """Evaluate an instructor formula on a trial: model names and ``grad(J, w)`` by lookup,
     formulas without autodiff by the numpy evaluator, the rest through the engine."""
     cache = cache if cache is not None else {}
     if isinstance(tree, Name) and tree.name in trial.values:
         return trial.values[tree.name]
-    if (isinstance(tree, Call) and tree.name == "grad" and trial.model is not None
-            and all(isinstance(a, Name) for a in tree.args)
-            and tree.args[0].name in trial.model.nodes and tree.args[1].name in trial.model.nodes
-            and np.shape(trial.values[tree.args[0].name]) == ()):
+    if (
+        isinstance(tree, Call)
+        and tree.name == "grad"
+        and trial.model is not None
+        and all(isinstance(a, Name) for a in tree.args)
+        and tree.args[0].name in trial.model.nodes
+        and tree.args[1].name in trial.model.nodes
+        and np.shape(trial.values[tree.args[0].name]) == ()
+    ):
         return np.asarray(_grads(trial, tree.args[0].name, cache)[tree.args[1].name])
     if not any(isinstance(n, Call) and n.name in AUTODIFF for n in walk(tree)):
         values = {**trial.values, **extra}
         return evaluate(tree, values, trial_functions(trial), sizes=trial.sizes)
-    nodes: dict[str, Any] = dict(trial.model.nodes) if trial.model else {
-        name: engine.leaf(value, name) for name, value in trial.inputs.items()}
+    nodes: dict[str, Any] = (
+        dict(trial.model.nodes)
+        if trial.model
+        else {name: engine.leaf(value, name) for name, value in trial.inputs.items()}
+    )
     nodes.update({name: engine.const(value) for name, value in extra.items()})
     node = to_engine(tree, nodes, ops=trial.ops(), sizes=trial.sizes)
     return np.asarray(node.value, dtype=np.float64)
@@ -230,8 +273,9 @@ def _trial_cache(ctx: GradingContext, index: int) -> dict[str, Any]:
     return caches.setdefault(index, {})
 
 
-def earlier_values(ctx: GradingContext, plan: SpecPlan, part_id: str
-                   ) -> list[dict[str, np.ndarray]]:
+def earlier_values(
+    ctx: GradingContext, plan: SpecPlan, part_id: str
+) -> list[dict[str, np.ndarray]]:
     """Return, per trial, the earlier parts' reference values by part id."""
     names = plan.parts[part_id].earlier
     per_trial: list[dict[str, np.ndarray]] = [{} for _ in trials_of(ctx)]
@@ -248,15 +292,22 @@ def reference_values(ctx: GradingContext, plan: SpecPlan, part_id: str) -> list[
         part = plan.parts[part_id]
         extras = earlier_values(ctx, plan, part_id) if part.earlier else None
         ctx.cache[key] = [
-            _instructor_value(trial, part.reference, plan, part_id,
-                              extras[i] if extras else {}, _trial_cache(ctx, i))
+            _instructor_value(
+                trial,
+                part.reference,
+                plan,
+                part_id,
+                extras[i] if extras else {},
+                _trial_cache(ctx, i),
+            )
             for i, trial in enumerate(trials_of(ctx))
         ]
     return ctx.cache[key]
 
 
-def student_values(ctx: GradingContext, plan: SpecPlan, part_id: str, tree: Node
-                   ) -> list[np.ndarray]:
+def student_values(
+    ctx: GradingContext, plan: SpecPlan, part_id: str, tree: Node
+) -> list[np.ndarray]:
     """Evaluate a student's tree on every trial; raises the formula language's errors."""
     part = plan.parts[part_id]
     extras = earlier_values(ctx, plan, part_id) if part.earlier else None
@@ -268,8 +319,9 @@ def student_values(ctx: GradingContext, plan: SpecPlan, part_id: str, tree: Node
     return results
 
 
-def mistake_values(ctx: GradingContext, plan: SpecPlan, part_id: str, index: int
-                   ) -> list[np.ndarray] | None:
+def mistake_values(
+    ctx: GradingContext, plan: SpecPlan, part_id: str, index: int
+) -> list[np.ndarray] | None:
     """Return a listed mistake's values per trial, or None when it has none (a shape error)."""
     key = f"formula:mistake:{part_id}:{index}"
     if key not in ctx.cache:
@@ -294,4 +346,5 @@ def close(value: np.ndarray, reference: np.ndarray, rtol: float, atol: float) ->
     if value.shape != reference.shape or not np.all(np.isfinite(value)):
         return False
     return float(np.linalg.norm(value - reference)) <= atol + rtol * float(
-        np.linalg.norm(reference))
+        np.linalg.norm(reference)
+    )

@@ -67,15 +67,18 @@ class GraphPart(PartSpec):
 
     kind: Literal["graph"]
     reference: str | dict[str, Any] = Field(
-        "model", description="`model` (the engine's trace of the model), a JSON graph or an "
-        "edge list")
+        "model",
+        description="`model` (the engine's trace of the model), a JSON graph or an edge list",
+    )
     output: str | None = Field(None, description="The model quantity drawn (default: the last)")
     collapse: dict[str, str] = Field(
         default_factory=dict,
         description="Model quantity -> operator label drawn for its whole sub-graph, e.g. "
-        "{s: l2} for the chapter's ℓ2 circle")
-    optional: list[str] = Field(default_factory=list,
-                                description="Variables a drawing may leave out, e.g. [lam]")
+        "{s: l2} for the chapter's ℓ2 circle",
+    )
+    optional: list[str] = Field(
+        default_factory=list, description="Variables a drawing may leave out, e.g. [lam]"
+    )
     evaluate: bool = Field(True, description="Give credit to drawings that compute the same value")
     mistakes: list[GraphMistake] = Field(default_factory=list)
 
@@ -110,8 +113,11 @@ class Reference:
             raw = None
         self.graph = parse_graph(raw if raw is not None else part.reference, self.names)
         if not self.output:
-            sinks = [n.key for n in self.graph.nodes.values()
-                     if n.type == VARIABLE and not any(a == n.id for a, _ in self.graph.edges)]
+            sinks = [
+                n.key
+                for n in self.graph.nodes.values()
+                if n.type == VARIABLE and not any(a == n.id for a, _ in self.graph.edges)
+            ]
             self.output = sinks[0] if sinks else ""
         self.json = raw if raw is not None else _to_json(self.graph)
 
@@ -122,8 +128,9 @@ class Reference:
 
         namespace = namespace_for(spec)
         for quantity, label in part.collapse.items():
-            target = next(i for i, n in nodes.items() if n["type"] == VARIABLE
-                          and n["label"] == quantity)
+            target = next(
+                i for i, n in nodes.items() if n["type"] == VARIABLE and n["label"] == quantity
+            )
             region, inputs, stack = set(), [], [target]
             while stack:
                 current = stack.pop()
@@ -143,8 +150,12 @@ class Reference:
             nodes[op_id] = {"id": op_id, "label": key, "type": OPERATOR}
             edges += [(i, op_id) for i in inputs] + [(op_id, target)]
             input_names = frozenset(nodes[i]["label"] for i in inputs)
-            self.macros[key] = Macro(quantity, parse(spec.model[quantity], namespace),
-                                     input_names, input_names - set(part.optional))
+            self.macros[key] = Macro(
+                quantity,
+                parse(spec.model[quantity], namespace),
+                input_names,
+                input_names - set(part.optional),
+            )
         return {"nodes": list(nodes.values()), "edges": [list(e) for e in edges]}
 
     def for_drawing(self, drawn: DrawnGraph, optional: list[str]) -> DrawnGraph:
@@ -158,13 +169,17 @@ def without(graph: DrawnGraph, names: list[str]) -> DrawnGraph:
     gone = {n.id for n in graph.nodes.values() if n.type == VARIABLE and n.key in names}
     if not gone:
         return graph
-    return DrawnGraph({i: n for i, n in graph.nodes.items() if i not in gone},
-                      [e for e in graph.edges if e[0] not in gone and e[1] not in gone])
+    return DrawnGraph(
+        {i: n for i, n in graph.nodes.items() if i not in gone},
+        [e for e in graph.edges if e[0] not in gone and e[1] not in gone],
+    )
 
 
 def _to_json(graph: DrawnGraph) -> dict[str, Any]:
-    return {"nodes": [{"id": n.id, "label": n.key, "type": n.type} for n in graph.nodes.values()],
-            "edges": [list(e) for e in graph.edges]}
+    return {
+        "nodes": [{"id": n.id, "label": n.key, "type": n.type} for n in graph.nodes.values()],
+        "edges": [list(e) for e in graph.edges],
+    }
 
 
 @register
@@ -174,7 +189,8 @@ class GraphKind(KindBase):
     name: ClassVar[str] = "graph"
     part_model: ClassVar[type[PartSpec]] = GraphPart
     private_fields: ClassVar[frozenset[str]] = frozenset(
-        {"reference", "mistakes", "collapse", "optional", "output", "evaluate"})
+        {"reference", "mistakes", "collapse", "optional", "output", "evaluate"}
+    )
 
     def __init__(self) -> None:
         self._references: dict[tuple[int, str], tuple[Any, GraphPart, Reference]] = {}
@@ -201,8 +217,9 @@ class GraphKind(KindBase):
                 problems.append((("output",), f"{part.output!r} is not a model quantity"))
             for quantity, label in part.collapse.items():
                 if quantity not in exercise.model:
-                    problems.append((("collapse", quantity),
-                                     f"{quantity!r} is not a model quantity"))
+                    problems.append(
+                        (("collapse", quantity), f"{quantity!r} is not a model quantity")
+                    )
                 elif not is_operator_spelling(label):
                     problems.append((("collapse", quantity), f"{label!r} is not an operator"))
         elif part.collapse:
@@ -240,8 +257,9 @@ class GraphKind(KindBase):
             return PartResult.invalid(part, " ".join(problems[:3]), "invalid-graph")
         target = reference.for_drawing(drawn, part.optional)
         if isomorphic(drawn, target):
-            return PartResult(part.id, part.points, part.points, True, "Correct.", GRADED,
-                              "correct")
+            return PartResult(
+                part.id, part.points, part.points, True, "Correct.", GRADED, "correct"
+            )
         comparison = compare(drawn, target)
         score = partial_score(part.points, comparison.share)
         details = {"agreement": round(comparison.share, 3)}
@@ -249,26 +267,56 @@ class GraphKind(KindBase):
         for index, mistake in enumerate(part.mistakes):
             listed = without(parse_graph(mistake.answer, reference.names), part.optional)
             if isomorphic(bare, listed):
-                return PartResult(part.id, score, part.points, False, mistake.feedback, GRADED,
-                                  f"mistake:{index}", details)
+                return PartResult(
+                    part.id,
+                    score,
+                    part.points,
+                    False,
+                    mistake.feedback,
+                    GRADED,
+                    f"mistake:{index}",
+                    details,
+                )
         if part.evaluate and self._equivalent(part, drawn, reference, ctx):
             missing = comparison.missing_variables
             if not missing:
                 return PartResult(
-                    part.id, part.points, part.points, True,
+                    part.id,
+                    part.points,
+                    part.points,
+                    True,
                     "Correct: drawn differently from the reference graph, but it computes the "
-                    f"same {reference.output} on random inputs.", GRADED, "equivalent", details)
+                    f"same {reference.output} on random inputs.",
+                    GRADED,
+                    "equivalent",
+                    details,
+                )
             score = max(score, round(part.points * EQUIVALENT_SHARE, 2))
             return PartResult(
-                part.id, score, part.points, False,
+                part.id,
+                score,
+                part.points,
+                False,
                 f"Your graph computes {reference.output} correctly, but it does not show "
                 f"{', '.join(missing)}: draw every intermediate variable as a square.",
-                GRADED, "equivalent-hidden", details)
-        return PartResult(part.id, score, part.points, False, comparison.feedback(), GRADED,
-                          comparison.diagnosis, details)
+                GRADED,
+                "equivalent-hidden",
+                details,
+            )
+        return PartResult(
+            part.id,
+            score,
+            part.points,
+            False,
+            comparison.feedback(),
+            GRADED,
+            comparison.diagnosis,
+            details,
+        )
 
-    def _equivalent(self, part: GraphPart, drawn: DrawnGraph, reference: Reference,
-                    ctx: GradingContext) -> bool:
+    def _equivalent(
+        self, part: GraphPart, drawn: DrawnGraph, reference: Reference, ctx: GradingContext
+    ) -> bool:
         if part.reference != "model" or not ctx.exercise.model:
             return False
         from grader.kinds.instances import trials_of
@@ -277,8 +325,9 @@ class GraphKind(KindBase):
         try:
             for trial in trials_of(ctx):
                 value = evaluate_drawing(drawn, trial, reference.output, reference.macros)
-                if not same_value(value, trial.values[reference.output], grading.rtol,
-                                  grading.atol):
+                if not same_value(
+                    value, trial.values[reference.output], grading.rtol, grading.atol
+                ):
                     return False
         except GraphEvalError:
             return False
@@ -287,15 +336,19 @@ class GraphKind(KindBase):
     def self_test_cases(self, part: GraphPart, exercise: Any) -> list[SelfTestCase]:
         """Return the reference as JSON and as text (correct), and each listed mistake."""
         reference = self.reference(part, exercise)
-        cases = [SelfTestCase(reference.json, True, label="reference (JSON)"),
-                 SelfTestCase(render_edge_list(reference.json), True, label="reference (text)")]
+        cases = [
+            SelfTestCase(reference.json, True, label="reference (JSON)"),
+            SelfTestCase(render_edge_list(reference.json), True, label="reference (text)"),
+        ]
         if reference.graph.edges:
             a, b = reference.graph.edges[0]
-            cut = dict(reference.json, edges=[e for e in reference.json["edges"]
-                                              if tuple(e) != (a, b)])
+            cut = dict(
+                reference.json, edges=[e for e in reference.json["edges"] if tuple(e) != (a, b)]
+            )
             if not DrawnGraph.problems(parse_graph(cut, reference.names)):
                 cases.append(SelfTestCase(cut, False, "not connected", "reference less one edge"))
         for index, mistake in enumerate(part.mistakes):
-            cases.append(SelfTestCase(mistake.answer, False, mistake.feedback,
-                                      f"mistake {index + 1}"))
+            cases.append(
+                SelfTestCase(mistake.answer, False, mistake.feedback, f"mistake {index + 1}")
+            )
         return cases

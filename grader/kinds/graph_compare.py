@@ -88,8 +88,9 @@ def _align(drawn: DrawnGraph, reference: DrawnGraph) -> tuple[dict[str, str], se
                 flawed.add(node.id)
     for _ in range(2):
         ops_mapping = _align_operators(drawn, reference, mapping)
-        mapping = {k: v for k, v in mapping.items()
-                   if drawn.nodes[k].type == VARIABLE or k in flawed} | ops_mapping
+        mapping = {
+            k: v for k, v in mapping.items() if drawn.nodes[k].type == VARIABLE or k in flawed
+        } | ops_mapping
     # Operators left over on both sides that sit in the same place: mislabelled.
     left_drawn = [n for n in drawn.nodes.values() if n.id not in mapping]
     left_ref = {n.id for n in reference.nodes.values()} - set(mapping.values())
@@ -120,16 +121,19 @@ def _neighbours(graph: DrawnGraph, node_id: str) -> tuple[set[str], set[str]]:
     return ins, outs
 
 
-def _overlap(drawn: DrawnGraph, reference: DrawnGraph, mapping: dict[str, str],
-             node_id: str, ref_id: str) -> int:
+def _overlap(
+    drawn: DrawnGraph, reference: DrawnGraph, mapping: dict[str, str], node_id: str, ref_id: str
+) -> int:
     ins, outs = _neighbours(drawn, node_id)
     ref_ins, ref_outs = _neighbours(reference, ref_id)
-    return (len({mapping[i] for i in ins if i in mapping} & ref_ins)
-            + len({mapping[o] for o in outs if o in mapping} & ref_outs))
+    return len({mapping[i] for i in ins if i in mapping} & ref_ins) + len(
+        {mapping[o] for o in outs if o in mapping} & ref_outs
+    )
 
 
-def _align_operators(drawn: DrawnGraph, reference: DrawnGraph,
-                     mapping: dict[str, str]) -> dict[str, str]:
+def _align_operators(
+    drawn: DrawnGraph, reference: DrawnGraph, mapping: dict[str, str]
+) -> dict[str, str]:
     result: dict[str, str] = {}
     labels = {n.key for n in reference.nodes.values() if n.type == OPERATOR}
     for label in labels:
@@ -156,54 +160,81 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph) -> Comparison:
     missing_vars = [n.key for n in missing_nodes if n.type == VARIABLE]
     for node in missing_nodes:
         if node.type == VARIABLE:
-            messages.append((f"missing-node:{node.key}",
-                             f"Your graph has no {node.key} (a variable, drawn as a square)."))
+            messages.append(
+                (
+                    f"missing-node:{node.key}",
+                    f"Your graph has no {node.key} (a variable, drawn as a square).",
+                )
+            )
         else:
-            messages.append((f"missing-node:{node.key}",
-                             f"There is no {reference.describe(node.id)[4:]}."))
+            messages.append(
+                (f"missing-node:{node.key}", f"There is no {reference.describe(node.id)[4:]}.")
+            )
     for node_id in sorted(flawed):
         node, target = drawn.nodes[node_id], reference.nodes[mapping[node_id]]
         if node.type != target.type:
             right, wrong = _TYPE_WORDS[target.type], _TYPE_WORDS[node.type]
-            messages.append((f"type:{target.key}",
-                             f"{node.label} is {right[0]}: draw it as {right[1]} "
-                             f"(type {target.type}), not as {wrong[0]} ({wrong[1]})."))
+            messages.append(
+                (
+                    f"type:{target.key}",
+                    f"{node.label} is {right[0]}: draw it as {right[1]} "
+                    f"(type {target.type}), not as {wrong[0]} ({wrong[1]}).",
+                )
+            )
         else:
-            messages.append((f"mislabelled:{target.key}",
-                             f"{_cap(drawn.describe(node_id))} should be {target.key}."))
+            messages.append(
+                (
+                    f"mislabelled:{target.key}",
+                    f"{_cap(drawn.describe(node_id))} should be {target.key}.",
+                )
+            )
     ref_edges = set(reference.edges)
     mapped_edges = []
     for a, b in drawn.edges:
         mapped_edges.append(((a, b), (mapping.get(a), mapping.get(b))))
     matched = {m for _, m in mapped_edges if m in ref_edges}
-    reversed_edges = [(e, m) for e, m in mapped_edges
-                      if m not in ref_edges and (m[1], m[0]) in ref_edges]
-    extra = [(e, m) for e, m in mapped_edges
-             if m not in ref_edges and (m[1], m[0]) not in ref_edges]
+    reversed_edges = [
+        (e, m) for e, m in mapped_edges if m not in ref_edges and (m[1], m[0]) in ref_edges
+    ]
+    extra = [
+        (e, m) for e, m in mapped_edges if m not in ref_edges and (m[1], m[0]) not in ref_edges
+    ]
     missing_node_ids = {n.id for n in missing_nodes}
     covered = matched | {(m[1], m[0]) for _, m in reversed_edges}
     for a, b in reference.edges:
         if (a, b) in covered or a in missing_node_ids or b in missing_node_ids:
             continue
-        messages.append((f"missing-edge:{reference.nodes[a].key}->{reference.nodes[b].key}",
-                         f"{_cap(reference.describe(a))} is not connected to "
-                         f"{reference.describe(b)}."))
+        messages.append(
+            (
+                f"missing-edge:{reference.nodes[a].key}->{reference.nodes[b].key}",
+                f"{_cap(reference.describe(a))} is not connected to {reference.describe(b)}.",
+            )
+        )
     for (a, b), _ in reversed_edges:
-        messages.append(("reversed-edge",
-                         f"The edge {drawn.describe_short(a)} → {drawn.describe_short(b)} points "
-                         f"the wrong way: the value flows from {drawn.describe_short(b)} to "
-                         f"{drawn.describe_short(a)}."))
+        messages.append(
+            (
+                "reversed-edge",
+                f"The edge {drawn.describe_short(a)} → {drawn.describe_short(b)} points "
+                f"the wrong way: the value flows from {drawn.describe_short(b)} to "
+                f"{drawn.describe_short(a)}.",
+            )
+        )
     extra_nodes = [n for n in drawn.nodes.values() if n.id not in mapping]
     for node in extra_nodes:
-        messages.append((f"extra-node:{node.key}",
-                         f"{node.label} is not part of this model's graph."))
+        messages.append(
+            (f"extra-node:{node.key}", f"{node.label} is not part of this model's graph.")
+        )
     extra_node_ids = {n.id for n in extra_nodes}
     for (a, b), _ in extra:
         if a in extra_node_ids or b in extra_node_ids:
             continue
-        messages.append(("extra-edge",
-                         f"The edge {drawn.describe_short(a)} → {drawn.describe_short(b)} does "
-                         "not belong in the graph."))
+        messages.append(
+            (
+                "extra-edge",
+                f"The edge {drawn.describe_short(a)} → {drawn.describe_short(b)} does "
+                "not belong in the graph.",
+            )
+        )
     good_nodes = len(mapping) - len(flawed) + 0.5 * len(flawed)
     node_share = good_nodes / max(1, len(reference.nodes) + len(extra_nodes))
     edge_share = len(matched) / max(1, len(reference.edges) + len(extra) + len(reversed_edges))

@@ -25,8 +25,23 @@ from grader.kinds.graph_parse import VARIABLE, DrawnGraph
 if TYPE_CHECKING:  # instances imports the spec, which imports every kind
     from grader.kinds.instances import Trial
 
-_UNARY = ("phi", "tanh", "sigmoid", "relu", "softplus", "exp", "log", "sqrt", "abs", "neg",
-          "transpose", "sum", "mean", "identity", "dphi")
+_UNARY = (
+    "phi",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "softplus",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "neg",
+    "transpose",
+    "sum",
+    "mean",
+    "identity",
+    "dphi",
+)
 
 
 class GraphEvalError(ValueError):
@@ -47,8 +62,9 @@ def _as_tensor(value: np.ndarray) -> Any:
     return engine.const(value)
 
 
-def _apply(label: str, constant: float | None, args: list[np.ndarray], ops: Mapping[str, Callable]
-           ) -> np.ndarray:
+def _apply(
+    label: str, constant: float | None, args: list[np.ndarray], ops: Mapping[str, Callable]
+) -> np.ndarray:
     t = [_as_tensor(a) for a in args]
     n = len(t)
     if label in ("add", "mul") and n >= 2:
@@ -86,8 +102,9 @@ def _apply(label: str, constant: float | None, args: list[np.ndarray], ops: Mapp
     raise GraphEvalError(f"an operator {label} with {n} input(s) has no meaning here")
 
 
-def evaluate_drawing(drawn: DrawnGraph, trial: Trial, output: str,
-                     macros: Mapping[str, Macro] = ()) -> np.ndarray:
+def evaluate_drawing(
+    drawn: DrawnGraph, trial: Trial, output: str, macros: Mapping[str, Macro] = ()
+) -> np.ndarray:
     """Return the value the drawing computes for the variable ``output`` on ``trial``.
 
     Raises ``GraphEvalError`` when a variable is unknown, an operator cannot be interpreted or
@@ -120,8 +137,11 @@ def evaluate_drawing(drawn: DrawnGraph, trial: Trial, output: str,
         try:
             macro = macros.get(node.key)
             names = {drawn.nodes[s].key for s in sources}
-            if (macro is not None and macro.required <= names <= macro.inputs
-                    and len(names) == len(sources)):
+            if (
+                macro is not None
+                and macro.required <= names <= macro.inputs
+                and len(names) == len(sources)
+            ):
                 extra = {drawn.nodes[s].key: values[s] for s in sources}
                 values[node_id] = student_value(trial, macro.tree, extra)
             else:
@@ -139,5 +159,8 @@ def evaluate_drawing(drawn: DrawnGraph, trial: Trial, output: str,
 def same_value(drawn_value: np.ndarray, reference: np.ndarray, rtol: float, atol: float) -> bool:
     """Return True when the values have the same shape and agree within tolerance."""
     drawn_value, reference = np.asarray(drawn_value), np.asarray(reference)
-    return (drawn_value.shape == reference.shape and bool(np.all(np.isfinite(drawn_value)))
-            and bool(np.allclose(drawn_value, reference, rtol=rtol, atol=atol)))
+    return (
+        drawn_value.shape == reference.shape
+        and bool(np.all(np.isfinite(drawn_value)))
+        and bool(np.allclose(drawn_value, reference, rtol=rtol, atol=atol))
+    )

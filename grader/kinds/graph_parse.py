@@ -33,15 +33,36 @@ MAX_TEXT = 20_000
 
 VARIABLE, OPERATOR = "variable", "operator"
 TYPE_WORDS = {
-    "variable": VARIABLE, "var": VARIABLE, "square": VARIABLE, "box": VARIABLE, "rect": VARIABLE,
-    "rectangle": VARIABLE, "operator": OPERATOR, "op": OPERATOR, "circle": OPERATOR,
-    "ellipse": OPERATOR, "oval": OPERATOR,
+    "variable": VARIABLE,
+    "var": VARIABLE,
+    "square": VARIABLE,
+    "box": VARIABLE,
+    "rect": VARIABLE,
+    "rectangle": VARIABLE,
+    "operator": OPERATOR,
+    "op": OPERATOR,
+    "circle": OPERATOR,
+    "ellipse": OPERATOR,
+    "oval": OPERATOR,
 }
 
 # Spellings of each operator -> the engine's label (grader.engine.graph.op_label).
 _OPERATOR_SPELLINGS = {
-    "matmul": ("matmul", "×", "*", "@", "·", "⋅", "dot", "mm", "matrix product", "times",
-               "\\times", "\\cdot", "prod"),
+    "matmul": (
+        "matmul",
+        "×",
+        "*",
+        "@",
+        "·",
+        "⋅",
+        "dot",
+        "mm",
+        "matrix product",
+        "times",
+        "\\times",
+        "\\cdot",
+        "prod",
+    ),
     "mul": ("mul", "⊙", "∘", "hadamard", "elementwise", "\\odot", "multiply"),
     "add": ("add", "+", "plus", "add_bias", "sum2"),
     "sub": ("sub", "-", "−", "minus", "subtract"),
@@ -50,17 +71,41 @@ _OPERATOR_SPELLINGS = {
     "neg": ("neg", "negate"),
     "phi": ("phi", "φ", "ϕ", "\\phi", "\\varphi", "activation", "act"),
     "l": ("l", "ℓ", "\\ell", "loss", "squared_loss", "lossfn"),
-    "norm": ("norm", "ℓ2", "l2", "ℓ_2", "l_2", "ℓ₂", "l₂", "\\ell_2", "frobenius", "penalty",
-             "‖‖", "||", "reg", "regularizer", "regulariser", "regularization"),
+    "norm": (
+        "norm",
+        "ℓ2",
+        "l2",
+        "ℓ_2",
+        "l_2",
+        "ℓ₂",
+        "l₂",
+        "\\ell_2",
+        "frobenius",
+        "penalty",
+        "‖‖",
+        "||",
+        "reg",
+        "regularizer",
+        "regulariser",
+        "regularization",
+    ),
     "transpose": ("transpose", "ᵀ", "^t"),
     "sum": ("sum", "Σ", "∑", "\\sum", "reduce_sum"),
     "mean": ("mean", "avg", "average"),
-    "tanh": ("tanh",), "sigmoid": ("sigmoid",), "relu": ("relu",), "softplus": ("softplus",),
-    "exp": ("exp",), "log": ("log", "ln"), "sqrt": ("sqrt", "√"), "abs": ("abs",),
-    "dphi": ("dphi", "φ'", "phi'", "φ′", "phi′"), "identity": ("id", "identity"),
+    "tanh": ("tanh",),
+    "sigmoid": ("sigmoid",),
+    "relu": ("relu",),
+    "softplus": ("softplus",),
+    "exp": ("exp",),
+    "log": ("log", "ln"),
+    "sqrt": ("sqrt", "√"),
+    "abs": ("abs",),
+    "dphi": ("dphi", "φ'", "phi'", "φ′", "phi′"),
+    "identity": ("id", "identity"),
 }
 OPERATOR_LABELS: dict[str, str] = {
-    spelling.lower(): label for label, spellings in _OPERATOR_SPELLINGS.items()
+    spelling.lower(): label
+    for label, spellings in _OPERATOR_SPELLINGS.items()
     for spelling in spellings
 }
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹", "01234567890123456789")
@@ -159,11 +204,14 @@ class DrawnGraph:
         except nx.NetworkXNoCycle:
             cycle = []
         if cycle:
-            path = " → ".join([self.describe_short(a) for a, _ in cycle] +
-                              [self.describe_short(cycle[0][0])])
-            found.append(f"The graph has a cycle ({path}); a computational graph flows one way, "
-                         "from the inputs to J. If two different operators share a name, number "
-                         "them: add#1, add#2.")
+            path = " → ".join(
+                [self.describe_short(a) for a, _ in cycle] + [self.describe_short(cycle[0][0])]
+            )
+            found.append(
+                f"The graph has a cycle ({path}); a computational graph flows one way, "
+                "from the inputs to J. If two different operators share a name, number "
+                "them: add#1, add#2."
+            )
         for node in self.nodes.values():
             ins, outs = graph.in_degree(node.id), graph.out_degree(node.id)
             name = self.describe_short(node.id)
@@ -172,8 +220,10 @@ class DrawnGraph:
             elif node.type == OPERATOR and ins == 0:
                 found.append(f"The operator {name} has no inputs; draw the edges into it.")
             elif node.type == OPERATOR and outs == 0:
-                found.append(f"The operator {name} has no output; an operator's result goes to "
-                             "a variable or to another operator.")
+                found.append(
+                    f"The operator {name} has no output; an operator's result goes to "
+                    "a variable or to another operator."
+                )
         for a, b in self.edges:
             if a == b:
                 found.append(f"{self.describe_short(a)} has an edge to itself.")
@@ -268,8 +318,11 @@ def _parse_json(answer: Mapping[str, Any], names: Mapping[str, str]) -> DrawnGra
         graph.nodes[node_id] = _make_node(node_id, label, type_, names)
     seen = set()
     for index, edge in enumerate(edges):
-        if (not isinstance(edge, list | tuple) or len(edge) != 2
-                or not all(isinstance(end, str | int) for end in edge)):
+        if (
+            not isinstance(edge, list | tuple)
+            or len(edge) != 2
+            or not all(isinstance(end, str | int) for end in edge)
+        ):
             raise GraphFormatError(f"edge {index + 1}: each edge is a pair [from, to] of node ids.")
         a, b = (str(end) for end in edge)
         for end in (a, b):
@@ -328,7 +381,7 @@ def _text_node(graph: DrawnGraph, token: str, names: Mapping[str, str], number: 
     existing = graph.nodes.get(node.id)
     if existing is not None:
         return existing.id
-    clash = (f"({node.key})" if node.type == VARIABLE else node.key)
+    clash = f"({node.key})" if node.type == VARIABLE else node.key
     if type_ is not None and clash in graph.nodes:
         raise GraphFormatError(
             f"Statement {number}: {label} is drawn both as a variable [..] and as an "

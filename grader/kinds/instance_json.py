@@ -30,8 +30,9 @@ def instance(spec: ExerciseSpec, seed: int, trial: int | None = None) -> dict[st
     ctx = GradingContext(spec, seed)
     trials = trials_of(ctx)
     if trial is not None and not 0 <= trial < len(trials):
-        raise IndexError(f"trial {trial} does not exist: this exercise has trials 0 to "
-                         f"{len(trials) - 1}")
+        raise IndexError(
+            f"trial {trial} does not exist: this exercise has trials 0 to {len(trials) - 1}"
+        )
     plan = spec_plan(spec)
     references = {pid: reference_values(ctx, plan, pid) for pid in plan.parts}
     counts = {p.id: str(account_of(p, spec).total) for p in spec.parts if isinstance(p, MemoryPart)}

@@ -54,12 +54,19 @@ class MemoryPart(PartSpec):
 
     kind: Literal["memory"]
     measure: Literal["training", "prediction"]
-    answer: str = Field(min_length=1, max_length=2000,
-                        description="A correct count in the students' notation (self-test)")
-    batch: str = Field("n", pattern=r"^[A-Za-z]\w{0,31}$",
-                       description="The batch size's name: vector inputs get n columns")
-    assume: list[str] = Field(default_factory=list,
-                              description="Orderings the size points respect, e.g. 'h > d'")
+    answer: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="A correct count in the students' notation (self-test)",
+    )
+    batch: str = Field(
+        "n",
+        pattern=r"^[A-Za-z]\w{0,31}$",
+        description="The batch size's name: vector inputs get n columns",
+    )
+    assume: list[str] = Field(
+        default_factory=list, description="Orderings the size points respect, e.g. 'h > d'"
+    )
     size_range: tuple[int, int] = Field((2, 200), description="Sizes drawn in [low, high]")
     samples: int = Field(6, ge=3, le=30, description="How many size points to compare at")
     output: str = Field("o", description="The model quantity prediction computes")
@@ -82,8 +89,10 @@ def size_names(part: MemoryPart, exercise: Any) -> list[str]:
 
 def namespace(part: MemoryPart, exercise: Any) -> Namespace:
     """Return the namespace of counts: the sizes as scalars, ``max`` and ``min``."""
-    return Namespace(variables=dict.fromkeys(size_names(part, exercise), []),
-                     functions={"max": (1, 16), "min": (1, 16)})
+    return Namespace(
+        variables=dict.fromkeys(size_names(part, exercise), []),
+        functions={"max": (1, 16), "min": (1, 16)},
+    )
 
 
 def _holds(part: MemoryPart, sizes: dict[str, int]) -> bool:
@@ -109,8 +118,7 @@ def account_of(part: MemoryPart, exercise: Any) -> Accounting:
     return result
 
 
-def draw_points(part: MemoryPart, exercise: Any, rng: np.random.Generator
-                ) -> list[dict[str, int]]:
+def draw_points(part: MemoryPart, exercise: Any, rng: np.random.Generator) -> list[dict[str, int]]:
     """Return ``samples`` size points: distinct sizes in ``size_range`` meeting ``assume``."""
     names = size_names(part, exercise)
     low, high = part.size_range
@@ -124,8 +132,10 @@ def draw_points(part: MemoryPart, exercise: Any, rng: np.random.Generator
     raise ValueError("the size range cannot meet the part's assumptions")
 
 
-_FUNCTIONS = {"max": lambda *a: np.max([float(x) for x in a]),
-              "min": lambda *a: np.min([float(x) for x in a])}
+_FUNCTIONS = {
+    "max": lambda *a: np.max([float(x) for x in a]),
+    "min": lambda *a: np.min([float(x) for x in a]),
+}
 
 
 def count_at(tree: Node, point: dict[str, int]) -> float:
@@ -140,8 +150,9 @@ def _equal(a: list[float], b: list[float]) -> bool:
     return all(abs(x - y) <= 1e-9 * max(1.0, abs(y)) for x, y in zip(a, b, strict=True))
 
 
-def explain_difference(diff: list[int], points: list[dict[str, int]], account: Accounting
-                       ) -> tuple[list[Tensor], list[Tensor], list[list[Tensor]]] | None:
+def explain_difference(
+    diff: list[int], points: list[dict[str, int]], account: Accounting
+) -> tuple[list[Tensor], list[Tensor], list[list[Tensor]]] | None:
     """Return (left out, added, alternatives) whose float counts make up ``diff`` at every
     point, using the fewest tensors; None when no up-to-four tensors explain it."""
     candidates = [(-1, t) for t in account.counted] + [(1, t) for t in account.uncounted]
@@ -150,8 +161,9 @@ def explain_difference(diff: list[int], points: list[dict[str, int]], account: A
     for size in range(1, MAX_TERMS + 1):
         combos = np.array(list(itertools.combinations(range(len(candidates)), size)))
         hits = combos[np.all(table[combos].sum(axis=1) == target, axis=1)]
-        found = [combo for combo in hits.tolist()
-                 if len({candidates[i][1].name for i in combo}) == size]
+        found = [
+            combo for combo in hits.tolist() if len({candidates[i][1].name for i in combo}) == size
+        ]
         if found:
             first = found[0]
             missing = [candidates[i][1] for i in first if candidates[i][0] < 0]
@@ -190,15 +202,21 @@ class MemoryKind(KindBase):
             return [(("assume",), str(exc))]
         expected = [float(account.at(p)) for p in points]
         for location, text in [(("answer",), part.answer)] + [
-                (("mistakes", i, "answer"), m.answer) for i, m in enumerate(part.mistakes)]:
+            (("mistakes", i, "answer"), m.answer) for i, m in enumerate(part.mistakes)
+        ]:
             try:
                 got = [count_at(parse(text, ns), p) for p in points]
             except FormulaError as exc:
                 problems.append((location, f"does not parse as a count: {exc}"))
                 continue
             if location == ("answer",) and not _equal(got, expected):
-                problems.append((location, f"the answer is not the engine's count "
-                                 f"{account.total} under the stated convention"))
+                problems.append(
+                    (
+                        location,
+                        f"the answer is not the engine's count "
+                        f"{account.total} under the stated convention",
+                    )
+                )
             if location != ("answer",) and _equal(got, expected):
                 problems.append((location, "this mistake is in fact correct"))
         return problems
@@ -215,12 +233,16 @@ class MemoryKind(KindBase):
             hint = ""
             if exc.name and all(c in names for c in exc.name):
                 hint = f" Write products with * or a space: {'*'.join(exc.name)}."
-            return PartResult.invalid(part, f"{exc.message} (column {exc.column}). A count "
-                                      f"uses the sizes {', '.join(names)}.{hint}",
-                                      "unknown-name")
+            return PartResult.invalid(
+                part,
+                f"{exc.message} (column {exc.column}). A count "
+                f"uses the sizes {', '.join(names)}.{hint}",
+                "unknown-name",
+            )
         except FormulaError as exc:
-            return PartResult.invalid(part, f"Not a formula at column {exc.column}: "
-                                      f"{exc.message}", "syntax")
+            return PartResult.invalid(
+                part, f"Not a formula at column {exc.column}: {exc.message}", "syntax"
+            )
         account = account_of(part, exercise)
         points = draw_points(part, exercise, ctx.rng("memory", part.id))
         try:
@@ -229,45 +251,72 @@ class MemoryKind(KindBase):
             return self._wrong(part, f"Cannot evaluate this count: {exc}.", "shape")
         expected = [float(account.at(p)) for p in points]
         if _equal(got, expected):
-            return PartResult(part.id, part.points, part.points, True, "Correct.", GRADED,
-                              "correct")
+            return PartResult(
+                part.id, part.points, part.points, True, "Correct.", GRADED, "correct"
+            )
         ns = namespace(part, exercise)
         for index, mistake in enumerate(part.mistakes):
             if _equal([count_at(parse(mistake.answer, ns), p) for p in points], got):
                 return self._wrong(part, mistake.feedback, f"mistake:{index}")
         return self._diagnose(part, tree, got, expected, points, account)
 
-    def _diagnose(self, part: MemoryPart, tree: Node, got: list[float], expected: list[float],
-                  points: list[dict[str, int]], account: Accounting) -> PartResult:
+    def _diagnose(
+        self,
+        part: MemoryPart,
+        tree: Node,
+        got: list[float],
+        expected: list[float],
+        points: list[dict[str, int]],
+        account: Accounting,
+    ) -> PartResult:
         for factor in (4, 8, 2):
             if _equal(got, [factor * e for e in expected]):
-                return self._wrong(part, f"Your count is {factor} times the expected one: count "
-                                   f"floats (numbers), not bytes.", f"bytes:{factor}")
+                return self._wrong(
+                    part,
+                    f"Your count is {factor} times the expected one: count "
+                    f"floats (numbers), not bytes.",
+                    f"bytes:{factor}",
+                )
         moved = [dict(p, **{part.batch: p[part.batch] + 1}) for p in points]
-        if _equal([count_at(tree, p) for p in moved], got) and \
-                not _equal([float(account.at(p)) for p in moved], expected):
-            return self._wrong(part, f"Your count does not grow with the batch size "
-                               f"{part.batch}: the inputs and the kept activations have one "
-                               "column per example.", "no-batch")
+        if _equal([count_at(tree, p) for p in moved], got) and not _equal(
+            [float(account.at(p)) for p in moved], expected
+        ):
+            return self._wrong(
+                part,
+                f"Your count does not grow with the batch size "
+                f"{part.batch}: the inputs and the kept activations have one "
+                "column per example.",
+                "no-batch",
+            )
         if all(float(g).is_integer() for g in got):
             diff = [int(g) - int(e) for g, e in zip(got, expected, strict=True)]
             found = explain_difference(diff, points, account)
             if found is not None:
                 return self._explained(part, *found)
         where = ", ".join(f"{k}={v}" for k, v in points[0].items())
-        return self._wrong(part, f"Not the count under the stated convention at {where} "
-                           f"(your formula gives {got[0]:g} floats).", "wrong", {"sizes": where})
+        return self._wrong(
+            part,
+            f"Not the count under the stated convention at {where} "
+            f"(your formula gives {got[0]:g} floats).",
+            "wrong",
+            {"sizes": where},
+        )
 
-    def _explained(self, part: MemoryPart, missing: list[Tensor], added: list[Tensor],
-                   others: list[list[Tensor]]) -> PartResult:
+    def _explained(
+        self,
+        part: MemoryPart,
+        missing: list[Tensor],
+        added: list[Tensor],
+        others: list[list[Tensor]],
+    ) -> PartResult:
         sentences, keys = [], []
         if missing:
-            sentences.append("Your count leaves out: " + "; ".join(t.sentence for t in missing)
-                             + ".")
+            sentences.append(
+                "Your count leaves out: " + "; ".join(t.sentence for t in missing) + "."
+            )
             keys.append("missing:" + ",".join(t.name for t in missing))
         if added:
-            sentences.append("Your count includes: " + "; ".join(t.sentence for t in added)
-                             + ".")
+            sentences.append("Your count includes: " + "; ".join(t.sentence for t in added) + ".")
             keys.append("extra:" + ",".join(t.name for t in added))
         if others:
             alternatives = " or ".join(", ".join(t.name for t in combo) for combo in others)
@@ -275,16 +324,19 @@ class MemoryKind(KindBase):
         return self._wrong(part, " ".join(sentences), ";".join(keys))
 
     @staticmethod
-    def _wrong(part: MemoryPart, feedback: str, diagnosis: str,
-               details: dict[str, Any] | None = None) -> PartResult:
-        return PartResult(part.id, 0.0, part.points, False, feedback, GRADED, diagnosis,
-                          details or {})
+    def _wrong(
+        part: MemoryPart, feedback: str, diagnosis: str, details: dict[str, Any] | None = None
+    ) -> PartResult:
+        return PartResult(
+            part.id, 0.0, part.points, False, feedback, GRADED, diagnosis, details or {}
+        )
 
     def self_test_cases(self, part: MemoryPart, exercise: Any) -> list[SelfTestCase]:
         """Return the answer (correct) and each mistake (wrong, with its feedback)."""
         return [SelfTestCase(part.answer, True, label="answer")] + [
             SelfTestCase(m.answer, False, m.feedback, label=f"mistake {i}")
-            for i, m in enumerate(part.mistakes)]
+            for i, m in enumerate(part.mistakes)
+        ]
 
     def preview(self, part: MemoryPart, answer: Any, exercise: Any) -> dict[str, Any]:
         """Return how the server reads a count: source, LaTeX, MathML, or the error."""
@@ -294,5 +346,9 @@ class MemoryKind(KindBase):
             tree = parse(answer, namespace(part, exercise))
         except FormulaError as exc:
             return {"valid": False, "error": {"message": exc.message, "column": exc.column}}
-        return {"valid": True, "source": to_source(tree), "latex": to_latex(tree),
-                "mathml": to_mathml(tree)}
+        return {
+            "valid": True,
+            "source": to_source(tree),
+            "latex": to_latex(tree),
+            "mathml": to_mathml(tree),
+        }

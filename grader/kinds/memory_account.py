@@ -109,8 +109,14 @@ def trace_batch(spec: ExerciseSpec, values: Mapping[str, int], batch: str) -> en
     phi = next(iter(spec.functions.values())).choices[0] if spec.functions else "tanh"
     table = _batched_add(engine.ops_table(phi=phi))
     params = [n for n, v in spec.variables.items() if v.role == "parameter"]
-    return build_model(spec.model, leaves, namespace_for(spec), ops=table,
-                       sizes={n: values[n] for n in spec.dims}, params=params)
+    return build_model(
+        spec.model,
+        leaves,
+        namespace_for(spec),
+        ops=table,
+        sizes={n: values[n] for n in spec.dims},
+        params=params,
+    )
 
 
 def _tensor(item: engine.MemoryItem, sentence: str | None = None) -> Tensor:
@@ -125,8 +131,14 @@ def _shape(t: engine.Tensor) -> str:
     return "×".join(str(d) for d in t.sym_shape)
 
 
-def accounting(spec: ExerciseSpec, measure: str, batch: str, output: str, objective: str,
-               values: Mapping[str, int]) -> Accounting:
+def accounting(
+    spec: ExerciseSpec,
+    measure: str,
+    batch: str,
+    output: str,
+    objective: str,
+    values: Mapping[str, int],
+) -> Accounting:
     """Return the engine's footprint of ``measure`` ("training" or "prediction"), traced at
     ``values`` (which decide the peak's tensors for prediction)."""
     model = trace_batch(spec, values, batch)
@@ -139,37 +151,56 @@ def accounting(spec: ExerciseSpec, measure: str, batch: str, output: str, object
         counted = [_tensor(i) for i in sorted(report.items, key=lambda i: order[i.category])]
         kept = {i.name for i in report.items}
         uncounted = [
-            Tensor(engine.describe(t), tuple(t.sym_shape),
-                   f"{engine.describe(t)} ({_shape(t)}) is not kept: no backward rule that the "
-                   "parameters' gradients need reads it")
+            Tensor(
+                engine.describe(t),
+                tuple(t.sym_shape),
+                f"{engine.describe(t)} ({_shape(t)}) is not kept: no backward rule that the "
+                "parameters' gradients need reads it",
+            )
             for t in _forward(model, model[objective])
             if t.id not in param_ids and engine.describe(t) not in kept
         ]
         uncounted += [
-            Tensor(f"dJ/d{name}", tuple(model[name].sym_shape),
-                   f"dJ/d{name} ({_shape(model[name])}) is a transient buffer of the backward "
-                   "pass, which the convention does not count")
+            Tensor(
+                f"dJ/d{name}",
+                tuple(model[name].sym_shape),
+                f"dJ/d{name} ({_shape(model[name])}) is a transient buffer of the backward "
+                "pass, which the convention does not count",
+            )
             for name in model.nodes
             if model[name].shape != () and not model[name].is_leaf
         ]
     else:
         report = engine.prediction_memory(model[output], params)
-        counted = [_tensor(i, f"{i.name} ({'×'.join(str(d) for d in i.sym_shape)}) is live at "
-                              "the peak of the forward pass") for i in report.peak_items]
+        counted = [
+            _tensor(
+                i,
+                f"{i.name} ({'×'.join(str(d) for d in i.sym_shape)}) is live at "
+                "the peak of the forward pass",
+            )
+            for i in report.peak_items
+        ]
         counted += [_tensor(i) for i in report.items]
         live = {i.name for i in report.peak_items}
         uncounted = [
-            Tensor(engine.describe(t), tuple(t.sym_shape),
-                   f"{engine.describe(t)} ({_shape(t)}) is not live at the peak: it is freed "
-                   "after its last use, or not yet computed")
+            Tensor(
+                engine.describe(t),
+                tuple(t.sym_shape),
+                f"{engine.describe(t)} ({_shape(t)}) is not live at the peak: it is freed "
+                "after its last use, or not yet computed",
+            )
             for t in _forward(model, model[output])
             if t.id not in param_ids and engine.describe(t) not in live
         ]
         uncounted += [
-            Tensor(f"dJ/d{p.label}", tuple(p.sym_shape),
-                   f"dJ/d{p.label} ({_shape(p)}): prediction computes no gradients")
+            Tensor(
+                f"dJ/d{p.label}",
+                tuple(p.sym_shape),
+                f"dJ/d{p.label} ({_shape(p)}): prediction computes no gradients",
+            )
             for p in params
         ]
-    uncounted += [Tensor(t.name, t.sym_shape, f"{t.name} ({t.shape_text}) is counted twice")
-                  for t in counted]
+    uncounted += [
+        Tensor(t.name, t.sym_shape, f"{t.name} ({t.shape_text}) is counted twice") for t in counted
+    ]
     return Accounting(measure, sympy.simplify(report.sym_total), counted, uncounted)

@@ -146,9 +146,7 @@ class ExerciseSpec(_Strict):
                 )
         for index, example in enumerate(self.examples):
             if example.part not in seen:
-                problems.append(
-                    (("examples", index, "part"), f"there is no part {example.part!r}")
-                )
+                problems.append((("examples", index, "part"), f"there is no part {example.part!r}"))
         return problems
 
     def part(self, part_id: str) -> Any:

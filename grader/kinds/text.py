@@ -29,11 +29,13 @@ class TextPart(PartSpec):
 
     kind: Literal["text"]
     rubric: str = Field("", max_length=10_000, description="What earns the points (private)")
-    max_length: int = Field(DEFAULT_MAX_LENGTH, ge=1, le=50_000,
-                            description="Longest answer accepted, in characters")
+    max_length: int = Field(
+        DEFAULT_MAX_LENGTH, ge=1, le=50_000, description="Longest answer accepted, in characters"
+    )
     min_length: int = Field(1, ge=1, le=10_000, description="Shortest answer accepted")
-    sample: str = Field("", max_length=10_000,
-                        description="A model answer for the instructor (private)")
+    sample: str = Field(
+        "", max_length=10_000, description="A model answer for the instructor (private)"
+    )
 
 
 @register
@@ -60,16 +62,23 @@ class TextKind(KindBase):
         text = answer.strip()
         if len(text) < part.min_length:
             return PartResult.invalid(
-                part, f"Write at least {part.min_length} characters." if text
-                else "Write an answer."
+                part,
+                f"Write at least {part.min_length} characters." if text else "Write an answer.",
             )
         if len(text) > part.max_length:
             return PartResult.invalid(
                 part, f"The answer is {len(text)} characters long; the limit is {part.max_length}."
             )
-        return PartResult(part.id, 0.0, part.points, False,
-                          "Your answer is stored; an instructor will grade it.", NEEDS_REVIEW,
-                          "needs-review", {"length": len(text)})
+        return PartResult(
+            part.id,
+            0.0,
+            part.points,
+            False,
+            "Your answer is stored; an instructor will grade it.",
+            NEEDS_REVIEW,
+            "needs-review",
+            {"length": len(text)},
+        )
 
     def self_test_cases(self, part: TextPart, exercise: Any) -> list[SelfTestCase]:
         """Return the sample answer (if any), which must be stored for review, not graded."""

@@ -96,8 +96,13 @@ def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
     spec = spec_of(version)
     stats = ExerciseStats(spec.slug, spec.title, version.number, spec.max_score)
     rows = db.session.execute(
-        select(Submission.user_id, Submission.score, Submission.max_score, Submission.status,
-               Submission.parts)
+        select(
+            Submission.user_id,
+            Submission.score,
+            Submission.max_score,
+            Submission.status,
+            Submission.parts,
+        )
         .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
         .where(ExerciseVersion.exercise_id == version.exercise_id)
     ).all()
@@ -125,10 +130,15 @@ def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
         stats.mean_best = round(sum(best.values()) / len(best) * spec.max_score, 3)
     for part in spec.parts:
         top = diagnoses[part.id].most_common(TOP_MISTAKES)
-        stats.parts.append(PartStats(
-            part.id, part.kind, answered[part.id], correct[part.id],
-            [(diagnosis_label(part, key), count) for key, count in top],
-        ))
+        stats.parts.append(
+            PartStats(
+                part.id,
+                part.kind,
+                answered[part.id],
+                correct[part.id],
+                [(diagnosis_label(part, key), count) for key, count in top],
+            )
+        )
     return stats
 
 
@@ -153,8 +163,9 @@ def _filtered(query: Select, exercise_id: int, filters: SubmissionFilter) -> Sel
     query = query.where(ExerciseVersion.exercise_id == exercise_id)
     if filters.user:
         pattern = f"%{filters.user.lower()}%"
-        query = query.where(or_(func.lower(User.email).like(pattern),
-                                func.lower(User.external_id).like(pattern)))
+        query = query.where(
+            or_(func.lower(User.email).like(pattern), func.lower(User.external_id).like(pattern))
+        )
     if filters.status:
         query = query.where(Submission.status == filters.status)
     if filters.date_from:
@@ -193,9 +204,15 @@ class GradebookRow:
 def gradebook() -> list[GradebookRow]:
     """Return the best score per user and exercise, ordered by user then exercise."""
     query = (
-        select(User.email, User.external_id, Exercise.slug, func.max(Submission.score),
-               func.max(Submission.max_score), func.count(Submission.id),
-               func.max(Submission.created_at))
+        select(
+            User.email,
+            User.external_id,
+            Exercise.slug,
+            func.max(Submission.score),
+            func.max(Submission.max_score),
+            func.count(Submission.id),
+            func.max(Submission.created_at),
+        )
         .join(User, Submission.user_id == User.id)
         .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
         .join(Exercise, ExerciseVersion.exercise_id == Exercise.id)

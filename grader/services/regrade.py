@@ -61,16 +61,22 @@ class RegradeReport:
 
     def summary_lines(self) -> list[str]:
         """Return the summary the CLI prints: counts, then each changed score."""
-        lines = [f"{self.slug}: regraded {self.regraded} submission(s) against version "
-                 f"{self.version}; {len(self.changed)} score(s) changed, "
-                 f"{len(self.skipped)} skipped"]
+        lines = [
+            f"{self.slug}: regraded {self.regraded} submission(s) against version "
+            f"{self.version}; {len(self.changed)} score(s) changed, "
+            f"{len(self.skipped)} skipped"
+        ]
         if self.kept_parts:
-            lines.append(f"{self.kept_parts} part(s) kept their old result because grading "
-                         "them failed now (see the log)")
+            lines.append(
+                f"{self.kept_parts} part(s) kept their old result because grading "
+                "them failed now (see the log)"
+            )
         for change in self.changed:
             old = "-" if change.old_score is None else f"{change.old_score:g}"
-            lines.append(f"  submission {change.submission_id} ({change.user}): {old} -> "
-                         f"{change.new_score:g} / {change.max_score:g}")
+            lines.append(
+                f"  submission {change.submission_id} ({change.user}): {old} -> "
+                f"{change.new_score:g} / {change.max_score:g}"
+            )
         for submission_id, reason in self.skipped:
             lines.append(f"  skipped submission {submission_id}: {reason}")
         return lines
@@ -101,23 +107,32 @@ def target_version(slug: str, number: int | None = None) -> ExerciseVersion:
 
 def _submission_ids(slug: str) -> list[int]:
     exercise = _exercise(slug)
-    return list(db.session.scalars(
-        select(Submission.id).join(ExerciseVersion)
-        .where(ExerciseVersion.exercise_id == exercise.id).order_by(Submission.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Submission.id)
+            .join(ExerciseVersion)
+            .where(ExerciseVersion.exercise_id == exercise.id)
+            .order_by(Submission.id)
+        )
+    )
 
 
 def count_regradable(slug: str) -> int:
     """Return how many stored submissions ``slug`` has (the regrade's progress length)."""
     exercise = _exercise(slug)
-    return int(db.session.scalar(
-        select(func.count(Submission.id)).join(ExerciseVersion)
-        .where(ExerciseVersion.exercise_id == exercise.id)
-    ) or 0)
+    return int(
+        db.session.scalar(
+            select(func.count(Submission.id))
+            .join(ExerciseVersion)
+            .where(ExerciseVersion.exercise_id == exercise.id)
+        )
+        or 0
+    )
 
 
-def _merge(old_parts: list[dict[str, Any]], new_parts: list[dict[str, Any]]) -> tuple[
-        list[dict[str, Any]], int]:
+def _merge(
+    old_parts: list[dict[str, Any]], new_parts: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int]:
     """Return the new parts with hand-reviewed and now-failing parts taken from the old ones."""
     old_by_id = {part.get("id"): part for part in old_parts}
     merged, kept = [], 0
@@ -127,8 +142,13 @@ def _merge(old_parts: list[dict[str, Any]], new_parts: list[dict[str, Any]]) -> 
             cap = float(part["max_score"])
             merged.append(dict(old, max_score=cap, score=min(float(old.get("score") or 0), cap)))
         elif old is not None and part.get("status") == ERROR and old.get("status") != ERROR:
-            merged.append(dict(old, max_score=float(part["max_score"]),
-                               score=min(float(old.get("score") or 0), float(part["max_score"]))))
+            merged.append(
+                dict(
+                    old,
+                    max_score=float(part["max_score"]),
+                    score=min(float(old.get("score") or 0), float(part["max_score"])),
+                )
+            )
             kept += 1
         else:
             merged.append(part)
@@ -142,15 +162,23 @@ def _status(parts: list[dict[str, Any]]) -> str:
     return "needs_review" if NEEDS_REVIEW in statuses else "graded"
 
 
-def regrade_submission(submission: Submission, version: ExerciseVersion,
-                       spec: Any, reason: str) -> tuple[float | None, float, int]:
+def regrade_submission(
+    submission: Submission, version: ExerciseVersion, spec: Any, reason: str
+) -> tuple[float | None, float, int]:
     """Record the submission's grade in the history, then grade it again; return (old score,
     new score, parts kept from the old grade). The caller commits."""
-    db.session.add(SubmissionGrade(
-        submission_id=submission.id, exercise_version_id=submission.exercise_version_id,
-        status=submission.status, score=submission.score, max_score=submission.max_score,
-        parts=list(submission.parts or []), graded_at=submission.graded_at, reason=reason[:200],
-    ))
+    db.session.add(
+        SubmissionGrade(
+            submission_id=submission.id,
+            exercise_version_id=submission.exercise_version_id,
+            status=submission.status,
+            score=submission.score,
+            max_score=submission.max_score,
+            parts=list(submission.parts or []),
+            graded_at=submission.graded_at,
+            reason=reason[:200],
+        )
+    )
     known = {part.id for part in spec.parts}
     answers = {key: value for key, value in (submission.answers or {}).items() if key in known}
     results = [result.to_dict() for result in grade_answers(spec, answers, submission.seed)]
@@ -165,8 +193,9 @@ def regrade_submission(submission: Submission, version: ExerciseVersion,
     return old_score, submission.score, kept
 
 
-def regrade_exercise(slug: str, version_number: int | None = None,
-                     progress: Callable[[int], None] | None = None) -> RegradeReport:
+def regrade_exercise(
+    slug: str, version_number: int | None = None, progress: Callable[[int], None] | None = None
+) -> RegradeReport:
     """Regrade every stored submission of ``slug`` against a version; return the report.
 
     Each submission is committed with its history row in one transaction. Raises
@@ -193,8 +222,9 @@ def regrade_exercise(slug: str, version_number: int | None = None,
                 report.regraded += 1
                 report.kept_parts += kept
                 if old is None or abs(new - old) > 1e-9:
-                    report.changed.append(ScoreChange(submission_id, user, old, new,
-                                                      spec.max_score))
+                    report.changed.append(
+                        ScoreChange(submission_id, user, old, new, spec.max_score)
+                    )
         if progress is not None:
             progress(submission_id)
     return report
@@ -202,7 +232,10 @@ def regrade_exercise(slug: str, version_number: int | None = None,
 
 def grade_history(submission_id: int) -> list[SubmissionGrade]:
     """Return a submission's replaced grades, oldest first."""
-    return list(db.session.scalars(
-        select(SubmissionGrade).where(SubmissionGrade.submission_id == submission_id)
-        .order_by(SubmissionGrade.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(SubmissionGrade)
+            .where(SubmissionGrade.submission_id == submission_id)
+            .order_by(SubmissionGrade.id)
+        )
+    )

@@ -63,11 +63,16 @@ def pending_reviews(slug: str | None = None, limit: int = 500) -> list[PendingRe
             answer = (submission.answers or {}).get(part.get("id"), "")
             text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
             excerpt = " ".join(text.split())
-            pending.append(PendingReview(
-                submission.id, part.get("id"), exercise, submission.user.display_name,
-                float(part.get("max_score") or 0),
-                excerpt if len(excerpt) <= 60 else excerpt[:59] + "…",
-            ))
+            pending.append(
+                PendingReview(
+                    submission.id,
+                    part.get("id"),
+                    exercise,
+                    submission.user.display_name,
+                    float(part.get("max_score") or 0),
+                    excerpt if len(excerpt) <= 60 else excerpt[:59] + "…",
+                )
+            )
     return pending
 
 
@@ -84,8 +89,11 @@ def find_reviewer(email: str | None) -> User:
         return user
     instructors = list(db.session.scalars(select(User).where(User.role.in_(roles)).limit(2)))
     if len(instructors) != 1:
-        raise ReviewError("name the instructor who grades (--by EMAIL)" if instructors
-                          else "there is no instructor; create one with `grader users create`")
+        raise ReviewError(
+            "name the instructor who grades (--by EMAIL)"
+            if instructors
+            else "there is no instructor; create one with `grader users create`"
+        )
     return instructors[0]
 
 
@@ -117,8 +125,12 @@ def grade_review(
         raise ReviewError(f"the feedback is longer than {MAX_FEEDBACK_CHARS} characters")
     reviewed_at = utcnow().isoformat()
     details = dict(target.get("details") or {})
-    details["review"] = {"by": reviewer.display_name, "by_id": reviewer.id, "at": reviewed_at,
-                         "previous_score": target.get("score")}
+    details["review"] = {
+        "by": reviewer.display_name,
+        "by_id": reviewer.id,
+        "at": reviewed_at,
+        "previous_score": target.get("score"),
+    }
     target.update(
         details=details,
         score=round(float(score), 6),
@@ -138,6 +150,12 @@ def grade_review(
     )
     submission.graded_at = utcnow()
     db.session.commit()
-    log.info("submission %s part %s reviewed by user %s: %s/%s", submission_id, part_id,
-             reviewer.id, score, maximum)
+    log.info(
+        "submission %s part %s reviewed by user %s: %s/%s",
+        submission_id,
+        part_id,
+        reviewer.id,
+        score,
+        maximum,
+    )
     return submission

@@ -13,8 +13,9 @@ from werkzeug.exceptions import HTTPException
 
 from grader.extensions import login_manager
 
-bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/assets")
+bp = Blueprint(
+    "web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
+)
 
 # No inline script or style anywhere: templates use static files only.
 CONTENT_SECURITY_POLICY = (
@@ -66,8 +67,9 @@ def error_page(code: int, detail: str | None = None) -> tuple[str, int]:
 
 @bp.errorhandler(CSRFError)
 def _csrf_error(exc: CSRFError) -> tuple[str, int]:
-    return error_page(400, "The form had expired or came from another site. Reload the page "
-                           "and submit again.")
+    return error_page(
+        400, "The form had expired or came from another site. Reload the page and submit again."
+    )
 
 
 @bp.errorhandler(HTTPException)

@@ -43,9 +43,18 @@ def histogram(counts: list[int], title: str, width: int = 360, height: int = 170
         bar_height = plot_height * count / peak
         x = left + i * slot + 2
         low, high = round(100 * i / n), round(100 * (i + 1) / n)
-        bars.append(Bar(x, top + plot_height - bar_height, slot - 4, bar_height,
-                        f"{low}–{high}%", count, x + (slot - 4) / 2,
-                        top + plot_height - bar_height - 4))
+        bars.append(
+            Bar(
+                x,
+                top + plot_height - bar_height,
+                slot - 4,
+                bar_height,
+                f"{low}–{high}%",
+                count,
+                x + (slot - 4) / 2,
+                top + plot_height - bar_height - 4,
+            )
+        )
     step = 2 if n > 5 else 1
     ticks = [(left + i * slot, f"{round(100 * i / n)}%") for i in range(0, n + 1, step)]
     return Chart(bars, width, height, title, horizontal=False, ticks=ticks)
@@ -60,6 +69,16 @@ def bar_list(items: list[tuple[str, int]], title: str, width: int = 360) -> Char
     for i, (label, count) in enumerate(items):
         y = i * row + label_height + 2
         length = max(plot_width * count / peak, 2)
-        bars.append(Bar(0, y, length, row - label_height - 6, label, count, length + 6,
-                        y + (row - label_height - 6) / 2 + 4))
+        bars.append(
+            Bar(
+                0,
+                y,
+                length,
+                row - label_height - 6,
+                label,
+                count,
+                length + 6,
+                y + (row - label_height - 6) / 2 + 4,
+            )
+        )
     return Chart(bars, width, max(len(items) * row, row), title, horizontal=True)

@@ -39,13 +39,18 @@ def dashboard() -> ResponseReturnValue:
     """Show, per exercise, the best-score distribution and each part's frequent mistakes."""
     cards = []
     for stats in class_overview():
-        cards.append({
-            "stats": stats,
-            "histogram": histogram(stats.distribution,
-                                   f"Best scores of {stats.students} students on {stats.title}"),
-            "parts": [(part, bar_list(part.mistakes, f"Frequent mistakes in part {part.part_id}"))
-                      for part in stats.parts],
-        })
+        cards.append(
+            {
+                "stats": stats,
+                "histogram": histogram(
+                    stats.distribution, f"Best scores of {stats.students} students on {stats.title}"
+                ),
+                "parts": [
+                    (part, bar_list(part.mistakes, f"Frequent mistakes in part {part.part_id}"))
+                    for part in stats.parts
+                ],
+            }
+        )
     return render_template("instructor/dashboard.html", cards=cards)
 
 
@@ -72,19 +77,31 @@ def exercise_submissions(slug: str) -> ResponseReturnValue:
     )
     page = max(request.args.get("page", 1, type=int), 1)
     rows, total = list_submissions(exercise, filters, page, PER_PAGE)
-    return render_template("instructor/submissions.html", exercise=exercise, rows=rows,
-                           total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
-                           filters=filters, statuses=SUBMISSION_STATUSES)
+    return render_template(
+        "instructor/submissions.html",
+        exercise=exercise,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        filters=filters,
+        statuses=SUBMISSION_STATUSES,
+    )
 
 
 def _render_detail(row: Submission, errors: dict[str, str] | None = None, status: int = 200):
     spec = spec_of(row.version)
     rubrics = {part.id: getattr(part, "rubric", None) for part in spec.parts}
     return render_template(
-        "instructor/submission.html", submission=row, spec=spec.public(),
-        results={p["id"]: p for p in row.parts or []}, answers=row.answers or {},
-        rubrics=rubrics, reviewable={p["id"] for p in row.parts or [] if reviewable(p)},
-        errors=errors or {}, instructor_view=True,
+        "instructor/submission.html",
+        submission=row,
+        spec=spec.public(),
+        results={p["id"]: p for p in row.parts or []},
+        answers=row.answers or {},
+        rubrics=rubrics,
+        reviewable={p["id"] for p in row.parts or [] if reviewable(p)},
+        errors=errors or {},
+        instructor_view=True,
     ), status
 
 
@@ -110,8 +127,9 @@ def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
     except ValueError:
         return _render_detail(row, {part_id: "Enter the score as a number."}, 422)
     try:
-        grade_review(submission_id, part_id, score, request.form.get("feedback", ""),
-                          signed_in_user())
+        grade_review(
+            submission_id, part_id, score, request.form.get("feedback", ""), signed_in_user()
+        )
     except ReviewError as exc:
         db.session.rollback()
         return _render_detail(db.session.get(Submission, submission_id), {part_id: str(exc)}, 422)
@@ -132,14 +150,38 @@ def gradebook_csv() -> ResponseReturnValue:
     """Return the best score per user and exercise as CSV (one row per user and exercise)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["email", "external_id", "exercise", "best_score", "max_score",
-                     "submissions", "last_submitted"])
+    writer.writerow(
+        [
+            "email",
+            "external_id",
+            "exercise",
+            "best_score",
+            "max_score",
+            "submissions",
+            "last_submitted",
+        ]
+    )
     for row in gradebook():
         last = row.last_submitted.isoformat() if row.last_submitted else ""
-        writer.writerow([_csv_cell(v) for v in (row.email, row.external_id, row.exercise,
-                         row.best_score, row.max_score, row.submissions, last)])
-    return Response(out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="gradebook.csv"'})
+        writer.writerow(
+            [
+                _csv_cell(v)
+                for v in (
+                    row.email,
+                    row.external_id,
+                    row.exercise,
+                    row.best_score,
+                    row.max_score,
+                    row.submissions,
+                    last,
+                )
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="gradebook.csv"'},
+    )
 
 
 @bp.route("/instructor/import", methods=["GET", "POST"])
@@ -150,11 +192,19 @@ def import_form() -> ResponseReturnValue:
         return render_template("instructor/import.html", issues=[], report=None)
     uploads = [f for f in request.files.getlist("files") if f and f.filename]
     if not uploads:
-        return render_template("instructor/import.html", report=None,
-                               issues=[], message="Choose one or more .yaml files."), 422
+        return render_template(
+            "instructor/import.html",
+            report=None,
+            issues=[],
+            message="Choose one or more .yaml files.",
+        ), 422
     if len(uploads) > MAX_IMPORT_FILES:
-        return render_template("instructor/import.html", report=None, issues=[],
-                               message=f"At most {MAX_IMPORT_FILES} files at once."), 422
+        return render_template(
+            "instructor/import.html",
+            report=None,
+            issues=[],
+            message=f"At most {MAX_IMPORT_FILES} files at once.",
+        ), 422
     with tempfile.TemporaryDirectory(prefix="grader-import-") as tmp:
         paths, names = [], {}
         for index, upload in enumerate(uploads):
@@ -166,8 +216,19 @@ def import_form() -> ResponseReturnValue:
         try:
             report = import_exercises(paths)
         except CatalogError as exc:
-            issues = [{"file": names.get(i.file, Path(i.file).name), "line": i.line,
-                       "field": i.field, "message": i.message} for i in exc.issues]
-            return render_template("instructor/import.html", issues=issues, report=None,
-                                   message="Nothing was imported: fix these problems."), 422
+            issues = [
+                {
+                    "file": names.get(i.file, Path(i.file).name),
+                    "line": i.line,
+                    "field": i.field,
+                    "message": i.message,
+                }
+                for i in exc.issues
+            ]
+            return render_template(
+                "instructor/import.html",
+                issues=issues,
+                report=None,
+                message="Nothing was imported: fix these problems.",
+            ), 422
     return render_template("instructor/import.html", issues=[], report=report)

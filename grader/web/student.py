@@ -41,8 +41,13 @@ def exercises() -> ResponseReturnValue:
     rows = []
     for version in list_current_versions():
         spec = spec_of(version)
-        rows.append({"spec": spec, "kinds": sorted({p.kind for p in spec.parts}),
-                     "best": best.get(spec.slug)})
+        rows.append(
+            {
+                "spec": spec,
+                "kinds": sorted({p.kind for p in spec.parts}),
+                "best": best.get(spec.slug),
+            }
+        )
     return render_template("exercises.html", rows=rows)
 
 
@@ -64,19 +69,36 @@ def visible_submission(submission_id: int) -> Submission:
     return submission
 
 
-def _render_exercise(version: Any, public: dict[str, Any], values: dict[str, Any],
-                     errors: dict[str, str], message: str = "", status: int = 200):
+def _render_exercise(
+    version: Any,
+    public: dict[str, Any],
+    values: dict[str, Any],
+    errors: dict[str, str],
+    message: str = "",
+    status: int = 200,
+):
     parts = [
-        {"part": part, "macro": widget_for(part["kind"]).macro, "value": values.get(part["id"]),
-         "error": errors.get(part["id"], "")}
+        {
+            "part": part,
+            "macro": widget_for(part["kind"]).macro,
+            "value": values.get(part["id"]),
+            "error": errors.get(part["id"], ""),
+        }
         for part in public["parts"]
     ]
     attempts = db.session.scalar(
-        select(func.count(Submission.id)).where(Submission.user_id == current_user.id,
-                                               Submission.exercise_version_id == version.id)
+        select(func.count(Submission.id)).where(
+            Submission.user_id == current_user.id, Submission.exercise_version_id == version.id
+        )
     )
-    return render_template("exercise.html", spec=public, version=version, parts=parts,
-                           message=message, attempts=attempts), status
+    return render_template(
+        "exercise.html",
+        spec=public,
+        version=version,
+        parts=parts,
+        message=message,
+        attempts=attempts,
+    ), status
 
 
 @bp.get("/exercises/<slug>")
@@ -101,15 +123,21 @@ def submit_answers(slug: str) -> ResponseReturnValue:
     values = answers_from_form(request.form, public["parts"])
     answers = {key: value for key, value in values.items() if not is_blank(value)}
     if not answers:
-        return _render_exercise(version, public, values, {},
-                                "Answer at least one part before submitting.", 422)
+        return _render_exercise(
+            version, public, values, {}, "Answer at least one part before submitting.", 422
+        )
     try:
         submission, _ = submit(slug, signed_in_user(), answers, source="web")
     except InvalidAnswers as exc:
         errors = {result.part_id: result.feedback for result in exc.results}
         return _render_exercise(
-            version, public, values, errors,
-            "Some answers could not be read; nothing was recorded. Fix the marked parts.", 422)
+            version,
+            public,
+            values,
+            errors,
+            "Some answers could not be read; nothing was recorded. Fix the marked parts.",
+            422,
+        )
     except (TypeError, ValueError) as exc:
         return _render_exercise(version, public, values, {}, str(exc), 422)
     except ExerciseNotFound:
@@ -123,9 +151,14 @@ def submission(submission_id: int) -> ResponseReturnValue:
     """Show a submission's score and per-part feedback (the owner's, or any for instructors)."""
     row = visible_submission(submission_id)
     spec = spec_of(row.version)
-    return render_template("submission.html", submission=row, spec=spec.public(),
-                           results={p["id"]: p for p in row.parts or []},
-                           answers=row.answers or {}, instructor_view=False)
+    return render_template(
+        "submission.html",
+        submission=row,
+        spec=spec.public(),
+        results={p["id"]: p for p in row.parts or []},
+        answers=row.answers or {},
+        instructor_view=False,
+    )
 
 
 @bp.get("/submissions/<int:submission_id>/status")
@@ -142,11 +175,19 @@ def me() -> ResponseReturnValue:
     """List the signed-in user's submissions, newest first, a page at a time."""
     page = max(request.args.get("page", 1, type=int), 1)
     total = db.session.scalar(
-        select(func.count(Submission.id)).where(Submission.user_id == current_user.id))
+        select(func.count(Submission.id)).where(Submission.user_id == current_user.id)
+    )
     rows = db.session.scalars(
-        select(Submission).where(Submission.user_id == current_user.id)
+        select(Submission)
+        .where(Submission.user_id == current_user.id)
         .order_by(Submission.created_at.desc(), Submission.id.desc())
-        .offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE)
     ).all()
-    return render_template("me.html", submissions=rows, page=page,
-                           pages=max(1, -(-int(total or 0) // PER_PAGE)), total=total)
+    return render_template(
+        "me.html",
+        submissions=rows,
+        page=page,
+        pages=max(1, -(-int(total or 0) // PER_PAGE)),
+        total=total,
+    )

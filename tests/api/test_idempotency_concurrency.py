@@ -58,8 +58,10 @@ def test_same_key_different_body_at_once_is_one_submission_and_a_422(
     imported, make_token, monkeypatch
 ):
     headers = auth(make_token()) | {"Idempotency-Key": "race-2"}
-    bodies = [{"user": "lms-race", "answers": ANSWERS},
-              {"user": "lms-race", "answers": {"shape": "m×n"}}]
+    bodies = [
+        {"user": "lms-race", "answers": ANSWERS},
+        {"user": "lms-race", "answers": {"shape": "m×n"}},
+    ]
     results = _post_together(imported, headers, bodies, monkeypatch)
     statuses = sorted(status for status, _ in results)
     assert statuses == [201, 422], results

@@ -49,20 +49,29 @@ def example(tmp_path):
 
 def test_python_example_runs_end_to_end(live_server, make_token, example, tmp_path):
     env = os.environ | {"GRADER_URL": live_server, "GRADER_TOKEN": make_token()}
-    done = subprocess.run([sys.executable, str(example)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(example)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "jacobian-shape 6.0" in out
     assert "score 1.0 of 6.0" in out
     assert "retry returns the same submission: True" in out
     rows = list(csv.reader(io.StringIO((tmp_path / "gradebook.csv").read_text())))
-    assert rows == [["user_id", "exercise", "best_score", "max_score", "last_submission_at"],
-                    ["lms-42", "jacobian-shape", "1", "6", rows[1][4]]]
+    assert rows == [
+        ["user_id", "exercise", "best_score", "max_score", "last_submission_at"],
+        ["lms-42", "jacobian-shape", "1", "6", rows[1][4]],
+    ]
 
 
-def test_python_example_polls_a_queued_result(live_server, make_token, example, monkeypatch,
-                                              imported):
+def test_python_example_polls_a_queued_result(
+    live_server, make_token, example, monkeypatch, imported
+):
     """The first reply says "queued" (202); the client polls Location until it is graded."""
     real_submit = routes.submit
 
@@ -77,15 +86,17 @@ def test_python_example_polls_a_queued_result(live_server, make_token, example, 
     monkeypatch.setenv("GRADER_URL", live_server)
     monkeypatch.setenv("GRADER_TOKEN", make_token())
     client = runpy.run_path(str(example), run_name="lms_client")
-    status, _, first = client["call"]("POST", "/api/v1/exercises/jacobian-shape/submissions",
-                                      {"user": "lms-7", "answers": {"shape": "n×m"}})
+    status, _, first = client["call"](
+        "POST",
+        "/api/v1/exercises/jacobian-shape/submissions",
+        {"user": "lms-7", "answers": {"shape": "n×m"}},
+    )
     assert status == 202 and first["status"] == "queued"
     result = client["submit"]("jacobian-shape", "lms-7", {"shape": "m×n"}, "attempt-1")
     assert result["status"] == "graded" and result["score"] == 0.0
 
 
-def test_example_errors_raise_with_the_problem_type(live_server, make_token, example,
-                                                    monkeypatch):
+def test_example_errors_raise_with_the_problem_type(live_server, make_token, example, monkeypatch):
     monkeypatch.setenv("GRADER_URL", live_server)
     monkeypatch.setenv("GRADER_TOKEN", make_token())
     client = runpy.run_path(str(example), run_name="lms_client")

@@ -13,11 +13,14 @@ from schemathesis.config import SchemathesisConfig
 from tests.api.helpers import ANSWERS, SUBMIT_URL, auth
 
 EXPECTED_OPERATIONS = {
-    ("get", "/api/v1/exercises"), ("get", "/api/v1/exercises/{slug}"),
+    ("get", "/api/v1/exercises"),
+    ("get", "/api/v1/exercises/{slug}"),
     ("post", "/api/v1/exercises/{slug}/preview"),
     ("post", "/api/v1/exercises/{slug}/submissions"),
-    ("get", "/api/v1/submissions/{submission_id}"), ("get", "/api/v1/scores"),
-    ("post", "/api/v1/tokens"), ("get", "/api/v1/tokens"),
+    ("get", "/api/v1/submissions/{submission_id}"),
+    ("get", "/api/v1/scores"),
+    ("post", "/api/v1/tokens"),
+    ("get", "/api/v1/tokens"),
     ("delete", "/api/v1/tokens/{token_id}"),
 }
 
@@ -39,8 +42,19 @@ def test_document_is_valid_openapi_3_1_and_complete(client):
     scores = doc["paths"]["/api/v1/scores"]["get"]["responses"]["200"]["content"]
     assert set(scores) == {"application/json", "text/csv"}
     result = doc["components"]["schemas"]["Result"]
-    assert set(result["properties"]) == {"id", "exercise", "version", "user", "status", "score",
-                                         "max_score", "seed", "parts", "created_at", "graded_at"}
+    assert set(result["properties"]) == {
+        "id",
+        "exercise",
+        "version",
+        "user",
+        "status",
+        "score",
+        "max_score",
+        "seed",
+        "parts",
+        "created_at",
+        "graded_at",
+    }
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
@@ -60,8 +74,9 @@ def test_responses_are_checked_against_the_schema(imported, client, make_token, 
     import grader.api.routes as routes
 
     monkeypatch.setattr(routes, "result_object", lambda s: {"id": s.id})
-    response = client.post(SUBMIT_URL, json={"user": "u", "answers": ANSWERS},
-                           headers=auth(make_token()))
+    response = client.post(
+        SUBMIT_URL, json={"user": "u", "answers": ANSWERS}, headers=auth(make_token())
+    )
     assert response.status_code == 500
 
 
@@ -72,11 +87,16 @@ def test_responses_are_checked_against_the_schema(imported, client, make_token, 
 # (400), answers naming parts the exercise lacks or a user id with odd characters (422).
 def fuzz_config(token: str) -> SchemathesisConfig:
     """Return the fuzzer's settings: the admin token for the bearer scheme, expectations."""
-    return SchemathesisConfig.from_dict({
-        "auth": {"openapi": {"bearerAuth": {"bearer": token}}},
-        "checks": {"positive_data_acceptance": {
-            "expected-statuses": ["2xx", "400", "401", "403", "404", "422", "429"]}},
-    })
+    return SchemathesisConfig.from_dict(
+        {
+            "auth": {"openapi": {"bearerAuth": {"bearer": token}}},
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "400", "401", "403", "404", "422", "429"]
+                }
+            },
+        }
+    )
 
 
 @pytest.fixture()
@@ -93,8 +113,9 @@ def _fuzz(strategy, seen: set[int]) -> None:
     """Run schemathesis' cases of one operation, recording the status codes in ``seen``."""
 
     @given(case=strategy)
-    @settings(max_examples=50, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     def run(case):
         seen.add(case.call_and_validate().status_code)
 
@@ -104,8 +125,7 @@ def _fuzz(strategy, seen: set[int]) -> None:
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_schemathesis_finds_no_server_errors_or_schema_violations(fuzz_app, mode):
     app, token = fuzz_app
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app,
-                                            config=fuzz_config(token))
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=fuzz_config(token))
     checked, statuses = 0, {}
     operations = [result.ok() for result in schema.get_all_operations()]
     # Revoking a token may revoke the fuzzer's own (then 401s follow): run DELETE last.

@@ -60,12 +60,15 @@ def test_limit_zero_turns_limits_off(imported, client, make_token):
         assert response.status_code == 200 and "Retry-After" not in response.headers
 
 
-@pytest.mark.parametrize("method,url,status,kind", [
-    ("get", "/api/v1/nowhere", 404, "not-found"),
-    ("delete", "/api/v1/exercises", 405, "method-not-allowed"),
-    ("put", "/api/v1/scores", 405, "method-not-allowed"),
-    ("get", "/api/v1/submissions/abc", 404, "not-found"),
-])
+@pytest.mark.parametrize(
+    "method,url,status,kind",
+    [
+        ("get", "/api/v1/nowhere", 404, "not-found"),
+        ("delete", "/api/v1/exercises", 405, "method-not-allowed"),
+        ("put", "/api/v1/scores", 405, "method-not-allowed"),
+        ("get", "/api/v1/submissions/abc", 404, "not-found"),
+    ],
+)
 def test_flask_errors_are_problems(client, method, url, status, kind):
     assert is_problem(getattr(client, method)(url), status, kind)
 
@@ -78,27 +81,37 @@ def test_405_names_the_allowed_methods(client):
 def test_413_is_a_problem_on_every_body_route(imported, client, make_token):
     token = make_token("admin")
     for url in (SUBMIT_URL, "/api/v1/exercises/jacobian-shape/preview", "/api/v1/tokens"):
-        response = client.post(url, data="[" + "1," * 200_000 + "1]",
-                               content_type="application/json", headers=auth(token))
+        response = client.post(
+            url,
+            data="[" + "1," * 200_000 + "1]",
+            content_type="application/json",
+            headers=auth(token),
+        )
         assert is_problem(response, 413, "request-entity-too-large"), url
 
 
-@pytest.mark.parametrize("data,content_type,status,kind", [
-    ("user=u", "application/x-www-form-urlencoded", 415, "unsupported-media-type"),
-    ("{}", "text/plain", 415, "unsupported-media-type"),
-    ("{", "application/json", 400, "malformed-json"),
-    ("[1, 2]", "application/json", 400, "malformed-json"),
-    ('"text"', "application/json", 400, "malformed-json"),
-])
-def test_bodies_that_are_not_json_objects(imported, client, make_token, data, content_type,
-                                          status, kind):
-    response = client.post(SUBMIT_URL, data=data, content_type=content_type,
-                           headers=auth(make_token()))
+@pytest.mark.parametrize(
+    "data,content_type,status,kind",
+    [
+        ("user=u", "application/x-www-form-urlencoded", 415, "unsupported-media-type"),
+        ("{}", "text/plain", 415, "unsupported-media-type"),
+        ("{", "application/json", 400, "malformed-json"),
+        ("[1, 2]", "application/json", 400, "malformed-json"),
+        ('"text"', "application/json", 400, "malformed-json"),
+    ],
+)
+def test_bodies_that_are_not_json_objects(
+    imported, client, make_token, data, content_type, status, kind
+):
+    response = client.post(
+        SUBMIT_URL, data=data, content_type=content_type, headers=auth(make_token())
+    )
     assert is_problem(response, status, kind)
 
 
-def test_unexpected_errors_are_500_problems_without_internals(imported, client, make_token,
-                                                              monkeypatch):
+def test_unexpected_errors_are_500_problems_without_internals(
+    imported, client, make_token, monkeypatch
+):
     import grader.api.routes as routes
 
     def broken(*args, **kwargs):

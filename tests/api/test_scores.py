@@ -17,8 +17,7 @@ WRONG = {"shape": "m×n"}  # 0 of 6
 
 
 def _submit(client, token, user, answers):
-    response = client.post(SUBMIT_URL, json={"user": user, "answers": answers},
-                           headers=auth(token))
+    response = client.post(SUBMIT_URL, json={"user": user, "answers": answers}, headers=auth(token))
     assert response.status_code == 201, response.json
     return response.json
 
@@ -46,9 +45,14 @@ def test_best_score_per_user_and_exercise(client, gradebook):
     body = client.get("/api/v1/scores", headers=auth(gradebook)).json
     rows = {row["user"]: row for row in body["items"]}
     assert set(rows) == {"ann", "bob", "cy"}
-    assert rows["ann"] == {"user": "ann", "exercise": "jacobian-shape", "best_score": 2.0,
-                           "max_score": 6.0, "submissions": 2,
-                           "last_submission_at": "2025-03-01T12:00:00Z"}
+    assert rows["ann"] == {
+        "user": "ann",
+        "exercise": "jacobian-shape",
+        "best_score": 2.0,
+        "max_score": 6.0,
+        "submissions": 2,
+        "last_submission_at": "2025-03-01T12:00:00Z",
+    }
     assert rows["bob"]["best_score"] == 0.0
     assert body["links"]["next"] is None
     assert body["links"]["self"].endswith("/api/v1/scores")
@@ -59,18 +63,24 @@ def test_filters_by_user_exercise_and_dates(client, gradebook):
     only_bob = client.get("/api/v1/scores?user=bob", headers=headers).json["items"]
     assert [row["user"] for row in only_bob] == ["bob"]
     assert client.get("/api/v1/scores?exercise=nope", headers=headers).json["items"] == []
-    assert len(client.get("/api/v1/scores?exercise=jacobian-shape",
-                          headers=headers).json["items"]) == 3
+    assert (
+        len(client.get("/api/v1/scores?exercise=jacobian-shape", headers=headers).json["items"])
+        == 3
+    )
     # Only ann's 2025 submission counts after 2025: her best is then 0.
-    since = client.get("/api/v1/scores?user=ann&since=2025-01-01T00:00:00Z",
-                       headers=headers).json["items"]
+    since = client.get("/api/v1/scores?user=ann&since=2025-01-01T00:00:00Z", headers=headers).json[
+        "items"
+    ]
     assert since[0]["best_score"] == 0.0 and since[0]["submissions"] == 1
-    until = client.get("/api/v1/scores?user=ann&until=2025-01-01T00:00:00%2B00:00",
-                       headers=headers).json["items"]
+    until = client.get(
+        "/api/v1/scores?user=ann&until=2025-01-01T00:00:00%2B00:00", headers=headers
+    ).json["items"]
     assert until[0]["best_score"] == 2.0 and until[0]["submissions"] == 1
     # A naive time is UTC; the bound is exclusive at until and inclusive at since.
-    exact = client.get("/api/v1/scores?user=ann&since=2024-03-01T12:00:00"
-                       "&until=2024-03-01T12:00:01", headers=headers).json["items"]
+    exact = client.get(
+        "/api/v1/scores?user=ann&since=2024-03-01T12:00:00&until=2024-03-01T12:00:01",
+        headers=headers,
+    ).json["items"]
     assert exact[0]["submissions"] == 1
     none = client.get("/api/v1/scores?until=2020-01-01", headers=headers).json["items"]
     assert none == []
@@ -89,21 +99,27 @@ def test_cursor_pages_cover_every_row_once(client, gradebook):
     assert seen == ["ann", "bob", "cy"]
 
 
-@pytest.mark.parametrize("query,kind", [
-    ("cursor=!!!", "invalid-cursor"),
-    ("cursor=bm9wZQ", "invalid-cursor"),
-])
+@pytest.mark.parametrize(
+    "query,kind",
+    [
+        ("cursor=!!!", "invalid-cursor"),
+        ("cursor=bm9wZQ", "invalid-cursor"),
+    ],
+)
 def test_bad_cursor_is_400(client, gradebook, query, kind):
     assert is_problem(client.get(f"/api/v1/scores?{query}", headers=auth(gradebook)), 400, kind)
 
 
-@pytest.mark.parametrize("query,kind", [
-    ("since=yesterday", "invalid-since"),
-    ("limit=0", "invalid-limit"),
-    ("limit=100000", "invalid-limit"),
-    ("format=xml", "invalid-format"),
-    ("colour=red", "unknown-field"),
-])
+@pytest.mark.parametrize(
+    "query,kind",
+    [
+        ("since=yesterday", "invalid-since"),
+        ("limit=0", "invalid-limit"),
+        ("limit=100000", "invalid-limit"),
+        ("format=xml", "invalid-format"),
+        ("colour=red", "unknown-field"),
+    ],
+)
 def test_bad_filters_are_422(client, gradebook, query, kind):
     assert is_problem(client.get(f"/api/v1/scores?{query}", headers=auth(gradebook)), 422, kind)
 
@@ -126,8 +142,9 @@ def test_csv_gradebook(client, gradebook, how):
 def test_json_is_the_default_for_browsers_and_clients(client, gradebook):
     response = client.get("/api/v1/scores", headers=auth(gradebook) | {"Accept": "*/*"})
     assert response.mimetype == "application/json"
-    response = client.get("/api/v1/scores?format=json",
-                          headers=auth(gradebook) | {"Accept": "text/csv"})
+    response = client.get(
+        "/api/v1/scores?format=json", headers=auth(gradebook) | {"Accept": "text/csv"}
+    )
     assert response.mimetype == "application/json"
 
 
@@ -151,6 +168,7 @@ def test_queued_and_failed_submissions_do_not_count(imported, client, gradebook)
 
 
 def test_scores_need_read_scores_scope(client, gradebook, make_token):
-    assert is_problem(client.get("/api/v1/scores", headers=auth(make_token("submit"))), 403,
-                      "insufficient-scope")
+    assert is_problem(
+        client.get("/api/v1/scores", headers=auth(make_token("submit"))), 403, "insufficient-scope"
+    )
     assert is_problem(client.get("/api/v1/scores"), 401, "unauthorized")

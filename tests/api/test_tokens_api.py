@@ -18,8 +18,9 @@ def admin(app, make_token):
 
 
 def test_create_list_use_and_revoke(app, client, admin):
-    created = client.post("/api/v1/tokens", json={"name": "moodle", "scopes": ["read:scores"]},
-                          headers=auth(admin))
+    created = client.post(
+        "/api/v1/tokens", json={"name": "moodle", "scopes": ["read:scores"]}, headers=auth(admin)
+    )
     assert created.status_code == 201, created.json
     body = created.json
     assert body["name"] == "moodle" and body["scopes"] == ["read:scores"]
@@ -49,21 +50,22 @@ def test_default_scopes(client, admin):
 
 def test_token_routes_need_admin(client, make_token):
     token = make_token("submit", "read:scores")
-    assert is_problem(client.get("/api/v1/tokens", headers=auth(token)), 403,
-                      "insufficient-scope")
-    assert is_problem(client.post("/api/v1/tokens", json={"name": "x"}, headers=auth(token)),
-                      403)
+    assert is_problem(client.get("/api/v1/tokens", headers=auth(token)), 403, "insufficient-scope")
+    assert is_problem(client.post("/api/v1/tokens", json={"name": "x"}, headers=auth(token)), 403)
     assert is_problem(client.delete("/api/v1/tokens/1", headers=auth(token)), 403)
     assert is_problem(client.get("/api/v1/tokens"), 401)
 
 
-@pytest.mark.parametrize("body,kind", [
-    ({"name": ""}, "invalid-name"),
-    ({"name": "x", "scopes": ["root"]}, "invalid-scopes"),
-    ({"name": "x", "scopes": []}, "invalid-scopes"),
-    ({"name": "x", "expires": 3}, "unknown-field"),
-    ({}, "invalid-name"),
-])
+@pytest.mark.parametrize(
+    "body,kind",
+    [
+        ({"name": ""}, "invalid-name"),
+        ({"name": "x", "scopes": ["root"]}, "invalid-scopes"),
+        ({"name": "x", "scopes": []}, "invalid-scopes"),
+        ({"name": "x", "expires": 3}, "unknown-field"),
+        ({}, "invalid-name"),
+    ],
+)
 def test_bad_token_requests_are_422(app, client, admin, body, kind):
     assert is_problem(client.post("/api/v1/tokens", json=body, headers=auth(admin)), 422, kind)
     with app.app_context():
@@ -71,8 +73,9 @@ def test_bad_token_requests_are_422(app, client, admin, body, kind):
 
 
 def test_revoking_an_unknown_token_is_404(client, admin):
-    assert is_problem(client.delete("/api/v1/tokens/999", headers=auth(admin)), 404,
-                      "token-not-found")
+    assert is_problem(
+        client.delete("/api/v1/tokens/999", headers=auth(admin)), 404, "token-not-found"
+    )
     assert is_problem(client.delete(f"/api/v1/tokens/{2**40}", headers=auth(admin)), 404)
 
 
@@ -85,5 +88,6 @@ def test_token_list_pages(client, admin):
         names += [item["name"] for item in page["items"]]
         url = page["links"]["next"]
     assert names == ["t3", "t2", "t1", "t0", "test"]
-    assert is_problem(client.get("/api/v1/tokens?cursor=eHk", headers=auth(admin)), 400,
-                      "invalid-cursor")
+    assert is_problem(
+        client.get("/api/v1/tokens?cursor=eHk", headers=auth(admin)), 400, "invalid-cursor"
+    )

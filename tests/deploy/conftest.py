@@ -16,7 +16,9 @@ import psycopg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_ADMIN_URL = os.environ.get("GRADER_DEPLOY_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "GRADER_DEPLOY_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("GRADER_DEPLOY_REDIS", "redis://127.0.0.1:6379/5")
 
 

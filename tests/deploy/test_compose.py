@@ -23,7 +23,7 @@ def test_every_service_is_health_checked_or_waits_on_a_condition():
         assert "healthcheck" in service or (
             isinstance(depends, dict) and all("condition" in d for d in depends.values())
         ), name
-        for target, dependency in (depends.items() if isinstance(depends, dict) else ()):
+        for target, dependency in depends.items() if isinstance(depends, dict) else ():
             assert target in SERVICES, (name, target)
             if dependency["condition"] == "service_healthy":
                 assert "healthcheck" in SERVICES[target], (name, target)
@@ -33,7 +33,8 @@ def test_the_stack_has_its_parts():
     assert {"db", "redis", "migrate", "web", "worker", "beat"} <= set(SERVICES)
     assert SERVICES["migrate"]["restart"] == "no"
     assert SERVICES["web"]["depends_on"]["migrate"]["condition"] == (
-        "service_completed_successfully")
+        "service_completed_successfully"
+    )
     assert {"pgdata", "redisdata"} <= set(COMPOSE["volumes"])
 
 
@@ -91,7 +92,9 @@ def test_docker_compose_config_accepts_the_file():
         pytest.skip("the docker client has no compose plugin")
     done = subprocess.run(
         [docker, "compose", "-f", str(ROOT / "docker-compose.yml"), "config", "--quiet"],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
         env={"SECRET_KEY": "x", "POSTGRES_PASSWORD": "y", "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr

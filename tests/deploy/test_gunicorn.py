@@ -53,15 +53,34 @@ def served(tmp_path):
         import_exercises([ROOT / "exercises" / "jacobian-shape.yaml"])
         token = create_token("web", ("submit", "read:scores"))[1]
     port = free_port()
-    env = os.environ | {"DATABASE_URL": url, "SECRET_KEY": "t", "GRADER_API_RATE_LIMIT": "0",
-                        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
-                        "GRADER_INSTANCE_PATH": str(tmp_path / "instance")}
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "SECRET_KEY": "t",
+        "GRADER_API_RATE_LIMIT": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
+        "GRADER_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
     log = tmp_path / "gunicorn.log"
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--threads", "2", "benchmarks.load.wsgi:app"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                GUNICORN,
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "2",
+                "benchmarks.load.wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -94,11 +113,17 @@ def test_gunicorn_serves_json_logs_and_shared_metrics(served):
     headers = {"Authorization": f"Bearer {token}", "X-Request-ID": "trace-123"}
     with httpx.Client(base_url=base, headers=headers) as http:
         for i in range(12):
-            assert http.post(SUBMIT_URL, json={"user": f"g{i}", "answers": ANSWERS}
-                             ).status_code == 201
+            assert (
+                http.post(SUBMIT_URL, json={"user": f"g{i}", "answers": ANSWERS}).status_code == 201
+            )
         metrics_text = http.get("/metrics").text
-    graded = [line for line in metrics_text.splitlines() if line.startswith(
-        'grader_submissions_total{exercise="jacobian-shape",kind="shape",status="graded"}')]
+    graded = [
+        line
+        for line in metrics_text.splitlines()
+        if line.startswith(
+            'grader_submissions_total{exercise="jacobian-shape",kind="shape",status="graded"}'
+        )
+    ]
     assert graded and float(graded[0].rsplit(" ", 1)[1]) == 12.0  # summed over both workers
     time.sleep(0.5)
     requests = [r for r in _json_lines(log, "grader.request") if r["request_id"] == "trace-123"]
@@ -121,8 +146,9 @@ def test_a_worker_killed_under_load_loses_no_acknowledged_submission(served):
     stop = threading.Event()
 
     def client(n: int) -> None:
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"},
-                          timeout=30) as http:
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as http:
             while not stop.is_set():
                 try:
                     response = http.post(SUBMIT_URL, json={"user": f"k{n}", "answers": ANSWERS})

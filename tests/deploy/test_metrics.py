@@ -40,10 +40,14 @@ def test_metrics_count_submissions_requests_and_grading(metered, make_token):
     text = client.get("/metrics").get_data(as_text=True)
     for kind in ("shape", "choice"):
         key = dict(exercise="jacobian-shape", kind=kind, status="graded")
-        assert sample(text, "grader_submissions_total", **key) == sample(
-            before, "grader_submissions_total", **key) + 1
-    assert sample(text, "grader_grading_duration_seconds_count", kind="shape") >= sample(
-        before, "grader_grading_duration_seconds_count", kind="shape") + 2
+        assert (
+            sample(text, "grader_submissions_total", **key)
+            == sample(before, "grader_submissions_total", **key) + 1
+        )
+    assert (
+        sample(text, "grader_grading_duration_seconds_count", kind="shape")
+        >= sample(before, "grader_grading_duration_seconds_count", kind="shape") + 2
+    )
     latency = dict(method="POST", endpoint="api.submit", status="201")
     endpoint = next(
         m for m in re.findall(r'endpoint="([^"]+)"', text) if "submi" in m and "POST" in text
@@ -61,12 +65,24 @@ def test_queue_depth_counts_queued_rows_at_scrape(metered, make_token, monkeypat
     client = metered.test_client()
     token = make_token()
     for user in ("q1", "q2"):
-        assert client.post(SUBMIT_URL, json={"user": user, "answers": ANSWERS},
-                           headers=auth(token)).status_code == 202
+        assert (
+            client.post(
+                SUBMIT_URL, json={"user": user, "answers": ANSWERS}, headers=auth(token)
+            ).status_code
+            == 202
+        )
     text = client.get("/metrics").get_data(as_text=True)
     assert sample(text, "grader_queue_depth") == 2.0
-    assert sample(text, "grader_submissions_total", exercise="jacobian-shape", kind="choice",
-                  status="queued") >= 2
+    assert (
+        sample(
+            text,
+            "grader_submissions_total",
+            exercise="jacobian-shape",
+            kind="choice",
+            status="queued",
+        )
+        >= 2
+    )
     with metered.app_context():
         assert db.session.query(Submission).filter_by(status="queued").count() == 2
 
@@ -91,7 +107,8 @@ def test_metrics_survive_a_database_outage(metered, monkeypatch):
         response = client.get("/metrics")
     assert response.status_code == 200
     assert "grader_queue_depth" not in response.get_data(as_text=True).replace(
-        "# HELP grader_queue_depth", "")
+        "# HELP grader_queue_depth", ""
+    )
 
 
 def test_rolled_back_submissions_are_not_counted(metered):
@@ -103,9 +120,19 @@ def test_rolled_back_submissions_are_not_counted(metered):
         user = User(email="rb@example.org", role="student")
         db.session.add(user)
         db.session.flush()
-        db.session.add(Submission(user_id=user.id, exercise_version_id=version.id, answers={},
-                                  seed=1, status="graded", score=0, max_score=1, parts=[],
-                                  source="api"))
+        db.session.add(
+            Submission(
+                user_id=user.id,
+                exercise_version_id=version.id,
+                answers={},
+                seed=1,
+                status="graded",
+                score=0,
+                max_score=1,
+                parts=[],
+                source="api",
+            )
+        )
         db.session.flush()
         db.session.rollback()
         after = metrics.SUBMISSIONS.labels("jacobian-shape", "shape", "graded")._value.get()
@@ -116,8 +143,9 @@ def test_grading_a_part_observes_its_kind_latency(imported):
     from grader.catalog import parse_exercise
     from grader.services.grading import grade_answers
 
-    spec = parse_exercise((imported.config["GRADER_EXERCISES_DIR"] / "jacobian-shape.yaml")
-                          .read_text())
+    spec = parse_exercise(
+        (imported.config["GRADER_EXERCISES_DIR"] / "jacobian-shape.yaml").read_text()
+    )
     histogram = metrics.GRADING_LATENCY.labels("shape")
     before = sum(b.get() for b in histogram._buckets)
     grade_answers(spec, {"shape": "n×m"}, seed=1)

@@ -76,11 +76,22 @@ def _hammer(app, token: str, stop: threading.Event, log: list, name: str) -> Non
     while not stop.is_set():
         key = uuid.uuid4().hex
         started = time.monotonic()
-        response = client.post(SUBMIT_URL, json={"user": name, "answers": ANSWERS},
-                               headers=auth(token) | {"Idempotency-Key": key})
-        log.append((time.monotonic(), time.monotonic() - started, key, response.status_code,
-                    response.headers.get("Retry-After"), response.mimetype,
-                    response.get_json(silent=True) or {}))
+        response = client.post(
+            SUBMIT_URL,
+            json={"user": name, "answers": ANSWERS},
+            headers=auth(token) | {"Idempotency-Key": key},
+        )
+        log.append(
+            (
+                time.monotonic(),
+                time.monotonic() - started,
+                key,
+                response.status_code,
+                response.headers.get("Retry-After"),
+                response.mimetype,
+                response.get_json(silent=True) or {},
+            )
+        )
         time.sleep(0.02)
 
 
@@ -100,8 +111,10 @@ def test_postgresql_outage_under_load(pg_database, tmp_path, outage):
             token = create_token("load", ("submit", "read:scores"))[1]
         log: list = []
         stop = threading.Event()
-        threads = [threading.Thread(target=_hammer, args=(app, token, stop, log, f"u{i}"))
-                   for i in range(4)]
+        threads = [
+            threading.Thread(target=_hammer, args=(app, token, stop, log, f"u{i}"))
+            for i in range(4)
+        ]
         for thread in threads:
             thread.start()
         time.sleep(1.5)
@@ -129,8 +142,9 @@ def test_postgresql_outage_under_load(pg_database, tmp_path, outage):
 
         acknowledged = {e[2]: e[6] for e in log if e[3] == 201}
         with app.app_context():
-            rows = db.session.execute(select(Submission.idempotency_key, Submission.id,
-                                             Submission.score)).all()
+            rows = db.session.execute(
+                select(Submission.idempotency_key, Submission.id, Submission.score)
+            ).all()
         keys = [row[0] for row in rows]
         assert len(keys) == len(set(keys))
         stored = {row[0]: (row[1], row[2]) for row in rows}

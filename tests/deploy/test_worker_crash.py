@@ -27,10 +27,26 @@ CELERY = str(Path(sys.executable).with_name("celery"))
 def _worker(env: dict[str, str], log_file: Path) -> subprocess.Popen:
     with log_file.open("ab") as output:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
-            [CELERY, "-A", "tests.deploy.worker_app", "worker", "--concurrency", "1", "-P",
-             "prefork", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                CELERY,
+                "-A",
+                "tests.deploy.worker_app",
+                "worker",
+                "--concurrency",
+                "1",
+                "-P",
+                "prefork",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -71,20 +87,25 @@ def test_worker_killed_mid_task_loses_nothing(redis_url, tmp_path, monkeypatch):
 
     producer = Celery("producer", broker=redis_url)
     monkeypatch.setattr(grading, "is_deferred", lambda part: part.kind == "choice")
-    monkeypatch.setattr(tasks, "enqueue", lambda sid: producer.send_task(
-        "grader.grade_deferred", args=[sid]))
-    response = app.test_client().post(SUBMIT_URL, json={"user": "crash", "answers": ANSWERS},
-                                      headers=auth(token))
+    monkeypatch.setattr(
+        tasks, "enqueue", lambda sid: producer.send_task("grader.grade_deferred", args=[sid])
+    )
+    response = app.test_client().post(
+        SUBMIT_URL, json={"user": "crash", "answers": ANSWERS}, headers=auth(token)
+    )
     assert response.status_code == 202 and response.json["status"] == "queued"
     submission_id = response.json["id"]
 
     grade_log = tmp_path / "grades.log"
     grade_log.touch()
     env = os.environ | {
-        "DATABASE_URL": url, "CELERY_BROKER_URL": redis_url,
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": redis_url,
         "GRADER_TEST_GRADE_LOG": str(grade_log),
-        "GRADER_INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "test",
-        "GRADER_TEST_VISIBILITY": "4", "GRADER_TEST_GRADE_DELAY": "30",
+        "GRADER_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "test",
+        "GRADER_TEST_VISIBILITY": "4",
+        "GRADER_TEST_GRADE_DELAY": "30",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     first = _worker(env, tmp_path / "worker1.log")
@@ -107,8 +128,12 @@ def test_worker_killed_mid_task_loses_nothing(redis_url, tmp_path, monkeypatch):
     with app.app_context():
         row = db.session.get(Submission, submission_id)
         assert row.status == "graded" and row.graded_at is not None
-        assert row.score == app.test_client().get(
-            f"/api/v1/submissions/{submission_id}", headers=auth(token)).json["score"]
+        assert (
+            row.score
+            == app.test_client()
+            .get(f"/api/v1/submissions/{submission_id}", headers=auth(token))
+            .json["score"]
+        )
         assert all(part["status"] != "queued" for part in row.parts)
         db.session.remove()
         db.engine.dispose()

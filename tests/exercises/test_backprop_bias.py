@@ -92,8 +92,13 @@ TABLE = [
     ("dJ_dz", "phi'(z) @ dJ_dh.T", False, "mistake:3", "elementwise product"),
     ("dJ_dz", "dJ_dh * phi'(W1 @ x)", False, "mistake:4", "bias included"),
     ("dJ_dz", "dJ_dh * (1 - tanh(z)^2)", False, "activation:tanh", "Correct for tanh only"),
-    ("dJ_dz", "dJ_dh * sigmoid(z) * (1 - sigmoid(z))", False, "activation:sigmoid",
-     "Correct for sigmoid only"),
+    (
+        "dJ_dz",
+        "dJ_dh * sigmoid(z) * (1 - sigmoid(z))",
+        False,
+        "activation:sigmoid",
+        "Correct for sigmoid only",
+    ),
     # dJ/db1
     ("dJ_db1", "dJ_dz", *C),
     ("dJ_db1", "W2^T (2(o − y)) ⊙ φ'(z)", *C),
@@ -125,8 +130,13 @@ TABLE = [
     ("dJ_dW1", "dJ_dz @ h.T + lam*W1", False, "mistake:4", "multiplies the input x"),
     ("dJ_dW1", "dJ_dz @ x.T + lam*W1 + lam*b1 @ x.T", False, "mistake:5", "not in the penalty"),
     ("dJ_dW1", "dJ_dz @ x.T + lam/2*W1", False, "mistake:6", "½ cancels"),
-    ("dJ_dW1", "dJ_dz @ x.T + lam*W1 + lam*W2.T @ W2 @ W1", False, "wrong",
-     "Not equal to the expected value at the sample point (d="),
+    (
+        "dJ_dW1",
+        "dJ_dz @ x.T + lam*W1 + lam*W2.T @ W2 @ W1",
+        False,
+        "wrong",
+        "Not equal to the expected value at the sample point (d=",
+    ),
     ("dJ_dW1", "dJ_dz @ x.T + 2*lam*W1", False, "extra-term:lam*W1", "extra term `lam*W1`"),
     ("dJ_dW1", "x @ dJ_dz.T", False, "shape", "a matrix (d×h)"),
 ]
@@ -163,16 +173,19 @@ def test_same_verdicts_for_other_seeds(seed):
         assert (result.correct, result.diagnosis) == (correct, diagnosis), (part_id, answer)
 
 
-@pytest.mark.parametrize(("part_id", "answer", "diagnosis", "feedback"), [
-    ("dJ_db1", "(dJ_dz", "syntax", "column 1"),
-    ("dJ_db1", "dJ_dz +* 2", "syntax", "column"),
-    ("dJ_db1", "foo + 1", "unknown-name", "known names"),
-    ("dJ_db1", "grad(J, b1)", "unknown-function", "unknown function `grad`"),
-    ("z", "z", "unknown-name", "cannot be used in this part"),
-    ("o", "o + 0", "unknown-name", "cannot be used in this part"),
-    ("dJ_do", "", "empty", "Write a formula"),
-    ("dJ_do", "x" * 3000, "too-large", "at most"),
-])
+@pytest.mark.parametrize(
+    ("part_id", "answer", "diagnosis", "feedback"),
+    [
+        ("dJ_db1", "(dJ_dz", "syntax", "column 1"),
+        ("dJ_db1", "dJ_dz +* 2", "syntax", "column"),
+        ("dJ_db1", "foo + 1", "unknown-name", "known names"),
+        ("dJ_db1", "grad(J, b1)", "unknown-function", "unknown function `grad`"),
+        ("z", "z", "unknown-name", "cannot be used in this part"),
+        ("o", "o + 0", "unknown-name", "cannot be used in this part"),
+        ("dJ_do", "", "empty", "Write a formula"),
+        ("dJ_do", "x" * 3000, "too-large", "at most"),
+    ],
+)
 def test_invalid_answers_cost_nothing(ctx, part_id, answer, diagnosis, feedback):
     result = KIND.grade(SPEC.part(part_id), answer, ctx)
     assert result.status == INVALID and result.score == 0.0

@@ -27,14 +27,16 @@ def test_instance_json_from_the_exercises_folder(runner):
 
 def test_instance_of_the_imported_version_and_one_trial(imported):
     runner = imported.test_cli_runner()
-    result = runner.invoke(args=["exercises", "instance", "memory-footprint", "--seed", "2",
-                                 "--trial", "1"])
+    result = runner.invoke(
+        args=["exercises", "instance", "memory-footprint", "--seed", "2", "--trial", "1"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert [t["index"] for t in data["trials"]] == [1]
     assert "d*n" in data["trials"][0]["reference"]["training"]
-    missing = runner.invoke(args=["exercises", "instance", "memory-footprint", "--seed", "2",
-                                  "--trial", "99"])
+    missing = runner.invoke(
+        args=["exercises", "instance", "memory-footprint", "--seed", "2", "--trial", "99"]
+    )
     assert missing.exit_code == 1 and "does not exist" in missing.output
 
 
@@ -42,7 +44,11 @@ def test_reference_values_agree_with_the_closed_form():
     data = instance(SPEC, seed=11)
     ctx = GradingContext(SPEC, 11)
     plan = spec_plan(SPEC)
-    closed = student_values(ctx, plan, "dJ_dW1", parse(
-        "(W2.T @ (2*(o - y)) * dphi(z)) @ x.T + lam*W1", plan.parts["dJ_dW1"].student_ns))
+    closed = student_values(
+        ctx,
+        plan,
+        "dJ_dW1",
+        parse("(W2.T @ (2*(o - y)) * dphi(z)) @ x.T + lam*W1", plan.parts["dJ_dW1"].student_ns),
+    )
     for trial, value in zip(data["trials"], closed, strict=True):
         np.testing.assert_allclose(np.array(trial["reference"]["dJ_dW1"]), value, rtol=1e-9)

@@ -4,14 +4,18 @@ from tests.api.helpers import auth
 
 
 def _preview(client, token, slug, part, answer):
-    response = client.post(f"/api/v1/exercises/{slug}/preview",
-                           json={"part": part, "answer": answer}, headers=auth(token))
+    response = client.post(
+        f"/api/v1/exercises/{slug}/preview",
+        json={"part": part, "answer": answer},
+        headers=auth(token),
+    )
     assert response.status_code == 200, response.json
     return response.json
 
 
-def test_formula_preview_knows_earlier_parts_and_refuses_the_part_itself(imported, client,
-                                                                          make_token):
+def test_formula_preview_knows_earlier_parts_and_refuses_the_part_itself(
+    imported, client, make_token
+):
     token = make_token("submit")
     ok = _preview(client, token, "backprop-bias", "dJ_db1", "W2^T (2(o − y)) ⊙ φ'(z)")
     assert ok["valid"] and ok["kind"] == "formula" and "<math" in ok["mathml"]
@@ -23,6 +27,7 @@ def test_formula_preview_knows_earlier_parts_and_refuses_the_part_itself(importe
 
 
 def test_memory_preview_reads_max(imported, client, make_token):
-    body = _preview(client, make_token("submit"), "memory-footprint", "prediction",
-                    "h*d + max(d n, 2 h n)")
+    body = _preview(
+        client, make_token("submit"), "memory-footprint", "prediction", "h*d + max(d n, 2 h n)"
+    )
     assert body["valid"] and "max" in body["source"]

@@ -12,26 +12,30 @@ from grader.kinds.base import GradingContext
 from grader.kinds.registry import get_kind
 
 SPEC = parse_exercise(
-    (Path(__file__).parents[2] / "exercises" / "second-derivatives.yaml").read_text())
+    (Path(__file__).parents[2] / "exercises" / "second-derivatives.yaml").read_text()
+)
 
 
-@pytest.mark.parametrize(("part_id", "answer", "correct", "diagnosis"), [
-    ("d2J_db2", "2*eye(q)", True, "correct"),
-    ("d2J_db2", "2 eye(q)", True, "correct"),
-    ("d2J_db2", "eye(q) + eye(q)", True, "correct"),
-    ("d2J_db2", "eye(q)", False, "mistake:1"),
-    ("d2J_db2", "2", False, "mistake:0"),
-    ("d2J_db2", "2*eye(q) + lam*eye(q)", False, "mistake:2"),
-    ("d2J_db2", "-2*eye(q)", False, "sign"),
-    ("d2J_db2", "2*eye(h)", False, "shape"),
-    ("hvp_W2", "2*V @ h @ h.T + lam*V", True, "correct"),
-    ("hvp_W2", "2 V h hᵀ + λ V", True, "correct"),
-    ("hvp_W2", "2*outer(V @ h, h) + lam*V", True, "correct"),
-    ("hvp_W2", "2*V @ h @ h.T", False, "mistake:0"),
-    ("hvp_W2", "V @ h @ h.T + lam*V", False, "mistake:1"),
-    ("hvp_W2", "2*(o - y) @ h.T + lam*W2", False, "mistake:2"),
-    ("hvp_W2", "4*V @ h @ h.T + 2*lam*V", False, "factor:2"),
-])
+@pytest.mark.parametrize(
+    ("part_id", "answer", "correct", "diagnosis"),
+    [
+        ("d2J_db2", "2*eye(q)", True, "correct"),
+        ("d2J_db2", "2 eye(q)", True, "correct"),
+        ("d2J_db2", "eye(q) + eye(q)", True, "correct"),
+        ("d2J_db2", "eye(q)", False, "mistake:1"),
+        ("d2J_db2", "2", False, "mistake:0"),
+        ("d2J_db2", "2*eye(q) + lam*eye(q)", False, "mistake:2"),
+        ("d2J_db2", "-2*eye(q)", False, "sign"),
+        ("d2J_db2", "2*eye(h)", False, "shape"),
+        ("hvp_W2", "2*V @ h @ h.T + lam*V", True, "correct"),
+        ("hvp_W2", "2 V h hᵀ + λ V", True, "correct"),
+        ("hvp_W2", "2*outer(V @ h, h) + lam*V", True, "correct"),
+        ("hvp_W2", "2*V @ h @ h.T", False, "mistake:0"),
+        ("hvp_W2", "V @ h @ h.T + lam*V", False, "mistake:1"),
+        ("hvp_W2", "2*(o - y) @ h.T + lam*W2", False, "mistake:2"),
+        ("hvp_W2", "4*V @ h @ h.T + 2*lam*V", False, "factor:2"),
+    ],
+)
 def test_formula_parts(part_id, answer, correct, diagnosis):
     kind = get_kind("formula")
     result = kind.grade(SPEC.part(part_id), answer, GradingContext(SPEC, 17))
@@ -53,9 +57,15 @@ def test_examples_and_self_test():
 
 def _model(d: int, h: int, q: int, seed: int = 0) -> engine.Model:
     rng = np.random.default_rng(seed)
-    return engine.chapter_model(rng.normal(size=d), rng.normal(size=q), rng.normal(size=(h, d)),
-                                rng.normal(size=h), rng.normal(size=(q, h)),
-                                rng.normal(size=q), 0.3)
+    return engine.chapter_model(
+        rng.normal(size=d),
+        rng.normal(size=q),
+        rng.normal(size=(h, d)),
+        rng.normal(size=h),
+        rng.normal(size=(q, h)),
+        rng.normal(size=q),
+        0.3,
+    )
 
 
 @pytest.mark.parametrize(("d", "h", "q"), [(3, 5, 2), (20, 30, 10), (60, 90, 40)])

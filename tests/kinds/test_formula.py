@@ -51,24 +51,32 @@ def grade(part_id: str, answer: str, seed: int = 3, spec=SPEC):
     return KIND.grade(spec.part(part_id), answer, GradingContext(spec, seed))
 
 
-@pytest.mark.parametrize(("part_id", "answer", "diagnosis", "words"), [
-    ("dJ_do", "4*(o - y)", "factor:2", "Off by a factor of 2: your answer is 2 times"),
-    ("dJ_do", "o - y", "factor:1/2", "Off by a factor of 2: your answer is 1/2 of"),
-    ("dJ_do", "-6*(o - y)", "factor:-3", "with the opposite sign"),
-    ("dJ_do", "2*(y - o)", "sign", "sign is flipped"),
-    ("dJ_do", "0*o", "zero", "zero"),
-    ("dJ_dW2", "dJ_do @ h.T", "missing-term:lam*W2", "lacks `lam*W2`"),
-    ("dJ_dW2", "dJ_do @ h.T + lam*W2 + W2", "extra-term:W2", "extra term `W2`"),
-    ("dJ_dW2", "dJ_do @ h.T + lam/2*W2", "term:-1/2*lam*W2", "coefficient of `lam*W2`"),
-    ("dJ_dW2", "lam*W2", "missing-term:dJ_do @ h.T", "lacks `dJ_do @ h.T`"),
-    ("dJ_dz", "W2.T @ dJ_do * (1 - tanh(z)^2)", "activation:tanh", "1 − tanh²"),
-    ("dJ_dz", "W2.T @ dJ_do * sigmoid(z)", "activation:softplus", "softplus only"),
-    ("dJ_dW2", "h @ dJ_do.T + lam*W2.T", "transposed", "transpose of the expected value"),
-    ("H", "2*eye(q) + outer(b2, y) - outer(y, b2)", "wrong", "sample point"),
-    ("dJ_dW2", "dJ_do @ h.T + lam*W2 + outer(o, z)", "extra-term:o @ z.T", "extra term `o @ z.T`"),
-    ("dJ_dW2", "dJ_do @ h.T + 1.3*lam*W2", "wrong", "sample point (d="),
-    ("dJ_do", "log(0*o)", "not-finite", "non-finite"),
-])
+@pytest.mark.parametrize(
+    ("part_id", "answer", "diagnosis", "words"),
+    [
+        ("dJ_do", "4*(o - y)", "factor:2", "Off by a factor of 2: your answer is 2 times"),
+        ("dJ_do", "o - y", "factor:1/2", "Off by a factor of 2: your answer is 1/2 of"),
+        ("dJ_do", "-6*(o - y)", "factor:-3", "with the opposite sign"),
+        ("dJ_do", "2*(y - o)", "sign", "sign is flipped"),
+        ("dJ_do", "0*o", "zero", "zero"),
+        ("dJ_dW2", "dJ_do @ h.T", "missing-term:lam*W2", "lacks `lam*W2`"),
+        ("dJ_dW2", "dJ_do @ h.T + lam*W2 + W2", "extra-term:W2", "extra term `W2`"),
+        ("dJ_dW2", "dJ_do @ h.T + lam/2*W2", "term:-1/2*lam*W2", "coefficient of `lam*W2`"),
+        ("dJ_dW2", "lam*W2", "missing-term:dJ_do @ h.T", "lacks `dJ_do @ h.T`"),
+        ("dJ_dz", "W2.T @ dJ_do * (1 - tanh(z)^2)", "activation:tanh", "1 − tanh²"),
+        ("dJ_dz", "W2.T @ dJ_do * sigmoid(z)", "activation:softplus", "softplus only"),
+        ("dJ_dW2", "h @ dJ_do.T + lam*W2.T", "transposed", "transpose of the expected value"),
+        ("H", "2*eye(q) + outer(b2, y) - outer(y, b2)", "wrong", "sample point"),
+        (
+            "dJ_dW2",
+            "dJ_do @ h.T + lam*W2 + outer(o, z)",
+            "extra-term:o @ z.T",
+            "extra term `o @ z.T`",
+        ),
+        ("dJ_dW2", "dJ_do @ h.T + 1.3*lam*W2", "wrong", "sample point (d="),
+        ("dJ_do", "log(0*o)", "not-finite", "non-finite"),
+    ],
+)
 def test_generic_diagnoses(part_id, answer, diagnosis, words):
     result = grade(part_id, answer)
     assert (result.status, result.correct, result.diagnosis) == (GRADED, False, diagnosis)
@@ -116,13 +124,16 @@ def test_later_part_ids_are_not_names_yet():
     assert result.status == INVALID and result.diagnosis == "unknown-name"
 
 
-@pytest.mark.parametrize(("answer", "diagnosis", "column"), [
-    ("2*(o - y", "syntax", "column"),
-    ("2 ** ** o", "syntax", "column"),
-    ("2*(o - q_hat)", "unknown-name", "known names"),
-    ("grad(J, o)", "unknown-name", "unknown function"),
-    (42, "empty", "Write a formula"),
-])
+@pytest.mark.parametrize(
+    ("answer", "diagnosis", "column"),
+    [
+        ("2*(o - y", "syntax", "column"),
+        ("2 ** ** o", "syntax", "column"),
+        ("2*(o - q_hat)", "unknown-name", "known names"),
+        ("grad(J, o)", "unknown-name", "unknown function"),
+        (42, "empty", "Write a formula"),
+    ],
+)
 def test_invalid_input_costs_no_attempt(answer, diagnosis, column):
     result = grade("dJ_do", answer)
     assert result.status == INVALID and result.diagnosis == diagnosis
@@ -185,27 +196,50 @@ def test_check_refuses_a_mistake_shadowed_by_an_earlier_one():
     assert any("mistakes[1].answer" in p and "mistake 0" in p for p in problems)
 
 
-@pytest.mark.parametrize(("parts", "field", "words"), [
-    ("""
+@pytest.mark.parametrize(
+    ("parts", "field", "words"),
+    [
+        (
+            """
   - {id: a, kind: formula, reference: "grad(J, o"}
-""", "reference", "does not parse"),
-    ("""
+""",
+            "reference",
+            "does not parse",
+        ),
+        (
+            """
   - {id: a, kind: formula, reference: "grad(J, o)"}
-""", "answer", "add `answer:`"),
-    ("""
+""",
+            "answer",
+            "add `answer:`",
+        ),
+        (
+            """
   - {id: a, kind: formula, reference: "grad(J, o)", answer: "o - y"}
-""", "answer", "does not equal the reference"),
-    ("""
+""",
+            "answer",
+            "does not equal the reference",
+        ),
+        (
+            """
   - {id: a, kind: formula, reference: "grad(J, o)", answer: "2*(o - y)", allow: [o, y, nope]}
-""", "allow", "'nope'"),
-    ("""
+""",
+            "allow",
+            "'nope'",
+        ),
+        (
+            """
   - id: a
     kind: formula
     reference: grad(J, o)
     answer: 2*(o - y)
     mistakes: [{answer: "grad(J, o) * 2", feedback: "x"}]
-""", "mistakes[0].answer", "students' notation"),
-])
+""",
+            "mistakes[0].answer",
+            "students' notation",
+        ),
+    ],
+)
 def test_check_problems_are_located(parts, field, words):
     problems = _problems(parts)
     assert any(p.startswith(f"parts[0].{field}") and words in p for p in problems), problems

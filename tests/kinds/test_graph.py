@@ -32,46 +32,78 @@ def spec_with(**part) -> ExerciseSpec:
     return ExerciseSpec.model_validate(data)
 
 
-@pytest.mark.parametrize("label", ["W1", "W_1", "W^(1)", "W^{(1)}", "W₁", "W⁽¹⁾", "$W_1$",
-                                   "\\mathbf{W}^{(1)}"])
+@pytest.mark.parametrize(
+    "label", ["W1", "W_1", "W^(1)", "W^{(1)}", "W₁", "W⁽¹⁾", "$W_1$", "\\mathbf{W}^{(1)}"]
+)
 def test_variable_spellings(label):
     assert variable_key(label) == "W1"
 
 
-@pytest.mark.parametrize(("label", "key"), [
-    ("×", "matmul"), ("*", "matmul"), ("@", "matmul"), ("·", "matmul"), ("matmul", "matmul"),
-    ("+", "add"), ("add", "add"), ("φ", "phi"), ("phi", "phi"), ("ℓ2", "norm"), ("l2", "norm"),
-    ("norm", "norm"), ("l", "l"), ("loss", "l"), ("ℓ", "l"), ("⊙", "mul"), ("−", "sub"),
-])
+@pytest.mark.parametrize(
+    ("label", "key"),
+    [
+        ("×", "matmul"),
+        ("*", "matmul"),
+        ("@", "matmul"),
+        ("·", "matmul"),
+        ("matmul", "matmul"),
+        ("+", "add"),
+        ("add", "add"),
+        ("φ", "phi"),
+        ("phi", "phi"),
+        ("ℓ2", "norm"),
+        ("l2", "norm"),
+        ("norm", "norm"),
+        ("l", "l"),
+        ("loss", "l"),
+        ("ℓ", "l"),
+        ("⊙", "mul"),
+        ("−", "sub"),
+    ],
+)
 def test_operator_spellings(label, key):
     assert operator_key(label)[0] == key
 
 
-@pytest.mark.parametrize(("label", "key", "constant"), [
-    ("pow 2", "pow", 2.0), ("^2", "pow", 2.0), ("/ 2", "div", 2.0), ("/2", "div", 2.0),
-    ("* 0.5", "matmul", 0.5), ("pow", "pow", None),
-])
+@pytest.mark.parametrize(
+    ("label", "key", "constant"),
+    [
+        ("pow 2", "pow", 2.0),
+        ("^2", "pow", 2.0),
+        ("/ 2", "div", 2.0),
+        ("/2", "div", 2.0),
+        ("* 0.5", "matmul", 0.5),
+        ("pow", "pow", None),
+    ],
+)
 def test_operator_constants(label, key, constant):
     assert operator_key(label) == (key, constant)
 
 
 def test_text_and_json_give_the_same_graph():
     text = "[x] -> (matmul); [W] -> (matmul); (matmul) -> [z]"
-    data = {"nodes": [{"id": "a", "label": "x", "type": "variable"},
-                      {"id": "b", "label": "W", "type": "square"},
-                      {"id": "c", "label": "×", "type": "circle"},
-                      {"id": "d", "label": "z"}],
-            "edges": [["a", "c"], ["b", "c"], ["c", "d"]]}
+    data = {
+        "nodes": [
+            {"id": "a", "label": "x", "type": "variable"},
+            {"id": "b", "label": "W", "type": "square"},
+            {"id": "c", "label": "×", "type": "circle"},
+            {"id": "d", "label": "z"},
+        ],
+        "edges": [["a", "c"], ["b", "c"], ["c", "d"]],
+    }
     one, two = parse_graph(text), parse_graph(data)
     assert sorted((n.type, n.key) for n in one.nodes.values()) == sorted(
-        (n.type, n.key) for n in two.nodes.values())
+        (n.type, n.key) for n in two.nodes.values()
+    )
     assert len(one.edges) == len(two.edges) == 3
 
 
 def test_numbered_operators_are_distinct_and_names_repeat():
     graph = parse_graph("a -> add#1; b -> add#1; add#1 -> c; c -> add#2; a -> add#2; add#2 -> d")
     assert sorted(n.id for n in graph.nodes.values() if n.type == "operator") == [
-        "(add#1)", "(add#2)"]
+        "(add#1)",
+        "(add#2)",
+    ]
     assert len([n for n in graph.nodes.values() if n.key == "a"]) == 1
 
 
@@ -80,20 +112,23 @@ def test_exercise_names_are_variables_even_if_they_spell_operators():
     assert graph.nodes["l"].type == "variable"
 
 
-@pytest.mark.parametrize(("answer", "message"), [
-    ("", "empty"),
-    ("x y z", "not an edge"),
-    ("x -> ", "not an edge"),
-    ("{nodes: [}", "not valid JSON"),
-    ({"nodes": "x", "edges": []}, "list `nodes`"),
-    ({"nodes": [{"id": "a", "label": "a", "type": "hexagon"}], "edges": []}, "square"),
-    ({"nodes": [{"id": "a", "label": "a"}], "edges": [["a", "b"]]}, "not a node id"),
-    ({"nodes": [{"id": "a"}, {"id": "a"}], "edges": []}, "used twice"),
-    ({"nodes": [{"id": "a"}], "edges": [["a"]]}, "pair"),
-    (42, "JSON"),
-    ("x -> " + "y" * (MAX_LABEL + 1), "longer than"),
-    ("[x] -> (f); (x) -> y", "both as a variable"),
-])
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("", "empty"),
+        ("x y z", "not an edge"),
+        ("x -> ", "not an edge"),
+        ("{nodes: [}", "not valid JSON"),
+        ({"nodes": "x", "edges": []}, "list `nodes`"),
+        ({"nodes": [{"id": "a", "label": "a", "type": "hexagon"}], "edges": []}, "square"),
+        ({"nodes": [{"id": "a", "label": "a"}], "edges": [["a", "b"]]}, "not a node id"),
+        ({"nodes": [{"id": "a"}, {"id": "a"}], "edges": []}, "used twice"),
+        ({"nodes": [{"id": "a"}], "edges": [["a"]]}, "pair"),
+        (42, "JSON"),
+        ("x -> " + "y" * (MAX_LABEL + 1), "longer than"),
+        ("[x] -> (f); (x) -> y", "both as a variable"),
+    ],
+)
 def test_unreadable_answers(answer, message):
     with pytest.raises(GraphFormatError, match=message):
         parse_graph(answer)
@@ -128,10 +163,27 @@ def test_reference_from_model_round_trips_through_text():
 
 def test_fine_grained_reference_without_collapse():
     spec = spec_with()
-    ops = sorted(n.key for n in KIND.reference(spec.parts[0], spec).graph.nodes.values()
-                 if n.type == "operator")
-    assert ops == ["add", "add", "add", "add", "div", "l", "matmul", "matmul", "mul", "norm",
-                   "norm", "phi", "pow", "pow"]
+    ops = sorted(
+        n.key
+        for n in KIND.reference(spec.parts[0], spec).graph.nodes.values()
+        if n.type == "operator"
+    )
+    assert ops == [
+        "add",
+        "add",
+        "add",
+        "add",
+        "div",
+        "l",
+        "matmul",
+        "matmul",
+        "mul",
+        "norm",
+        "norm",
+        "phi",
+        "pow",
+        "pow",
+    ]
 
 
 def test_explicit_reference_graph():
@@ -143,17 +195,23 @@ def test_explicit_reference_graph():
     assert not wrong.correct and "should be add" in wrong.feedback
 
 
-@pytest.mark.parametrize(("part", "message"), [
-    ({"output": "nope"}, "not a model quantity"),
-    ({"collapse": {"q": "l2"}}, "not a model quantity"),
-    ({"collapse": {"s": "wibble"}}, "not an operator"),
-    ({"optional": ["zz"]}, "not a variable"),
-    ({"reference": "a -> b; b -> a"}, "cycle"),
-    ({"mistakes": [{"answer": "x ->", "feedback": "f"}]}, "not an edge"),
-])
+@pytest.mark.parametrize(
+    ("part", "message"),
+    [
+        ({"output": "nope"}, "not a model quantity"),
+        ({"collapse": {"q": "l2"}}, "not a model quantity"),
+        ({"collapse": {"s": "wibble"}}, "not an operator"),
+        ({"optional": ["zz"]}, "not a variable"),
+        ({"reference": "a -> b; b -> a"}, "cycle"),
+        ({"mistakes": [{"answer": "x ->", "feedback": "f"}]}, "not an edge"),
+    ],
+)
 def test_load_time_checks(part, message):
-    text = yaml.safe_dump(dict(FIXTURE, parts=[{"id": "g", "kind": "graph", **part}]),
-                          allow_unicode=True, sort_keys=False)
+    text = yaml.safe_dump(
+        dict(FIXTURE, parts=[{"id": "g", "kind": "graph", **part}]),
+        allow_unicode=True,
+        sort_keys=False,
+    )
     with pytest.raises(CatalogError, match=message):
         parse_exercise(text, "x.yaml")
 
@@ -161,8 +219,10 @@ def test_load_time_checks(part, message):
 def test_a_mistake_equal_to_the_reference_is_refused():
     spec = spec_with()
     text = render_edge_list(KIND.reference(spec.parts[0], spec).json)
-    data = dict(FIXTURE, parts=[{"id": "g", "kind": "graph",
-                                 "mistakes": [{"answer": text, "feedback": "f"}]}])
+    data = dict(
+        FIXTURE,
+        parts=[{"id": "g", "kind": "graph", "mistakes": [{"answer": text, "feedback": "f"}]}],
+    )
     with pytest.raises(CatalogError, match="this is the reference graph"):
         parse_exercise(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "x.yaml")
 

@@ -19,47 +19,66 @@ def grade(part_id: str, answer, seed: int = 4):
     return KIND.grade(SPEC.part(part_id), answer, GradingContext(SPEC, seed))
 
 
-@pytest.mark.parametrize("answer", [
-    f"{PARAMS} + d*n + 2*h*n + 2*q*n",
-    f"{PARAMS} + n*(d + 2*h + 2*q)",
-    "2h d + 2h + 2q h + 2q + d n + 2h n + 2q n",
-    "2*(h*(d + 1) + q*(h + 1)) + n*d + 2*n*(h + q)",
-    "(2*h*d + 2*h + 2*q*h + 2*q + d*n + 2*h*n + 2*q*n) / 1",
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        f"{PARAMS} + d*n + 2*h*n + 2*q*n",
+        f"{PARAMS} + n*(d + 2*h + 2*q)",
+        "2h d + 2h + 2q h + 2q + d n + 2h n + 2q n",
+        "2*(h*(d + 1) + q*(h + 1)) + n*d + 2*n*(h + q)",
+        "(2*h*d + 2*h + 2*q*h + 2*q + d*n + 2*h*n + 2*q*n) / 1",
+    ],
+)
 def test_training_count_in_several_forms(answer):
     assert grade("training", answer).correct
 
 
-@pytest.mark.parametrize("answer", [
-    "h*d + h + q*h + q + 2*h*n",
-    "d*h + h + q*h + q + max(d*n + h*n, 2*h*n, h*n + q*n, 2*q*n)",
-    "h*(d + 1) + q*(h + 1) + 2*n*h",
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "h*d + h + q*h + q + 2*h*n",
+        "d*h + h + q*h + q + max(d*n + h*n, 2*h*n, h*n + q*n, 2*q*n)",
+        "h*(d + 1) + q*(h + 1) + 2*n*h",
+    ],
+)
 def test_prediction_count_in_several_forms(answer):
     assert grade("prediction", answer).correct
 
 
-@pytest.mark.parametrize(("answer", "diagnosis", "words"), [
-    (f"{PARAMS} + 2*h*n + 2*q*n", "missing:x", "x (d×n) is kept"),
-    (f"{PARAMS} + d*n + h*n + 2*q*n", "missing:z", "z (h×n) is kept because the backward of phi"),
-    (f"{PARAMS} + d*n + 2*h*n + q*n", "missing:y", "y (q×n) is kept"),
-    (f"{PARAMS} + d*n + 2*q*n", "missing:z,h", "z (h×n)"),
-    (f"{PARAMS} + d*n + 3*h*n + 2*q*n", "extra:W1 @ x", "not kept"),
-    (f"{PARAMS} - h*d + d*n + 2*h*n + 2*q*n", "missing:dJ/dW1", "gradient buffer dJ/dW1"),
-    (f"{PARAMS} - h - q + d*n + 2*h*n + 2*q*n", "missing:dJ/db1,dJ/db2", "dJ/db1"),
-])
+@pytest.mark.parametrize(
+    ("answer", "diagnosis", "words"),
+    [
+        (f"{PARAMS} + 2*h*n + 2*q*n", "missing:x", "x (d×n) is kept"),
+        (
+            f"{PARAMS} + d*n + h*n + 2*q*n",
+            "missing:z",
+            "z (h×n) is kept because the backward of phi",
+        ),
+        (f"{PARAMS} + d*n + 2*h*n + q*n", "missing:y", "y (q×n) is kept"),
+        (f"{PARAMS} + d*n + 2*q*n", "missing:z,h", "z (h×n)"),
+        (f"{PARAMS} + d*n + 3*h*n + 2*q*n", "extra:W1 @ x", "not kept"),
+        (f"{PARAMS} - h*d + d*n + 2*h*n + 2*q*n", "missing:dJ/dW1", "gradient buffer dJ/dW1"),
+        (f"{PARAMS} - h - q + d*n + 2*h*n + 2*q*n", "missing:dJ/db1,dJ/db2", "dJ/db1"),
+    ],
+)
 def test_training_names_the_tensors(answer, diagnosis, words):
     result = grade("training", answer)
     assert (result.status, result.correct, result.diagnosis) == (GRADED, False, diagnosis)
     assert words in result.feedback
 
 
-@pytest.mark.parametrize(("answer", "diagnosis", "words"), [
-    ("h*d + h + q*h + q + h*n", "missing:W1 @ x", "live at the peak"),
-    ("2*(h*d + h + q*h + q) + 2*h*n", "extra:dJ/dW1,dJ/db1,dJ/dW2,dJ/db2",
-     "prediction computes no gradients"),
-    ("h*d + h + q*h + q + 2*h*n + d*n", "extra:x", "not live at the peak"),
-])
+@pytest.mark.parametrize(
+    ("answer", "diagnosis", "words"),
+    [
+        ("h*d + h + q*h + q + h*n", "missing:W1 @ x", "live at the peak"),
+        (
+            "2*(h*d + h + q*h + q) + 2*h*n",
+            "extra:dJ/dW1,dJ/db1,dJ/dW2,dJ/db2",
+            "prediction computes no gradients",
+        ),
+        ("h*d + h + q*h + q + 2*h*n + d*n", "extra:x", "not live at the peak"),
+    ],
+)
 def test_prediction_names_the_tensors(answer, diagnosis, words):
     result = grade("prediction", answer)
     assert (result.correct, result.diagnosis) == (False, diagnosis), result.feedback
@@ -77,12 +96,15 @@ def test_listed_mistakes_bytes_and_batch():
     assert other.diagnosis == "wrong" and "n=" in other.feedback
 
 
-@pytest.mark.parametrize(("answer", "diagnosis", "words"), [
-    ("2*h*n +", "syntax", "column"),
-    ("2*hn", "unknown-name", "h*n"),
-    ("2*batch", "unknown-name", "d, h, q, n"),
-    (7, "empty", "Write a count"),
-])
+@pytest.mark.parametrize(
+    ("answer", "diagnosis", "words"),
+    [
+        ("2*h*n +", "syntax", "column"),
+        ("2*hn", "unknown-name", "h*n"),
+        ("2*batch", "unknown-name", "d, h, q, n"),
+        (7, "empty", "Write a count"),
+    ],
+)
 def test_invalid_counts_cost_nothing(answer, diagnosis, words):
     result = grade("training", answer)
     assert result.status == INVALID and result.diagnosis == diagnosis and words in result.feedback
@@ -107,16 +129,25 @@ def _with_part(part: str) -> str:
     return head + "parts:\n" + part
 
 
-@pytest.mark.parametrize(("part", "words"), [
-    ("  - {id: t, kind: memory, measure: training, answer: 'd*n'}\n", "not the engine's count"),
-    ("  - {id: t, kind: memory, measure: training, answer: 'd*n +'}\n", "does not parse"),
-    ("  - {id: t, kind: memory, measure: prediction, answer: 'h*d + h + q*h + q + 2*h*n',"
-     " assume: [h > zz]}\n", "'zz' is not a size"),
-    ("  - {id: t, kind: memory, measure: training, batch: d, answer: 'd'}\n", "already a size"),
-    ("  - {id: t, kind: memory, measure: prediction, answer: 'h*d + h + q*h + q + 2*h*n',"
-     " assume: [h > d, h > q], mistakes: [{answer: 'h*d + h + q*h + q + 2*n*h', feedback: x}]}\n",
-     "in fact correct"),
-])
+@pytest.mark.parametrize(
+    ("part", "words"),
+    [
+        ("  - {id: t, kind: memory, measure: training, answer: 'd*n'}\n", "not the engine's count"),
+        ("  - {id: t, kind: memory, measure: training, answer: 'd*n +'}\n", "does not parse"),
+        (
+            "  - {id: t, kind: memory, measure: prediction, answer: 'h*d + h + q*h + q + 2*h*n',"
+            " assume: [h > zz]}\n",
+            "'zz' is not a size",
+        ),
+        ("  - {id: t, kind: memory, measure: training, batch: d, answer: 'd'}\n", "already a size"),
+        (
+            "  - {id: t, kind: memory, measure: prediction, answer: 'h*d + h + q*h + q + 2*h*n',"
+            " assume: [h > d, h > q],"
+            " mistakes: [{answer: 'h*d + h + q*h + q + 2*n*h', feedback: x}]}\n",
+            "in fact correct",
+        ),
+    ],
+)
 def test_check_problems(part, words):
     with pytest.raises(CatalogError) as info:
         parse_exercise(_with_part(part))

@@ -14,7 +14,8 @@ BASE = {"slug": "essay", "title": "Essay"}
 
 def spec_with(**part) -> ExerciseSpec:
     return ExerciseSpec.model_validate(
-        dict(BASE, parts=[{"id": "essay", "kind": "text", "points": 3, **part}]))
+        dict(BASE, parts=[{"id": "essay", "kind": "text", "points": 3, **part}])
+    )
 
 
 def test_answer_waits_for_review_with_score_zero():
@@ -25,12 +26,15 @@ def test_answer_waits_for_review_with_score_zero():
     assert "instructor will grade" in result.feedback
 
 
-@pytest.mark.parametrize(("answer", "message"), [
-    (["a list"], "as text"),
-    ("   ", "Write an answer"),
-    ("short", "at least 10"),
-    ("x" * 51, "limit is 50"),
-])
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (["a list"], "as text"),
+        ("   ", "Write an answer"),
+        ("short", "at least 10"),
+        ("x" * 51, "limit is 50"),
+    ],
+)
 def test_unreadable_or_out_of_bounds_answers_are_invalid(answer, message):
     spec = spec_with(max_length=50, min_length=10)
     result = KIND.grade(spec.parts[0], answer, GradingContext(spec, 1))
@@ -44,8 +48,7 @@ def test_rubric_and_sample_are_private():
 
 
 def test_limits_are_checked_when_loading():
-    data = dict(BASE, parts=[{"id": "essay", "kind": "text", "min_length": 100,
-                              "max_length": 10}])
+    data = dict(BASE, parts=[{"id": "essay", "kind": "text", "min_length": 100, "max_length": 10}])
     with pytest.raises(CatalogError, match="min_length is larger"):
         parse_exercise(yaml.safe_dump(data), "essay.yaml")
 

@@ -11,8 +11,11 @@ from flask.testing import FlaskClient
 from grader.services.users import create_user
 
 PASSWORD = "correct horse battery"
-ANSWERS = {"answer-shape": "n×m", "answer-do_dh": "h×q",
-           "answer-vector_or_matrix": ["dJ_db1", "dJ_do"]}
+ANSWERS = {
+    "answer-shape": "n×m",
+    "answer-do_dh": "h×q",
+    "answer-vector_or_matrix": ["dJ_db1", "dJ_do"],
+}
 
 
 @pytest.fixture()

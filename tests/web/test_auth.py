@@ -8,9 +8,17 @@ import pytest
 
 from tests.web.conftest import PASSWORD, sign_in
 
-PROTECTED = ["/exercises", "/exercises/jacobian-shape", "/me", "/submissions/1",
-             "/instructor", "/instructor/exercises/jacobian-shape/submissions",
-             "/instructor/submissions/1", "/instructor/gradebook.csv", "/instructor/import"]
+PROTECTED = [
+    "/exercises",
+    "/exercises/jacobian-shape",
+    "/me",
+    "/submissions/1",
+    "/instructor",
+    "/instructor/exercises/jacobian-shape/submissions",
+    "/instructor/submissions/1",
+    "/instructor/gradebook.csv",
+    "/instructor/import",
+]
 
 
 def test_login_page_has_labelled_fields(client):
@@ -30,9 +38,15 @@ def test_sign_in_and_out(client, users):
     assert client.get("/exercises").status_code == 302
 
 
-@pytest.mark.parametrize("email,password", [("student@example.org", "wrong password"),
-                                            ("nobody@example.org", PASSWORD),
-                                            ("", ""), ("x" * 5000, "y")])
+@pytest.mark.parametrize(
+    "email,password",
+    [
+        ("student@example.org", "wrong password"),
+        ("nobody@example.org", PASSWORD),
+        ("", ""),
+        ("x" * 5000, "y"),
+    ],
+)
 def test_failed_sign_in_says_the_same_whoever_asks(client, users, email, password):
     response = sign_in(client, email, password)
     assert response.status_code == 401
@@ -42,13 +56,15 @@ def test_failed_sign_in_says_the_same_whoever_asks(client, users, email, passwor
 
 
 def test_sign_in_goes_to_a_local_next_only(client, users):
-    ok = client.post("/login", data={"email": "student@example.org", "password": PASSWORD,
-                                     "next": "/me"})
+    ok = client.post(
+        "/login", data={"email": "student@example.org", "password": PASSWORD, "next": "/me"}
+    )
     assert ok.headers["Location"].endswith("/me")
     client.post("/logout")
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
-        response = client.post("/login", data={"email": "student@example.org",
-                                               "password": PASSWORD, "next": target})
+        response = client.post(
+            "/login", data={"email": "student@example.org", "password": PASSWORD, "next": target}
+        )
         assert response.headers["Location"].endswith("/exercises"), target
         client.post("/logout")
 
@@ -82,19 +98,26 @@ def test_post_without_csrf_token_is_refused(app, client, users):
     assert "expired or came from another site" in response.get_data(as_text=True)
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"email": "student@example.org",
-                                           "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": "student@example.org", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
     # signed in, a form post and a preview fetch without the token are refused too
     answer = client.post("/exercises/jacobian-shape", data={"answer-shape": "n×m"})
     assert answer.status_code == 400
-    preview = client.post("/exercises/jacobian-shape/preview", json={"part": "shape",
-                                                                     "answer": "x"})
+    preview = client.post(
+        "/exercises/jacobian-shape/preview", json={"part": "shape", "answer": "x"}
+    )
     assert preview.status_code == 400
-    token = re.search(r'name="csrf-token" content="([^"]+)"',
-                      client.get("/exercises/jacobian-shape").get_data(as_text=True)).group(1)
-    preview = client.post("/exercises/jacobian-shape/preview", headers={"X-CSRFToken": token},
-                          json={"part": "shape", "answer": "x"})
+    token = re.search(
+        r'name="csrf-token" content="([^"]+)"',
+        client.get("/exercises/jacobian-shape").get_data(as_text=True),
+    ).group(1)
+    preview = client.post(
+        "/exercises/jacobian-shape/preview",
+        headers={"X-CSRFToken": token},
+        json={"part": "shape", "answer": "x"},
+    )
     assert preview.status_code == 200
 
 

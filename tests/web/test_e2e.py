@@ -32,9 +32,15 @@ except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None
 
 CHROMIUM = os.environ.get("GRADER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = Path(os.environ.get("GRADER_SCREENSHOTS", "/tmp/grader-screenshots"))
 
 pytestmark = [
@@ -64,7 +70,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, obje
         upgrade()
         import_exercises([EXERCISES / "jacobian-shape.yaml"])
         for path in sorted(EXERCISES.glob("*.yaml")):  # the others when they load (kinds land
-            try:                                       # one by one); tests needing them skip
+            try:  # one by one); tests needing them skip
                 import_exercises([path])
             except CatalogError:
                 pass
@@ -101,8 +107,14 @@ def page(browser, server) -> Iterator[Page]:  # noqa: ANN001
     context.add_init_script(CSP_PROBE)
     page = context.new_page()
     problems: list[str] = []
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-            if msg.type in ("error", "warning") else None)
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type in ("error", "warning")
+            else None
+        ),
+    )
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     page.expected_statuses = set()  # a test that provokes an error page names its status
     yield page
@@ -214,8 +226,10 @@ def test_graph_editor_builds_json_by_clicking(page, server, monkeypatch):
     nodes.nth(2).click()
     graph = json.loads(editor.locator("input.graph-json").input_value())
     labels = {node["id"]: node["label"] for node in graph["nodes"]}
-    assert {(labels[a], labels[b]) for a, b in graph["edges"]} == {("x", "matmul"),
-                                                                    ("W1", "matmul")}
+    assert {(labels[a], labels[b]) for a, b in graph["edges"]} == {
+        ("x", "matmul"),
+        ("W1", "matmul"),
+    }
     assert {n["label"]: n["type"] for n in graph["nodes"]}["matmul"] == "operator"
     assert editor.locator("textarea").input_value() == "x -> matmul\nW1 -> matmul"
     shot(page, "graph-editor")
@@ -233,8 +247,13 @@ def test_graph_editor_builds_json_by_clicking(page, server, monkeypatch):
     graph = json.loads(editor.locator("input.graph-json").input_value())
     assert len(graph["nodes"]) == 5 and len(graph["edges"]) == 4
     types = {node["label"]: node["type"] for node in graph["nodes"]}
-    assert types == {"x": "variable", "W1": "variable", "matmul": "operator", "+": "operator",
-                     "b1": "variable"}
+    assert types == {
+        "x": "variable",
+        "W1": "variable",
+        "matmul": "operator",
+        "+": "operator",
+        "b1": "variable",
+    }
     assert editor.locator("svg g.node").count() == 5
 
 
@@ -358,8 +377,12 @@ def test_graph_exercise_drawn_and_graded(page, server):
     page.goto(base + "/exercises/graph-bias")
     editor = page.locator(".graph-editor").first
     label = editor.get_by_label("Node label")
-    for text, kind in (("x", "variable"), ("W1", "variable"), ("matmul", "operator"),
-                       ("z", "variable")):
+    for text, kind in (
+        ("x", "variable"),
+        ("W1", "variable"),
+        ("matmul", "operator"),
+        ("z", "variable"),
+    ):
         label.fill(text)
         editor.get_by_role("button", name=f"Add {kind}").click()
     nodes = editor.locator("svg g.node")

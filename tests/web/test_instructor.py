@@ -14,9 +14,13 @@ from grader.models import Submission, User
 from grader.services.exercises import ExerciseNotFound, current_version
 from tests.web.conftest import ANSWERS, PASSWORD, sign_in, submission_id
 
-INSTRUCTOR_PAGES = ["/instructor", "/instructor/exercises/jacobian-shape/submissions",
-                    "/instructor/submissions/1", "/instructor/gradebook.csv",
-                    "/instructor/import"]
+INSTRUCTOR_PAGES = [
+    "/instructor",
+    "/instructor/exercises/jacobian-shape/submissions",
+    "/instructor/submissions/1",
+    "/instructor/gradebook.csv",
+    "/instructor/import",
+]
 
 
 def _answer_as(client, email, data):
@@ -30,16 +34,35 @@ def _needs_review_submission(app, user_email="student@example.org") -> int:
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == user_email))
         row = Submission(
-            user_id=user.id, exercise_version_id=current_version("jacobian-shape").id,
-            answers={"shape": "n×m", "dh_dz": "it is diagonal"}, seed=1, status="needs_review",
-            score=1.0, max_score=6.0, source="web",
+            user_id=user.id,
+            exercise_version_id=current_version("jacobian-shape").id,
+            answers={"shape": "n×m", "dh_dz": "it is diagonal"},
+            seed=1,
+            status="needs_review",
+            score=1.0,
+            max_score=6.0,
+            source="web",
             parts=[
-                {"id": "shape", "score": 1.0, "max_score": 1.0, "correct": True,
-                 "feedback": "Correct.", "status": "graded", "diagnosis": "correct",
-                 "details": {}},
-                {"id": "dh_dz", "score": 0.0, "max_score": 1.0, "correct": False,
-                 "feedback": "An instructor will read this answer.", "status": "needs_review",
-                 "diagnosis": "needs-review", "details": {}},
+                {
+                    "id": "shape",
+                    "score": 1.0,
+                    "max_score": 1.0,
+                    "correct": True,
+                    "feedback": "Correct.",
+                    "status": "graded",
+                    "diagnosis": "correct",
+                    "details": {},
+                },
+                {
+                    "id": "dh_dz",
+                    "score": 0.0,
+                    "max_score": 1.0,
+                    "correct": False,
+                    "feedback": "An instructor will read this answer.",
+                    "status": "needs_review",
+                    "diagnosis": "needs-review",
+                    "details": {},
+                },
             ],
         )
         db.session.add(row)
@@ -56,8 +79,12 @@ def test_students_get_403_on_instructor_pages(student, path):
 
 def test_students_cannot_post_reviews_or_imports(imported, student):
     sid = _needs_review_submission(imported)
-    assert student.post(f"/instructor/submissions/{sid}/parts/dh_dz/review",
-                        data={"score": "1"}).status_code == 403
+    assert (
+        student.post(
+            f"/instructor/submissions/{sid}/parts/dh_dz/review", data={"score": "1"}
+        ).status_code
+        == 403
+    )
     assert student.post("/instructor/import", data={}).status_code == 403
 
 
@@ -104,7 +131,8 @@ def test_submission_list_filters(client, users, imported):
     assert "1 submission match" in by_status and f"/instructor/submissions/{review}" in by_status
     today = datetime.now(UTC).date().isoformat()
     assert "3 submissions match" in client.get(f"{base}?from={today}&to={today}").get_data(
-        as_text=True)
+        as_text=True
+    )
     assert "0 submissions match" in client.get(f"{base}?to=2001-01-01").get_data(as_text=True)
     # unreadable filters are ignored rather than failing
     assert client.get(f"{base}?from=yesterday&status=bogus").status_code == 200
@@ -127,8 +155,10 @@ def test_grading_a_needs_review_part(imported, instructor):
     page = instructor.get(f"/instructor/submissions/{sid}").get_data(as_text=True)
     assert "⧗ waiting for an instructor’s review" in page and "Grade this part" in page
     assert '<label for="score-dh_dz">' in page
-    response = instructor.post(f"/instructor/submissions/{sid}/parts/dh_dz/review",
-                               data={"score": "0.5", "feedback": "Half: name the diagonal."})
+    response = instructor.post(
+        f"/instructor/submissions/{sid}/parts/dh_dz/review",
+        data={"score": "0.5", "feedback": "Half: name the diagonal."},
+    )
     assert response.status_code == 303
     with imported.app_context():
         row = db.session.get(Submission, sid)
@@ -146,15 +176,22 @@ def test_grading_a_needs_review_part(imported, instructor):
         assert row.score == 2.0 and row.parts[1]["correct"]
 
 
-@pytest.mark.parametrize("part,score,message", [
-    ("dh_dz", "2", "from 0 to 1"), ("dh_dz", "-1", "from 0 to 1"), ("dh_dz", "nan", "from 0"),
-    ("dh_dz", "lots", "as a number"), ("shape", "1", "graded automatically"),
-    ("nope", "1", "has no part"),
-])
+@pytest.mark.parametrize(
+    "part,score,message",
+    [
+        ("dh_dz", "2", "from 0 to 1"),
+        ("dh_dz", "-1", "from 0 to 1"),
+        ("dh_dz", "nan", "from 0"),
+        ("dh_dz", "lots", "as a number"),
+        ("shape", "1", "graded automatically"),
+        ("nope", "1", "has no part"),
+    ],
+)
 def test_invalid_reviews_are_refused(imported, instructor, part, score, message):
     sid = _needs_review_submission(imported)
-    response = instructor.post(f"/instructor/submissions/{sid}/parts/{part}/review",
-                               data={"score": score})
+    response = instructor.post(
+        f"/instructor/submissions/{sid}/parts/{part}/review", data={"score": score}
+    )
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     with imported.app_context():
@@ -162,15 +199,21 @@ def test_invalid_reviews_are_refused(imported, instructor, part, score, message)
 
 
 def test_review_of_unknown_submission_is_404(instructor):
-    assert instructor.post("/instructor/submissions/999/parts/a/review",
-                           data={"score": "1"}).status_code == 404
+    assert (
+        instructor.post(
+            "/instructor/submissions/999/parts/a/review", data={"score": "1"}
+        ).status_code
+        == 404
+    )
 
 
 def test_student_sees_the_review(imported, client, users):
     sid = _needs_review_submission(imported)
     sign_in(client, "teacher@example.org")
-    client.post(f"/instructor/submissions/{sid}/parts/dh_dz/review",
-                data={"score": "1", "feedback": "Well argued."})
+    client.post(
+        f"/instructor/submissions/{sid}/parts/dh_dz/review",
+        data={"score": "1", "feedback": "Well argued."},
+    )
     client.post("/logout")
     sign_in(client, "student@example.org")
     page = client.get(f"/submissions/{sid}").get_data(as_text=True)

@@ -13,24 +13,35 @@ from grader.web.texmath import TexError, tex_to_mathml
 from grader.web.widgets import WIDGETS, answers_from_form, widget_for
 
 
-@pytest.mark.parametrize("tex,expected", [
-    (r"\partial J / \partial b_2",
-     "<mi>∂</mi><mi>J</mi><mo>/</mo><mi>∂</mi><msub><mi>b</mi><mn>2</mn></msub>"),
-    (r"W_1 \in \mathbb{R}^{h \times d}",
-     "<msup><mi>ℝ</mi><mrow><mi>h</mi><mo>×</mo><mi>d</mi></mrow></msup>"),
-    (r"\frac{1}{2}", "<mfrac><mrow><mn>1</mn></mrow><mrow><mn>2</mn></mrow></mfrac>"),
-    (r"x_i^2", "<msubsup><mi>x</mi><mi>i</mi><mn>2</mn></msubsup>"),
-    (r"\|o - y\|^2", "<mo>‖</mo><mi>o</mi><mo>−</mo><mi>y</mi><msup><mo>‖</mo><mn>2</mn></msup>"),
-    (r"\text{a<b}", "<mtext>a&lt;b</mtext>"),
-    (r"\left( x \right)", "<mo>(</mo><mi>x</mi><mo>)</mo>"),
-])
+@pytest.mark.parametrize(
+    "tex,expected",
+    [
+        (
+            r"\partial J / \partial b_2",
+            "<mi>∂</mi><mi>J</mi><mo>/</mo><mi>∂</mi><msub><mi>b</mi><mn>2</mn></msub>",
+        ),
+        (
+            r"W_1 \in \mathbb{R}^{h \times d}",
+            "<msup><mi>ℝ</mi><mrow><mi>h</mi><mo>×</mo><mi>d</mi></mrow></msup>",
+        ),
+        (r"\frac{1}{2}", "<mfrac><mrow><mn>1</mn></mrow><mrow><mn>2</mn></mrow></mfrac>"),
+        (r"x_i^2", "<msubsup><mi>x</mi><mi>i</mi><mn>2</mn></msubsup>"),
+        (
+            r"\|o - y\|^2",
+            "<mo>‖</mo><mi>o</mi><mo>−</mo><mi>y</mi><msup><mo>‖</mo><mn>2</mn></msup>",
+        ),
+        (r"\text{a<b}", "<mtext>a&lt;b</mtext>"),
+        (r"\left( x \right)", "<mo>(</mo><mi>x</mi><mo>)</mo>"),
+    ],
+)
 def test_tex_subset_becomes_mathml(tex, expected):
     html = tex_to_mathml(tex)
     assert html.startswith("<math><mrow>") and expected in html
 
 
-@pytest.mark.parametrize("tex", [r"\unknowncommand x", "x^", "{x", "x}", "a_b_c", "a & b",
-                                 "x" * 600])
+@pytest.mark.parametrize(
+    "tex", [r"\unknowncommand x", "x^", "{x", "x}", "a_b_c", "a & b", "x" * 600]
+)
 def test_tex_outside_the_subset_is_refused(tex):
     with pytest.raises(TexError):
         tex_to_mathml(tex)
@@ -38,12 +49,14 @@ def test_tex_outside_the_subset_is_refused(tex):
 
 def test_unsupported_math_keeps_its_source_escaped():
     assert math_html(r"\begin{matrix}<x>") == (
-        '<code class="tex" title="TeX">\\begin{matrix}&lt;x&gt;</code>')
+        '<code class="tex" title="TeX">\\begin{matrix}&lt;x&gt;</code>'
+    )
 
 
 def test_markdown_prompt_with_math_and_no_raw_html():
-    html = render_markdown("Find $\\nabla_X f$ for `$x$` <script>alert(1)</script> "
-                           "[x](javascript:alert(1)) and \\$5.")
+    html = render_markdown(
+        "Find $\\nabla_X f$ for `$x$` <script>alert(1)</script> [x](javascript:alert(1)) and \\$5."
+    )
     assert "<math><mrow><msub><mi>∇</mi>" in html
     assert "<code>$x$</code>" in html  # code spans are not math
     assert "<script>" not in html and "&lt;script&gt;" in html
@@ -65,17 +78,37 @@ def test_every_kind_maps_to_a_macro_that_exists():
 
 
 def test_answers_from_form_per_kind():
-    parts = [{"id": "s", "kind": "shape"}, {"id": "c", "kind": "choice"},
-             {"id": "g", "kind": "graph"}, {"id": "t", "kind": "graph"},
-             {"id": "k", "kind": "code"}, {"id": "u", "kind": "unheard-of"}]
+    parts = [
+        {"id": "s", "kind": "shape"},
+        {"id": "c", "kind": "choice"},
+        {"id": "g", "kind": "graph"},
+        {"id": "t", "kind": "graph"},
+        {"id": "k", "kind": "code"},
+        {"id": "u", "kind": "unheard-of"},
+    ]
     graph = {"nodes": [{"id": "a", "label": "x", "type": "variable"}], "edges": []}
-    form = MultiDict([("answer-s", "  n×m "), ("answer-c", "a"), ("answer-c", "b"),
-                      ("answer-g", json.dumps(graph)), ("edges-g", "ignored -> here"),
-                      ("answer-t", "{not json"), ("edges-t", "x -> matmul"),
-                      ("answer-k", "def f():\r\n    return 1\r\n"), ("answer-u", " text ")])
+    form = MultiDict(
+        [
+            ("answer-s", "  n×m "),
+            ("answer-c", "a"),
+            ("answer-c", "b"),
+            ("answer-g", json.dumps(graph)),
+            ("edges-g", "ignored -> here"),
+            ("answer-t", "{not json"),
+            ("edges-t", "x -> matmul"),
+            ("answer-k", "def f():\r\n    return 1\r\n"),
+            ("answer-u", " text "),
+        ]
+    )
     answers = answers_from_form(form, parts)
-    assert answers == {"s": "n×m", "c": ["a", "b"], "g": graph, "t": "x -> matmul",
-                       "k": "def f():\n    return 1\n", "u": "text"}
+    assert answers == {
+        "s": "n×m",
+        "c": ["a", "b"],
+        "g": graph,
+        "t": "x -> matmul",
+        "k": "def f():\n    return 1\n",
+        "u": "text",
+    }
 
 
 def test_histogram_and_bar_list_geometry():

@@ -15,15 +15,17 @@ def test_pending_reviews_and_grading(imported, users):
     sid = _needs_review_submission(imported)
     with imported.app_context():
         pending = pending_reviews()
-        assert [(p.submission_id, p.part_id, p.exercise, p.user, p.max_score, p.excerpt)
-                for p in pending] == [(sid, "dh_dz", "jacobian-shape", "student@example.org",
-                                       1.0, "it is diagonal")]
+        assert [
+            (p.submission_id, p.part_id, p.exercise, p.user, p.max_score, p.excerpt)
+            for p in pending
+        ] == [(sid, "dh_dz", "jacobian-shape", "student@example.org", 1.0, "it is diagonal")]
         assert pending_reviews("other-exercise") == []
         reviewer = find_reviewer(None)
         row = grade_review(sid, "dh_dz", 1, "", reviewer)
         assert row.status == "graded" and row.score == 2.0
         assert row.parts[1]["feedback"] == "Full marks." and row.parts[1]["reviewed_by_id"] == (
-            reviewer.id)
+            reviewer.id
+        )
         assert pending_reviews() == []
         assert db.session.get(Submission, sid).parts[1]["diagnosis"] == "reviewed"
 

@@ -52,9 +52,10 @@ def test_submit_shows_feedback_per_part(imported, student):
 
 
 def test_unreadable_answer_re_shows_the_form_and_stores_nothing(imported, student):
-    response = student.post("/exercises/jacobian-shape",
-                            data={"answer-shape": "n×?", "answer-do_dh": "q×h",
-                                  "answer-vector_or_matrix": ["dJ_do"]})
+    response = student.post(
+        "/exercises/jacobian-shape",
+        data={"answer-shape": "n×?", "answer-do_dh": "q×h", "answer-vector_or_matrix": ["dJ_do"]},
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "nothing was recorded" in page
@@ -89,8 +90,11 @@ def test_a_student_never_sees_another_students_submission(client, users):
     sid = submission_id(client.post("/exercises/jacobian-shape", data=ANSWERS))
     client.post("/logout")
     sign_in(client, "student@example.org")
-    for path in (f"/submissions/{sid}", f"/submissions/{sid}/status",
-                 f"/exercises/jacobian-shape?from={sid}"):
+    for path in (
+        f"/submissions/{sid}",
+        f"/submissions/{sid}/status",
+        f"/exercises/jacobian-shape?from={sid}",
+    ):
         response = client.get(path)
         assert response.status_code == 403, path
         assert "Not allowed" in response.get_data(as_text=True)
@@ -119,7 +123,10 @@ def test_history_is_paginated(student, monkeypatch):
 def test_status_endpoint_and_queued_page_polls(imported, student):
     sid = submission_id(student.post("/exercises/jacobian-shape", data=ANSWERS))
     assert student.get(f"/submissions/{sid}/status").json == {
-        "status": "graded", "score": 2.0, "max_score": 6.0}
+        "status": "graded",
+        "score": 2.0,
+        "max_score": 6.0,
+    }
     with imported.app_context():
         db.session.get(Submission, sid).status = "queued"
         db.session.commit()
@@ -141,15 +148,18 @@ def test_preview_reads_answers_like_the_api(student):
     assert unknown.status_code == 422 and "No part 'nope'" in unknown.json["error"]["message"]
     assert student.post(url, data="x").status_code == 400
     assert student.post(url, json={"part": "shape", "answer": 3}).status_code == 400
-    assert student.post("/exercises/nope/preview", json={"part": "a",
-                                                         "answer": "x"}).status_code == 404
+    assert (
+        student.post("/exercises/nope/preview", json={"part": "a", "answer": "x"}).status_code
+        == 404
+    )
     empty = student.post(url, json={"part": "shape", "answer": "  "})
     assert empty.json == {"part": "shape", "valid": True, "source": ""}
 
 
 def test_preview_needs_sign_in(client, imported):
-    response = client.post("/exercises/jacobian-shape/preview",
-                           json={"part": "shape", "answer": "n"})
+    response = client.post(
+        "/exercises/jacobian-shape/preview", json={"part": "shape", "answer": "n"}
+    )
     assert response.status_code == 302
 
 

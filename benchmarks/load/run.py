@@ -223,7 +223,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
     log_dir = Path(f"/tmp/{name}")
     log_dir.mkdir(parents=True, exist_ok=True)
     web = None
-    report: dict = {"phases": []}
+    report: dict = {"phases": [], "loadavg": ", ".join(f"{x:.2f}" for x in os.getloadavg())}
     try:
         grader_cli(env, "db", "upgrade")
         files = [
@@ -309,8 +309,8 @@ def write_results(report: dict) -> None:
         "",
         f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; the "
-        "load client, gunicorn, PostgreSQL, Redis and the Celery worker share these cores, and "
-        "other helpers were running tests on the same machine at the same time.",
+        "load client (one Python process), gunicorn, PostgreSQL, Redis and the Celery worker "
+        f"share these cores; load average before the run: {report['loadavg']}.",
         f"- gunicorn: {args['workers']} workers x {args['threads']} threads (gthread), "
         "`gunicorn.conf.py`, app `benchmarks.load.wsgi` (metrics, JSON request logs and outage "
         "handling on), access log off, `GRADER_API_RATE_LIMIT=0`.",

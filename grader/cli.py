@@ -22,7 +22,22 @@ def _app_factory() -> Any:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_app_factory, add_version_option=False)
+class GraderGroup(FlaskGroup):
+    """The command group; a database error ends a command with a message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            hint = ""
+            if "no such table" in reason or "does not exist" in reason:
+                hint = " The database has no schema yet: run `grader db upgrade` first."
+            click.echo(f"Database error: {reason}.{hint}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=GraderGroup, create_app=_app_factory, add_version_option=False)
 def main() -> None:
     """backprop-grader: grade backpropagation answers against a reference engine."""
 

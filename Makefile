@@ -22,7 +22,7 @@ run: install
 	$(BIN)/grader exercises import exercises/
 	$(BIN)/grader demo
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C stops)"
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - 'grader:create_app()'
+	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers 2 'grader:create_app()'
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -203,7 +203,8 @@ def submit(
         api_token_id=api_token.id if api_token else None,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
-        graded_at=None if waiting else utcnow(),
+        created_at=(now := utcnow()),
+        graded_at=None if waiting else now,
     )
     db.session.add(submission)
     try:

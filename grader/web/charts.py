@@ -34,7 +34,7 @@ class Chart:
 def histogram(counts: list[int], title: str, width: int = 360, height: int = 170) -> Chart:
     """Return vertical bars for a distribution over equal buckets of 0-100 %."""
     n = max(len(counts), 1)
-    top, bottom, left = 18, 30, 8
+    top, bottom, left = 18, 30, 18  # room for the centred 0% and 100% labels
     plot_height = height - top - bottom
     slot = (width - 2 * left) / n
     peak = max(counts, default=0) or 1

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask_migrate import upgrade
@@ -116,6 +118,16 @@ def page(browser, server) -> Iterator[Page]:  # noqa: ANN001
         ),
     )
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    # Nothing a page loads may leave this host (no CDN, no fonts, no analytics).
+    page.on(
+        "request",
+        lambda req: (
+            problems.append(f"request leaving the host: {req.url}")
+            if urlsplit(req.url).hostname not in ("127.0.0.1", None)
+            and not req.url.startswith(("data:", "blob:", "about:"))
+            else None
+        ),
+    )
     page.expected_statuses = set()  # a test that provokes an error page names its status
     yield page
     try:
@@ -397,3 +409,130 @@ def test_graph_exercise_drawn_and_graded(page, server):
     answer = result.locator("pre.answer").inner_text()  # shown back as an edge list
     assert answer.split("\n")[:3] == ["x -> matmul", "W1 -> matmul", "matmul -> z"]
     shot(page, "graph-feedback")
+
+
+GRAPH_BIAS_NODES = [
+    ("x", "variable"),
+    ("W1", "variable"),
+    ("b1", "variable"),
+    ("W2", "variable"),
+    ("y", "variable"),
+    ("matmul", "operator"),
+    ("+", "operator"),
+    ("z", "variable"),
+    ("φ", "operator"),
+    ("h", "variable"),
+    ("matmul", "operator"),
+    ("o", "variable"),
+    ("l", "operator"),
+    ("L", "variable"),
+    ("ℓ2", "operator"),
+    ("s", "variable"),
+    ("+", "operator"),
+    ("J", "variable"),
+]
+GRAPH_BIAS_EDGES = [
+    (0, 5),
+    (1, 5),
+    (5, 6),
+    (2, 6),
+    (6, 7),
+    (7, 8),
+    (8, 9),
+    (9, 10),
+    (3, 10),
+    (10, 11),
+    (11, 12),
+    (4, 12),
+    (12, 13),
+    (1, 14),
+    (3, 14),
+    (14, 15),
+    (13, 16),
+    (15, 16),
+    (16, 17),
+]
+
+
+def test_whole_graph_drawn_with_the_mouse_gets_full_credit(page, server):
+    base, app = server
+    need_exercise(app, "graph-bias")
+    sign_in(page, base, "student@example.org")
+    page.goto(base + "/exercises/graph-bias")
+    editor = page.locator(".graph-editor").first
+    label = editor.get_by_label("Node label")
+    for text, kind in GRAPH_BIAS_NODES:
+        label.fill(text)
+        editor.get_by_role("button", name=f"Add {kind}").click()
+    nodes = editor.locator("svg g.node")
+    assert nodes.count() == len(GRAPH_BIAS_NODES)
+    for start, end in GRAPH_BIAS_EDGES:
+        nodes.nth(start).click()
+        nodes.nth(end).click()
+    drawn = json.loads(editor.locator("input.graph-json").input_value())
+    assert len(drawn["edges"]) == len(GRAPH_BIAS_EDGES)
+    shot(page, "graph-drawn")
+    page.get_by_role("button", name="Submit for grading").click()
+    page.wait_for_url(f"{base}/submissions/*")
+    assert "Score 2 / 2" in page.locator("#summary").inner_text()
+    assert "✓ correct" in page.locator("#part-graph").inner_text()
+    shot(page, "graph-full-credit")
+
+
+def test_wrong_formula_gets_feedback_naming_the_mistake(page, server):
+    base, app = server
+    need_exercise(app, "backprop-bias")
+    sign_in(page, base, "student@example.org")
+    page.goto(base + "/exercises/backprop-bias")
+    page.locator("#answer-dJ_do").fill("o - y")  # the factor 2 is missing
+    page.locator("#answer-dJ_dh").fill("W2^T dJ_do")
+    page.locator("#preview-dJ_dh math").wait_for()
+    page.get_by_role("button", name="Submit for grading").click()
+    page.wait_for_url(f"{base}/submissions/*")
+    wrong = page.locator("#part-dJ_do").inner_text()
+    assert "✗ not correct" in wrong and "factor 2" in wrong
+    assert "✓ correct" in page.locator("#part-dJ_dh").inner_text()
+    shot(page, "formula-wrong-feedback")
+
+
+CORRECT_CODE = """import numpy as np
+
+
+def backward(x, y, W1, b1, W2, b2, lam):
+    z = W1 @ x + b1
+    h = np.tanh(z)
+    o = W2 @ h + b2
+    g_o = 2 * (o - y)
+    g_z = (W2.T @ g_o) * (1 - h ** 2)
+    return {"W1": np.outer(g_z, x) + lam * W1, "b1": g_z,
+            "W2": np.outer(g_o, h) + lam * W2, "b2": g_o}
+"""
+
+
+@pytest.mark.sandbox
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="apt-get install bubblewrap")
+def test_code_answer_is_run_and_graded(page, server):
+    base, app = server
+    need_exercise(app, "backprop-code")
+    sign_in(page, base, "student@example.org")
+    page.goto(base + "/exercises/backprop-code")
+    area = page.locator("#answer-code")
+    assert "def backward" in area.input_value()  # the starter code
+    area.fill(CORRECT_CODE)
+    page.get_by_role("button", name="Submit for grading").click()
+    page.wait_for_url(f"{base}/submissions/*")
+    page.get_by_text("Score 4 / 4").wait_for(timeout=20_000)
+    assert "✓ correct" in page.locator("#part-code").inner_text()
+    shot(page, "code-feedback")
+
+
+def test_instructor_downloads_the_gradebook_csv(page, server):
+    base, _ = server
+    sign_in(page, base, "teacher@example.org")
+    page.goto(base + "/instructor")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download the gradebook (CSV)").click()
+    path = info.value.path()
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("email,")
+    assert any("student@example.org" in line and "jacobian-shape" in line for line in lines[1:])

@@ -34,6 +34,15 @@ celery_app.flask_app = None
 
 
 @worker_process_init.connect
+def freeze_loaded_objects(**_signal: Any) -> None:
+    """Keep import-time objects out of full garbage collections (see gunicorn.conf.py)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
+@worker_process_init.connect
 def warm_sandbox_pool(**_signal: Any) -> bool:
     """Start the sandbox's warm zygotes (numpy, the code kind's default) in a worker process.
 

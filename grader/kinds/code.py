@@ -327,7 +327,12 @@ class CodeKind(KindBase):
         correct = [name for name, v in verdicts.items() if v.correct]
         score = round(part.points * len(correct) / len(part.outputs), 6)
         details["outputs"] = {
-            name: {"verdict": v.verdict, "diagnosis": v.diagnosis, **v.details}
+            name: {
+                "verdict": v.verdict,
+                "message": v.message,
+                "diagnosis": v.diagnosis,
+                **v.details,
+            }
             for name, v in verdicts.items()
         }
         if len(correct) == len(part.outputs):

@@ -24,7 +24,10 @@ def page_url(page: int) -> str:
 
 @bp.context_processor
 def _template_helpers() -> dict[str, object]:
-    return {"is_instructor": auth.is_instructor(current_user), "page_url": page_url}
+    return {
+        "is_instructor": auth.is_instructor(current_user),
+        "page_url": page_url,
+    }
 
 
 __all__ = ["bp"]

@@ -28,6 +28,7 @@ from grader.services.review import ReviewError, grade_review, reviewable
 from grader.web.auth import instructor_required, signed_in_user
 from grader.web.blueprint import bp
 from grader.web.charts import bar_list, histogram
+from grader.web.markdown import answers_mathml
 
 PER_PAGE = 50
 MAX_IMPORT_FILES = 50
@@ -98,6 +99,7 @@ def _render_detail(row: Submission, errors: dict[str, str] | None = None, status
         spec=spec.public(),
         results={p["id"]: p for p in row.parts or []},
         answers=row.answers or {},
+        mathml=answers_mathml(spec, row.answers or {}),
         rubrics=rubrics,
         reviewable={p["id"] for p in row.parts or [] if reviewable(p)},
         errors=errors or {},

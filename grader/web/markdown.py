@@ -6,13 +6,16 @@ Math outside the TeX subset of ``grader.web.texmath`` is shown as its TeX source
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from html import escape
+from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
 from markupsafe import Markup
 
+from grader.services.preview import PreviewError, preview_answer
 from grader.web.texmath import TexError, tex_to_mathml
 
 
@@ -76,3 +79,23 @@ def render_markdown(text: str) -> Markup:
 def render_inline(text: str) -> Markup:
     """Return the HTML of a one-line Markdown text (no surrounding paragraph)."""
     return Markup(_MD.renderInline(text or ""))
+
+
+def answers_mathml(spec: Any, answers: Mapping[str, Any]) -> dict[str, Markup]:
+    """Return the MathML of each formula or memory answer that can be read, by part id.
+
+    The MathML is built from the formula language's own tree, which escapes every piece of
+    text, so it is safe to mark up.
+    """
+    rendered: dict[str, Markup] = {}
+    for part in spec.parts:
+        answer = answers.get(part.id)
+        if part.kind not in ("formula", "memory") or not isinstance(answer, str) or not answer:
+            continue
+        try:
+            reading = preview_answer(spec, part.id, answer)
+        except PreviewError:
+            continue
+        if reading.get("valid") and reading.get("mathml"):
+            rendered[part.id] = Markup(reading["mathml"])  # noqa: S704 - escaped by the renderer
+    return rendered

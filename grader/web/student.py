@@ -22,6 +22,7 @@ from grader.services.exercises import (
 from grader.services.grading import InvalidAnswers, submit
 from grader.web.auth import is_instructor, signed_in_user
 from grader.web.blueprint import bp
+from grader.web.markdown import answers_mathml
 from grader.web.widgets import answers_from_form, is_blank, widget_for
 
 PER_PAGE = 50
@@ -157,6 +158,7 @@ def submission(submission_id: int) -> ResponseReturnValue:
         spec=spec.public(),
         results={p["id"]: p for p in row.parts or []},
         answers=row.answers or {},
+        mathml=answers_mathml(spec, row.answers or {}),
         instructor_view=False,
     )
 

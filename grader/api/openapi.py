@@ -144,6 +144,42 @@ def _plain_query_parameters(spec: dict[str, Any]) -> None:
                         del schema["default"]
 
 
+# OpenAPI links: how a response feeds the next call (clients and stateful fuzzing follow them).
+LINKS: dict[str, dict[str, dict[str, Any]]] = {
+    "create_submission": {
+        "GetSubmission": {
+            "operationId": "get_submission",
+            "parameters": {"submission_id": "$response.body#/id"},
+            "description": "Read the submission back (poll it while its status is queued).",
+        },
+        "ScoresOfTheUser": {
+            "operationId": "list_scores",
+            "parameters": {"user": "$response.body#/user", "exercise": "$response.body#/exercise"},
+            "description": "The user's best score on this exercise.",
+        },
+    },
+    "create_api_token": {
+        "RevokeToken": {
+            "operationId": "revoke_api_token",
+            "parameters": {"token_id": "$response.body#/id"},
+            "description": "Revoke the token just created.",
+        },
+    },
+}
+
+
+def _links(spec: dict[str, Any]) -> None:
+    """Attach ``LINKS`` to the success responses of their operations."""
+    for item in spec["paths"].values():
+        for operation in item.values():
+            links = LINKS.get(operation.get("operationId", ""))
+            if not links:
+                continue
+            for code, response in operation["responses"].items():
+                if code.startswith("2"):
+                    response["links"] = links
+
+
 def _drop_unused_components(spec: dict[str, Any]) -> None:
     schemas = spec["components"]["schemas"]
     while True:
@@ -191,6 +227,7 @@ def document() -> dict[str, Any]:
     if "doc" not in _document_cache:
         spec = copy.deepcopy(api_spec.spec)
         _rename_operations(spec)
+        _links(spec)
         _problem_media_types(spec)
         _csv_gradebook(spec)
         _plain_query_parameters(spec)

@@ -141,3 +141,47 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(fuzz_app, mode
         succeeded = {label for label, seen in statuses.items() if any(200 <= s < 300 for s in seen)}
         expected = {label for label in statuses if "preview" not in label and "DELETE" not in label}
         assert expected <= succeeded, statuses
+
+
+def test_links_connect_submissions_to_their_results(client):
+    document = client.get("/api/v1/openapi.json").json
+    created = document["paths"]["/api/v1/exercises/{slug}/submissions"]["post"]["responses"]
+    link = created["201"]["links"]["GetSubmission"]
+    assert link == {
+        "operationId": "get_submission",
+        "parameters": {"submission_id": "$response.body#/id"},
+        "description": link["description"],
+    }
+
+
+def test_stateful_sequences_follow_the_links_without_errors(fuzz_app):
+    """Chains of calls along the OpenAPI links (submit -> read back -> scores; create a token
+    -> revoke it): no server error and no response that breaks the schema."""
+    app, token = fuzz_app
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=fuzz_config(token))
+    machine = schema.as_state_machine()
+    steps: list[tuple[str, int]] = []
+
+    class Recording(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case):
+            # A real slug: a random one only finds 404s and no link is ever followed.
+            if case.path_parameters and "slug" in case.path_parameters:
+                case.path_parameters["slug"] = "jacobian-shape"
+            return {}
+
+        def after_call(self, response, case):
+            steps.append((case.operation.label, response.status_code))
+            super().after_call(response, case)
+
+    Recording.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert steps and all(status < 500 for _, status in steps)
+    read_back = [s for label, s in steps if label.startswith("GET /api/v1/submissions")]
+    assert 200 in read_back, steps  # a link was followed to a submission that exists

@@ -71,8 +71,19 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
 
 
 def as_utc(value: datetime) -> datetime:
-    """Return ``value`` in UTC; a naive datetime is taken to be UTC already."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    """Return ``value`` in UTC; a naive datetime is taken to be UTC already.
+
+    A time whose UTC equivalent falls outside what ``datetime`` holds (0001-01-01T00:15+01:00
+    is in year 0 in UTC) becomes the earliest or latest time there is: as a filter bound it
+    means "from the beginning" or "to the end".
+    """
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if value.year < 5000 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 def best_scores(

@@ -172,3 +172,16 @@ def test_scores_need_read_scores_scope(client, gradebook, make_token):
         client.get("/api/v1/scores", headers=auth(make_token("submit"))), 403, "insufficient-scope"
     )
     assert is_problem(client.get("/api/v1/scores"), 401, "unauthorized")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "until=0001-01-01T00:15:01%2B01:00",  # year 0 in UTC (found by schemathesis)
+        "since=9999-12-31T23:59:59-05:00",  # year 10000 in UTC
+        "since=0001-01-01T00:00:00%2B14:00&format=csv",
+    ],
+)
+def test_filter_times_beyond_the_calendar_are_edges_not_errors(client, gradebook, query):
+    response = client.get(f"/api/v1/scores?{query}", headers=auth(gradebook))
+    assert response.status_code == 200

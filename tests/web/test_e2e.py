@@ -147,6 +147,27 @@ def sign_in(page: Page, base: str, email: str) -> None:
     page.wait_for_url(base + "/exercises")
 
 
+def submit_form(page: Page, base: str) -> None:
+    """Submit the exercise form and wait for the submission's page."""
+    page.get_by_role("button", name="Submit for grading").click()
+    page.wait_for_url(f"{base}/submissions/*")
+
+
+def draw_graph(editor, nodes: list[tuple[str, str]], edges: list[tuple[int, int]]):  # noqa: ANN001,ANN201
+    """Draw nodes (label, variable|operator) and edges (by index) in a graph editor with the
+    mouse; return the editor's node locator."""
+    label = editor.get_by_label("Node label")
+    for text, kind in nodes:
+        label.fill(text)
+        editor.get_by_role("button", name=f"Add {kind}").click()
+    drawn = editor.locator("svg g.node")
+    assert drawn.count() == len(nodes)
+    for start, end in edges:
+        drawn.nth(start).click()
+        drawn.nth(end).click()
+    return drawn
+
+
 def shot(page: Page, name: str) -> None:
     """Save a full-page screenshot for a human to look at."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -177,8 +198,7 @@ def test_student_answers_and_sees_feedback(page, server):
     page.locator("#answer-vector_or_matrix-dJ_db1").check()
     page.locator("#answer-vector_or_matrix-dJ_do").check()
     shot(page, "exercise-form")
-    page.get_by_role("button", name="Submit for grading").click()
-    page.wait_for_url(f"{base}/submissions/*")
+    submit_form(page, base)
     summary = page.locator("#summary").inner_text()
     assert "Score 2 / 6" in summary
     shape_part = page.locator("#part-shape").inner_text()
@@ -362,8 +382,7 @@ def test_formula_live_preview_and_grading(page, server):
     dJ_do = page.locator("#answer-dJ_do")
     dJ_do.fill("2*(o - y)")
     shot(page, "formula-preview")
-    page.get_by_role("button", name="Submit for grading").click()
-    page.wait_for_url(f"{base}/submissions/*")
+    submit_form(page, base)
     assert "✓ correct" in page.locator("#part-z").inner_text()
     assert "✓ correct" in page.locator("#part-dJ_do").inner_text()
     shot(page, "formula-feedback")
@@ -388,22 +407,10 @@ def test_graph_exercise_drawn_and_graded(page, server):
     sign_in(page, base, "student@example.org")
     page.goto(base + "/exercises/graph-bias")
     editor = page.locator(".graph-editor").first
-    label = editor.get_by_label("Node label")
-    for text, kind in (
-        ("x", "variable"),
-        ("W1", "variable"),
-        ("matmul", "operator"),
-        ("z", "variable"),
-    ):
-        label.fill(text)
-        editor.get_by_role("button", name=f"Add {kind}").click()
-    nodes = editor.locator("svg g.node")
-    for start, end in ((0, 2), (1, 2), (2, 3)):
-        nodes.nth(start).click()
-        nodes.nth(end).click()
+    nodes = [("x", "variable"), ("W1", "variable"), ("matmul", "operator"), ("z", "variable")]
+    draw_graph(editor, nodes, [(0, 2), (1, 2), (2, 3)])
     assert len(json.loads(editor.locator("input.graph-json").input_value())["edges"]) == 3
-    page.get_by_role("button", name="Submit for grading").click()
-    page.wait_for_url(f"{base}/submissions/*")
+    submit_form(page, base)
     result = page.locator("section.part.result").first
     assert "could not be graded" not in result.inner_text()
     answer = result.locator("pre.answer").inner_text()  # shown back as an edge list
@@ -460,20 +467,11 @@ def test_whole_graph_drawn_with_the_mouse_gets_full_credit(page, server):
     sign_in(page, base, "student@example.org")
     page.goto(base + "/exercises/graph-bias")
     editor = page.locator(".graph-editor").first
-    label = editor.get_by_label("Node label")
-    for text, kind in GRAPH_BIAS_NODES:
-        label.fill(text)
-        editor.get_by_role("button", name=f"Add {kind}").click()
-    nodes = editor.locator("svg g.node")
-    assert nodes.count() == len(GRAPH_BIAS_NODES)
-    for start, end in GRAPH_BIAS_EDGES:
-        nodes.nth(start).click()
-        nodes.nth(end).click()
+    draw_graph(editor, GRAPH_BIAS_NODES, GRAPH_BIAS_EDGES)
     drawn = json.loads(editor.locator("input.graph-json").input_value())
     assert len(drawn["edges"]) == len(GRAPH_BIAS_EDGES)
     shot(page, "graph-drawn")
-    page.get_by_role("button", name="Submit for grading").click()
-    page.wait_for_url(f"{base}/submissions/*")
+    submit_form(page, base)
     assert "Score 2 / 2" in page.locator("#summary").inner_text()
     assert "✓ correct" in page.locator("#part-graph").inner_text()
     shot(page, "graph-full-credit")
@@ -487,8 +485,7 @@ def test_wrong_formula_gets_feedback_naming_the_mistake(page, server):
     page.locator("#answer-dJ_do").fill("o - y")  # the factor 2 is missing
     page.locator("#answer-dJ_dh").fill("W2^T dJ_do")
     page.locator("#preview-dJ_dh math").wait_for()
-    page.get_by_role("button", name="Submit for grading").click()
-    page.wait_for_url(f"{base}/submissions/*")
+    submit_form(page, base)
     wrong = page.locator("#part-dJ_do").inner_text()
     assert "✗ not correct" in wrong and "factor 2" in wrong
     assert "✓ correct" in page.locator("#part-dJ_dh").inner_text()
@@ -519,8 +516,7 @@ def test_code_answer_is_run_and_graded(page, server):
     area = page.locator("#answer-code")
     assert "def backward" in area.input_value()  # the starter code
     area.fill(CORRECT_CODE)
-    page.get_by_role("button", name="Submit for grading").click()
-    page.wait_for_url(f"{base}/submissions/*")
+    submit_form(page, base)
     page.get_by_text("Score 4 / 4").wait_for(timeout=20_000)
     assert "✓ correct" in page.locator("#part-code").inner_text()
     shot(page, "code-feedback")

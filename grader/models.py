@@ -51,6 +51,11 @@ class User(db.Model):
     submissions: Mapped[list[Submission]] = relationship(back_populates="user")
 
     @property
+    def public_id(self) -> str:
+        """Return how API clients know the user: the LMS id, else the email, else the row id."""
+        return self.external_id or self.email or str(self.id)
+
+    @property
     def display_name(self) -> str:
         """Return the email, else the LMS id, else ``user <id>``."""
         return self.email or self.external_id or f"user {self.id}"

@@ -11,7 +11,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -78,6 +78,11 @@ def check_answers(spec: ExerciseSpec, answers: Any) -> dict[str, Any]:
     return dict(answers)
 
 
+def is_answered(value: Any) -> bool:
+    """Return False for an empty answer (missing, null, empty text or an empty choice)."""
+    return value not in (None, "", [])
+
+
 def is_deferred(part: Any) -> bool:
     """Return True when ``part``'s kind grades through the task queue (code)."""
     return bool(getattr(get_kind(part.kind), "deferred", False))
@@ -109,7 +114,7 @@ def grade_answers(
     for part in spec.parts:
         if only is not None and not only(part):
             continue
-        if part.id not in answers or answers[part.id] in (None, "", []):
+        if not is_answered(answers.get(part.id)):
             results.append(
                 PartResult(part.id, 0.0, part.points, False, "No answer.", diagnosis="unanswered")
             )
@@ -135,14 +140,13 @@ def grade_answers(
     return results
 
 
-def overall_status(results: list[PartResult]) -> str:
-    """Return the submission status implied by its parts' results."""
-    if any(r.status == QUEUED for r in results):
-        return "queued"
-    if any(r.status == ERROR for r in results):
-        return "error"
-    if any(r.status == NEEDS_REVIEW for r in results):
-        return "needs_review"
+def overall_status(part_statuses: Iterable[str]) -> str:
+    """Return the submission status implied by its parts' statuses (queued, then error, then
+    needs_review win over graded)."""
+    statuses = set(part_statuses)
+    for status, overall in ((QUEUED, "queued"), (ERROR, "error"), (NEEDS_REVIEW, "needs_review")):
+        if status in statuses:
+            return overall
     return "graded"
 
 
@@ -169,13 +173,13 @@ def submit(
     version = current_version(slug)
     spec = spec_of(version)
     answers = check_answers(spec, answers)
-    fingerprint = request_fingerprint(slug, user.external_id or user.email or str(user.id), answers)
+    fingerprint = request_fingerprint(slug, user.public_id, answers)
     if idempotency_key and api_token is not None:
         previous = _find_idempotent(api_token, idempotency_key)
         if previous is not None:
             return _replay(previous, fingerprint)
     seed = new_seed() if seed is None else seed
-    deferred = [p for p in spec.parts if is_deferred(p) and answers.get(p.id) not in (None, "")]
+    deferred = [p for p in spec.parts if is_deferred(p) and is_answered(answers.get(p.id))]
     waiting = {p.id for p in deferred}
     results = grade_answers(spec, answers, seed, only=lambda p: p.id not in waiting)
     results += _prechecks(deferred, answers)
@@ -195,7 +199,7 @@ def submit(
         exercise_version_id=version.id,
         answers=answers,
         seed=seed,
-        status=overall_status(results),
+        status=overall_status(r.status for r in results),
         score=round(sum(r.score for r in results), 6),
         max_score=spec.max_score,
         parts=[r.to_dict() for r in results],
@@ -266,7 +270,7 @@ def finish_deferred(submission_id: int) -> str:
     fresh = grade_answers(spec, submission.answers, submission.seed, only=lambda p: p.id in waiting)
     by_id = {r.part_id: r.to_dict() for r in fresh}
     parts = [by_id.get(p["id"], p) for p in submission.parts]
-    status = _status_of_dicts(parts)
+    status = overall_status(p.get("status", "") for p in parts)
     # First writer wins: a task delivered twice (broker redelivery and the sweeper) may grade
     # in two places at once; only the update that still finds the row queued stores anything.
     stored = db.session.execute(
@@ -282,14 +286,6 @@ def finish_deferred(submission_id: int) -> str:
     )
     db.session.commit()
     return status if stored.rowcount == 1 else "skipped"
-
-
-def _status_of_dicts(parts: list[dict[str, Any]]) -> str:
-    statuses = {p.get("status") for p in parts}
-    for status, overall in ((QUEUED, "queued"), (ERROR, "error"), (NEEDS_REVIEW, "needs_review")):
-        if status in statuses:
-            return overall
-    return "graded"
 
 
 def mark_failed(submission_id: int, reason: str) -> None:
@@ -356,7 +352,7 @@ def result_object(submission: Submission) -> dict[str, Any]:
         "id": submission.id,
         "exercise": version.exercise.slug,
         "version": version.number,
-        "user": submission.user.external_id or submission.user.email or str(submission.user.id),
+        "user": submission.user.public_id,
         "status": submission.status,
         "score": submission.score,
         "max_score": submission.max_score,
@@ -380,7 +376,7 @@ def offline_result(slug: str, spec: ExerciseSpec, answers: Any, seed: int) -> di
         "user": None,
         "status": "invalid"
         if any(r.status == INVALID for r in results)
-        else overall_status(results),
+        else overall_status(r.status for r in results),
         "score": round(sum(r.score for r in results), 6),
         "max_score": spec.max_score,
         "seed": seed,

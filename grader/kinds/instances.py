@@ -47,23 +47,26 @@ class Trial:
         return ", ".join(f"{name}={value}" for name, value in self.sizes.items())
 
 
-def _column(shape: list[str | int]) -> list[str | int]:
-    return list(shape)
-
-
 def namespace_for(
-    spec: ExerciseSpec, extra: Mapping[str, list[str | int] | None] = ()
+    spec: ExerciseSpec,
+    extra: Mapping[str, list[str | int] | None] = (),
+    *,
+    with_model_shapes: bool = True,
 ) -> Namespace:
     """Return the namespace formulas of ``spec`` are read against.
 
     Variables (with their YAML aliases), model quantities (shapes from the first trial where
-    known), the sizes, the activations, ``l``/``grad``/``hessian``/``hvp``, and ``extra``
-    names (earlier parts' ids, bound to their reference values).
+    known; unknown with ``with_model_shapes=False``, which is how that first trial is read),
+    the sizes, the activations, ``l``/``grad``/``hessian``/``hvp``, and ``extra`` names
+    (earlier parts' ids, bound to their reference values).
     """
     variables: dict[str, list[str | int] | None] = {
-        name: _column(v.shape) for name, v in spec.variables.items()
+        name: list(v.shape) for name, v in spec.variables.items()
     }
-    variables.update(model_shapes(spec))
+    if with_model_shapes:
+        variables.update(model_shapes(spec))
+    else:
+        variables.update({name: None for name in spec.model})
     variables.update(dict(extra))
     aliases = {name: list(v.aliases) for name, v in spec.variables.items() if v.aliases}
     return Namespace(
@@ -109,7 +112,9 @@ def model_shapes(spec: ExerciseSpec) -> dict[str, list[str | int] | None]:
         return _SHAPES_CACHE[key]
     shapes: dict[str, list[str | int] | None] = {name: None for name in spec.model}
     if spec.model:
-        trial = draw_trials(spec, seed=0, count=1, base_namespace=_bare_namespace(spec))[0]
+        trial = draw_trials(
+            spec, seed=0, count=1, base_namespace=namespace_for(spec, with_model_shapes=False)
+        )[0]
         by_value = {value: name for name, value in trial.sizes.items()}
         for name in spec.model:
             shapes[name] = _symbolic(trial.values[name].shape, by_value)
@@ -133,19 +138,6 @@ def _symbolic(shape: tuple[int, ...], by_value: dict[int, str]) -> list[str | in
     if len(names) == 2 and names[1] == 1:
         return names[:1]  # a column vector
     return names
-
-
-def _bare_namespace(spec: ExerciseSpec) -> Namespace:
-    variables = {name: _column(v.shape) for name, v in spec.variables.items()}
-    variables.update({name: None for name in spec.model})
-    aliases = {name: list(v.aliases) for name, v in spec.variables.items() if v.aliases}
-    return Namespace(
-        variables=variables,
-        aliases=aliases,
-        sizes=tuple(spec.dims),
-        functions=dict(CALLER_FUNCTIONS),
-        activations=tuple(spec.functions),
-    )
 
 
 def draw_sizes(

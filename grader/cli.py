@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +62,13 @@ def exercises() -> None:
     """Validate, import, test and describe exercise files."""
 
 
-def _progress_loader(paths: tuple[str, ...], verb: str) -> Any:
-    files = exercise_files(paths)
+@contextmanager
+def _progress(count: int, label: str) -> Iterator[Callable[[Any], None]]:
+    """Show a progress bar on stderr; yield the callback that advances it by one item."""
     with click.progressbar(
-        length=len(files), label=f"{verb} {len(files)} file(s)", file=sys.stderr, show_pos=True
+        length=count, label=f"{label} {count}", file=sys.stderr, show_pos=True
     ) as bar:
-        return load_files(files, progress=lambda _path: bar.update(1))
+        yield lambda _item: bar.update(1)
 
 
 @exercises.command("validate")
@@ -73,7 +76,9 @@ def _progress_loader(paths: tuple[str, ...], verb: str) -> Any:
 def exercises_validate(paths: tuple[str, ...]) -> None:
     """Check exercise files without importing them; exit 1 listing every problem."""
     try:
-        loaded = _progress_loader(paths, "Validating")
+        files = exercise_files(paths)
+        with _progress(len(files), "Validating files:") as advance:
+            loaded = load_files(files, progress=advance)
     except CatalogError as exc:
         _fail(f"{len(exc.issues)} problem(s):\n{exc}")
     for item in loaded:
@@ -89,13 +94,8 @@ def exercises_import(paths: tuple[str, ...]) -> None:
 
     try:
         files = exercise_files(paths)
-        with click.progressbar(
-            length=len(files),
-            label=f"Importing {len(files)} file(s)",
-            file=sys.stderr,
-            show_pos=True,
-        ) as bar:
-            report = import_exercises(files, progress=lambda _path: bar.update(1))
+        with _progress(len(files), "Importing files:") as advance:
+            report = import_exercises(files, progress=advance)
     except CatalogError as exc:
         _fail(f"Nothing imported. {len(exc.issues)} problem(s):\n{exc}")
     except SQLAlchemyError as exc:
@@ -220,10 +220,8 @@ def regrade(slug: str, version_number: int | None) -> None:
 
     try:
         total = count_regradable(slug)
-        with click.progressbar(
-            length=total, label=f"Regrading {total} submission(s)", file=sys.stderr, show_pos=True
-        ) as bar:
-            report = regrade_exercise(slug, version_number, progress=lambda _id: bar.update(1))
+        with _progress(total, "Regrading submissions:") as advance:
+            report = regrade_exercise(slug, version_number, progress=advance)
     except (ExerciseNotFound, RegradeError) as exc:
         _fail(str(exc))
     for line in report.summary_lines():

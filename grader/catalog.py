@@ -181,20 +181,24 @@ def parse_exercise(source: str, path: str = "<text>") -> ExerciseSpec:
     """Validate one exercise's YAML text; raise ``CatalogError`` naming file, line and field."""
     if len(source.encode()) > MAX_FILE_BYTES:
         raise CatalogError([SpecIssue(path, None, "", f"file larger than {MAX_FILE_BYTES} bytes")])
+    loader = CatalogLoader(source)
     try:
-        root = yaml.compose(source, Loader=CatalogLoader)
+        root = loader.get_single_node()
+        if root is None:
+            raise CatalogError([SpecIssue(path, 1, "", "the file is empty")])
+        tree_issues = _check_tree(root, path)
+        if tree_issues:
+            raise CatalogError(tree_issues)
+        data = loader.construct_document(root)  # the nodes already read: no second parse
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(exc, "problem", None) or str(exc)
-        return_issue = SpecIssue(path, line, "", f"not valid YAML: {problem}")
-        raise CatalogError([return_issue]) from None
-    if root is None:
-        raise CatalogError([SpecIssue(path, 1, "", "the file is empty")])
-    tree_issues = _check_tree(root, path)
-    if tree_issues:
-        raise CatalogError(tree_issues)
-    data = load_yaml(source)
+        raise CatalogError([SpecIssue(path, line, "", f"not valid YAML: {problem}")]) from None
+    except (ValueError, TypeError) as exc:  # a scalar YAML cannot build, e.g. 2020-13-45
+        raise CatalogError([SpecIssue(path, None, "", f"not valid YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
     lines = _LineMap(root)
     if not isinstance(data, dict):
         raise CatalogError([SpecIssue(path, 1, "", "an exercise file is a mapping of fields")])

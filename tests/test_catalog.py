@@ -130,6 +130,20 @@ MALFORMED = [
     ),
     ("dims range reversed", VALID.replace("d: [2, 5]", "d: [5, 2]"), 3, "dims", "min <= max"),
     (
+        "date that is no date",
+        VALID.replace("title: Tiny", "title: 2020-13-45"),
+        None,
+        "",
+        "not valid YAML: month must be in 1..12",
+    ),
+    (
+        "python tag",
+        VALID.replace("title: Tiny", "title: !!python/object:os.system x"),
+        2,
+        "",
+        "not valid YAML: could not determine a constructor",
+    ),
+    (
         "unknown activation",
         VALID.replace("parts:", "functions:\n  phi: {choices: [tahn]}\nparts:"),
         7,

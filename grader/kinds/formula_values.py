@@ -45,7 +45,6 @@ class PartPlan:
     reference: Node
     answer: Node | None  # the part's `answer` in student notation (None: the reference is one)
     mistakes: list[Node | None] = field(default_factory=list)
-    mistake_errors: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -152,14 +151,11 @@ def spec_plan(spec: ExerciseSpec) -> SpecPlan:
                     )
                 )
         mistakes: list[Node | None] = []
-        mistake_errors: list[str | None] = []
         for index, mistake in enumerate(part.mistakes):
             try:
                 mistakes.append(parse(mistake.answer, student_ns))
-                mistake_errors.append(None)
             except ValueError as exc:
                 mistakes.append(None)
-                mistake_errors.append(str(exc))
                 problems.append(
                     (
                         ("mistakes", index, "answer"),
@@ -175,14 +171,13 @@ def spec_plan(spec: ExerciseSpec) -> SpecPlan:
             reference,
             answer,
             mistakes,
-            mistake_errors,
         )
         if probe is None and spec.model:
             probe = draw_trials(spec, seed=0, count=1)[0]
         shape = None
         if probe is not None:
             try:
-                value = _instructor_value(probe, reference, plan, part.id, probe_values)
+                value = _instructor_value(probe, reference, probe_values)
                 shape = _symbolic(value.shape, probe.sizes)
                 if part.id not in spec.model:
                     probe_values[part.id] = value
@@ -228,8 +223,6 @@ def _grads(trial: Trial, of: str, cache: dict[str, Any]) -> dict[str, np.ndarray
 def _instructor_value(
     trial: Trial,
     tree: Node,
-    plan: SpecPlan,
-    part_id: str,
     extra: Mapping[str, np.ndarray],
     cache: dict[str, Any] | None = None,
 ) -> np.ndarray:
@@ -295,8 +288,6 @@ def reference_values(ctx: GradingContext, plan: SpecPlan, part_id: str) -> list[
             _instructor_value(
                 trial,
                 part.reference,
-                plan,
-                part_id,
                 extras[i] if extras else {},
                 _trial_cache(ctx, i),
             )

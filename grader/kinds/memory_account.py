@@ -123,11 +123,11 @@ def _tensor(item: engine.MemoryItem, sentence: str | None = None) -> Tensor:
     return Tensor(item.name, tuple(item.sym_shape), sentence or item.explain())
 
 
-def _forward(model: engine.Model, root: engine.Tensor) -> list[engine.Tensor]:
+def _forward(root: engine.Tensor) -> list[engine.Tensor]:
     return [t for t in engine.ancestors([root]) if t.shape != () and not t.is_constant]
 
 
-def _shape(t: engine.Tensor) -> str:
+def _shape(t: engine.Tensor | engine.MemoryItem) -> str:
     return "×".join(str(d) for d in t.sym_shape)
 
 
@@ -157,7 +157,7 @@ def accounting(
                 f"{engine.describe(t)} ({_shape(t)}) is not kept: no backward rule that the "
                 "parameters' gradients need reads it",
             )
-            for t in _forward(model, model[objective])
+            for t in _forward(model[objective])
             if t.id not in param_ids and engine.describe(t) not in kept
         ]
         uncounted += [
@@ -175,7 +175,7 @@ def accounting(
         counted = [
             _tensor(
                 i,
-                f"{i.name} ({'×'.join(str(d) for d in i.sym_shape)}) is live at "
+                f"{i.name} ({_shape(i)}) is live at "
                 "the peak of the forward pass",
             )
             for i in report.peak_items
@@ -189,7 +189,7 @@ def accounting(
                 f"{engine.describe(t)} ({_shape(t)}) is not live at the peak: it is freed "
                 "after its last use, or not yet computed",
             )
-            for t in _forward(model, model[output])
+            for t in _forward(model[output])
             if t.id not in param_ids and engine.describe(t) not in live
         ]
         uncounted += [

@@ -173,12 +173,12 @@ def selftest_spec(spec: ExerciseSpec, path: str = "", seed: int = 0) -> Exercise
             if example.part == part.id:
                 part_report.checks.append(_example_check(spec, part, example, index, seed))
         if cases and any(c.feedback for c in cases if not c.correct):
-            _distinct_feedback(part, cases, part_report)
+            _distinct_feedback(cases, part_report)
         report.parts.append(part_report)
     return report
 
 
-def _distinct_feedback(part: Any, cases: list[SelfTestCase], report: PartReport) -> None:
+def _distinct_feedback(cases: list[SelfTestCase], report: PartReport) -> None:
     """Each listed mistake must receive its own feedback: two with the same text are a slip."""
     seen: dict[str, str] = {}
     for case in cases:

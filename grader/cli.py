@@ -46,9 +46,7 @@ def main() -> None:
 
 def register_commands(app: Any) -> None:
     """Attach the project's command groups to ``app.cli``."""
-    from grader.tasks import queue_cli
-
-    for command in (exercises, grade, regrade, review, users, tokens, demo, sandbox, queue_cli()):
+    for command in (exercises, grade, regrade, review, users, tokens, demo, sandbox, queue):
         app.cli.add_command(command)
 
 
@@ -371,3 +369,28 @@ def sandbox_check() -> None:
     click.echo(("ok: " if ok else "unavailable: ") + reason)
     if not ok:
         sys.exit(1)
+
+
+@click.group()
+def queue() -> None:
+    """Inspect and repair the grading queue."""
+
+
+@queue.command("sweep")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=float,
+    default=None,
+    help="Seconds a submission may stay queued before it is queued again (default: 300).",
+)
+@with_appcontext
+def queue_sweep(older_than: float | None) -> None:
+    """Re-queue submissions left ``queued`` longer than --older-than seconds."""
+    from datetime import timedelta
+
+    from grader.tasks import STALE_AFTER_SECONDS, sweep_stale
+
+    seconds = STALE_AFTER_SECONDS if older_than is None else older_than
+    ids = sweep_stale(timedelta(seconds=seconds))
+    click.echo(f"re-queued {len(ids)} submission(s)" + (f": {ids}" if ids else ""))

@@ -107,7 +107,12 @@ def enqueue(submission_id: int) -> None:
     grade_deferred_task.delay(submission_id)
 
 
-def sweep_stale(older_than: timedelta = timedelta(minutes=5)) -> list[int]:
+# A submission queued longer than this is taken for lost (its task or broker message) and queued
+# again; grading one takes well under a second, so five minutes leaves a wide margin.
+STALE_AFTER_SECONDS = 300.0
+
+
+def sweep_stale(older_than: timedelta = timedelta(seconds=STALE_AFTER_SECONDS)) -> list[int]:
     """Re-queue submissions left ``queued`` longer than ``older_than``; return their ids."""
     from grader.services.grading import stale_queued
 
@@ -121,7 +126,7 @@ SWEEP_INTERVAL_SECONDS = 60.0
 
 
 @celery_app.task(name="grader.sweep_stale")
-def sweep_stale_task(older_than_seconds: float = 300.0) -> int:
+def sweep_stale_task(older_than_seconds: float = STALE_AFTER_SECONDS) -> int:
     """Periodic task (celery beat): re-queue stale ``queued`` submissions; return how many."""
     return len(sweep_stale(timedelta(seconds=older_than_seconds)))
 
@@ -133,30 +138,3 @@ celery_app.conf.beat_schedule = {
         "schedule": SWEEP_INTERVAL_SECONDS,
     }
 }
-
-
-def queue_cli() -> Any:
-    """Return the ``grader queue`` click group (``grader queue sweep [--older-than S]``)."""
-    import click
-    from flask.cli import with_appcontext
-
-    @click.group("queue")
-    def queue() -> None:
-        """Inspect and repair the grading queue."""
-
-    @queue.command("sweep")
-    @click.option(
-        "--older-than",
-        "older_than",
-        type=float,
-        default=300.0,
-        show_default=True,
-        help="Seconds a submission may stay queued before it is queued again.",
-    )
-    @with_appcontext
-    def sweep(older_than: float) -> None:
-        """Re-queue submissions left ``queued`` longer than --older-than seconds."""
-        ids = sweep_stale(timedelta(seconds=older_than))
-        click.echo(f"re-queued {len(ids)} submission(s)" + (f": {ids}" if ids else ""))
-
-    return queue

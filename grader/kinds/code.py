@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
+from grader import engine
 from grader.kinds.base import ERROR, GRADED, GradingContext, KindBase, PartResult, PartSpec
 from grader.kinds.code_verdicts import (
     CORRECT,
@@ -247,7 +248,11 @@ class CodeKind(KindBase):
         from grader.mathexpr import to_engine
 
         trees = self._parsed(exercise, texts)
-        nodes = dict(trial.model.nodes) if trial.model else {}
+        nodes: dict[str, Any] = (
+            dict(trial.model.nodes)
+            if trial.model
+            else {name: engine.leaf(value, name) for name, value in trial.inputs.items()}
+        )
         ops = trial.ops()
         return {
             text: np.asarray(

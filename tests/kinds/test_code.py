@@ -299,3 +299,21 @@ def test_a_good_variant_loads():
     spec = parse_exercise(BASE + "parts:" + PART_TEMPLATE)
     part = spec.part("code")
     assert part.time_limit == 5 and part.memory_limit == 256 and part.packages == ["numpy"]
+
+
+def test_an_exercise_without_a_model_is_graded_on_its_variables(monkeypatch):
+    """References that name only variables evaluate when grading as they do when loading."""
+    spec = parse_exercise(
+        "slug: square\ntitle: Square\ndims: {d: [2, 5]}\n"
+        "variables: {x: {shape: [d], role: input}}\n"
+        "parts:\n  - {id: c, kind: code, parameters: [x], outputs: {g: 2*x}}\n"
+    )
+    ctx = GradingContext(spec, 2)
+    doubled = [2 * t.inputs["x"].reshape(-1) for t in draw_trials(spec, 2)]
+
+    def fake_run_code(source, entry, calls, limits, *, expected, packages):
+        return RunResult(Status.OK, calls=[CallResult(outputs={"g": g}) for g in doubled])
+
+    monkeypatch.setattr(code_module, "run_code", fake_run_code)
+    result = KIND.grade(spec.part("c"), "def backward(x):\n    return {'g': 2 * x}\n", ctx)
+    assert result.correct and result.status == GRADED, result.feedback

@@ -305,8 +305,7 @@ def student_values(
     results = []
     for index, trial in enumerate(trials_of(ctx)):
         values = {**trial.values, **extras[index]} if extras else trial.values
-        functions = ctx.cache.setdefault(f"formula:functions:{index}", trial_functions(trial))
-        results.append(evaluate(tree, values, functions, sizes=trial.sizes))
+        results.append(evaluate(tree, values, trial_functions(trial), sizes=trial.sizes))
     return results
 
 

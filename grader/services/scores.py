@@ -167,9 +167,12 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(round(value, 6))
 
 
-def _cell(text: str) -> str:
-    # A cell starting with = + - @ is a formula to a spreadsheet: quote it (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def csv_safe(value: object) -> object:
+    """Return ``value``, with a ``'`` in front when it is text a spreadsheet would run as a
+    formula (starting with = + - @, tab or carriage return: CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def scores_csv(rows: Iterable[BestScore]) -> str:
@@ -181,7 +184,7 @@ def scores_csv(rows: Iterable[BestScore]) -> str:
     for row in rows:
         writer.writerow(
             (
-                _cell(row.user),
+                csv_safe(row.user),
                 row.exercise,
                 _number(row.best_score),
                 _number(row.max_score),

@@ -25,6 +25,7 @@ from grader.services.dashboard import (
 )
 from grader.services.exercises import import_exercises, spec_of
 from grader.services.review import ReviewError, grade_review, reviewable
+from grader.services.scores import csv_safe
 from grader.web.auth import instructor_required, signed_in_user
 from grader.web.blueprint import bp
 from grader.web.charts import bar_list, histogram
@@ -139,13 +140,6 @@ def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
     return redirect(url_for("web.instructor_submission", submission_id=submission_id), 303)
 
 
-def _csv_cell(value: object) -> object:
-    """Keep a spreadsheet from reading a cell as a formula (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @bp.get("/instructor/gradebook.csv")
 @instructor_required
 def gradebook_csv() -> ResponseReturnValue:
@@ -167,7 +161,7 @@ def gradebook_csv() -> ResponseReturnValue:
         last = row.last_submitted.isoformat() if row.last_submitted else ""
         writer.writerow(
             [
-                _csv_cell(v)
+                csv_safe(v)
                 for v in (
                     row.email,
                     row.external_id,

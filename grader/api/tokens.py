@@ -10,7 +10,7 @@ from sqlalchemy import select
 from grader.api.auth import require_scope
 from grader.api.blueprint import bp
 from grader.api.openapi import api_spec, responses
-from grader.api.paging import decode_text_cursor, encode_text_cursor, page_links
+from grader.api.paging import bad_cursor, decode_text_cursor, encode_text_cursor, page_links
 from grader.api.problems import ApiProblem
 from grader.api.routes import MAX_ID
 from grader.api.schemas import PageQuery, TokenCreate, TokenCreated, TokenInfo, TokenPage
@@ -69,12 +69,7 @@ def list_api_tokens(query: PageQuery) -> Response:
     statement = select(ApiToken).order_by(ApiToken.id.desc()).limit(query.limit + 1)
     if cursor is not None:
         if not cursor.isdigit():
-            raise ApiProblem(
-                400,
-                "invalid-cursor",
-                "Bad Request",
-                "The cursor is not one this server issued; follow links.next.",
-            )
+            raise bad_cursor()
         statement = statement.where(ApiToken.id < int(cursor))
     rows = list(db.session.scalars(statement))
     page, more = rows[: query.limit], len(rows) > query.limit

@@ -25,10 +25,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from grader.extensions import db
-from grader.kinds.base import ERROR, NEEDS_REVIEW
+from grader.kinds.base import ERROR
 from grader.models import Exercise, ExerciseVersion, Submission, SubmissionGrade, utcnow
 from grader.services.exercises import ExerciseNotFound, spec_of
-from grader.services.grading import grade_answers
+from grader.services.grading import grade_answers, overall_status
 
 log = logging.getLogger(__name__)
 
@@ -138,28 +138,15 @@ def _merge(
     merged, kept = [], 0
     for part in new_parts:
         old = old_by_id.get(part["id"])
-        if old is not None and old.get("reviewed_by"):
+        reviewed = old is not None and bool(old.get("reviewed_by"))
+        failing_now = old is not None and part.get("status") == ERROR and old.get("status") != ERROR
+        if reviewed or failing_now:
             cap = float(part["max_score"])
             merged.append(dict(old, max_score=cap, score=min(float(old.get("score") or 0), cap)))
-        elif old is not None and part.get("status") == ERROR and old.get("status") != ERROR:
-            merged.append(
-                dict(
-                    old,
-                    max_score=float(part["max_score"]),
-                    score=min(float(old.get("score") or 0), float(part["max_score"])),
-                )
-            )
-            kept += 1
+            kept += 0 if reviewed else 1
         else:
             merged.append(part)
     return merged, kept
-
-
-def _status(parts: list[dict[str, Any]]) -> str:
-    statuses = {part.get("status") for part in parts}
-    if ERROR in statuses:
-        return "error"
-    return "needs_review" if NEEDS_REVIEW in statuses else "graded"
 
 
 def regrade_submission(
@@ -188,7 +175,7 @@ def regrade_submission(
     submission.parts = parts
     submission.score = round(sum(float(part.get("score") or 0) for part in parts), 6)
     submission.max_score = spec.max_score
-    submission.status = _status(parts)
+    submission.status = overall_status(part.get("status", "") for part in parts)
     submission.graded_at = utcnow()
     return old_score, submission.score, kept
 

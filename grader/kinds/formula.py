@@ -38,6 +38,7 @@ from grader.kinds.base import (
 from grader.kinds.formula_diagnose import diagnose
 from grader.kinds.formula_values import (
     PartPlan,
+    all_close,
     close,
     earlier_values,
     mistake_values,
@@ -158,7 +159,7 @@ class FormulaKind(KindBase):
         if prepared.answer is not None:
             try:
                 values = student_values(ctx, plan, part.id, prepared.answer)
-                if not all(close(v, r, rtol, atol) for v, r in zip(values, refs, strict=True)):
+                if not all_close(values, refs, rtol, atol):
                     problems.append((("answer",), "the answer does not equal the reference"))
             except FormulaError as exc:
                 problems.append((("answer",), f"the answer cannot be evaluated: {exc}"))
@@ -167,7 +168,7 @@ class FormulaKind(KindBase):
             values = mistake_values(ctx, plan, part.id, index)
             if not values:
                 continue
-            if all(close(v, r, rtol, atol) for v, r in zip(values, refs, strict=True)):
+            if all_close(values, refs, rtol, atol):
                 problems.append(
                     (
                         ("mistakes", index, "answer"),
@@ -175,7 +176,7 @@ class FormulaKind(KindBase):
                     )
                 )
             for other, earlier in seen:
-                if all(close(v, e, rtol, atol) for v, e in zip(values, earlier, strict=True)):
+                if all_close(values, earlier, rtol, atol):
                     problems.append(
                         (
                             ("mistakes", index, "answer"),
@@ -226,17 +227,16 @@ class FormulaKind(KindBase):
         except FormulaError as exc:
             return _wrong(part, f"Cannot evaluate this formula: {_sentence(str(exc))}", "shape")
         rtol, atol = ctx.exercise.grading.rtol, ctx.exercise.grading.atol
-        if all(close(v, r, rtol, atol) for v, r in zip(values, refs, strict=True)):
+        if all_close(values, refs, rtol, atol):
             return PartResult(
                 part.id, part.points, part.points, True, "Correct.", GRADED, "correct"
             )
         shape_result = self._shape(part, values, refs, trials, rtol, atol)
         for index in range(len(prepared.mistakes)):
             wrong = mistake_values(ctx, plan, part.id, index)
-            if (
-                wrong is not None
-                and all(close(v, m, rtol, atol) for v, m in zip(values, wrong, strict=True))
-            ) or (wrong is None and index in matched):
+            if (wrong is not None and all_close(values, wrong, rtol, atol)) or (
+                wrong is None and index in matched
+            ):
                 return self._mistake(part, index)
         if shape_result is not None:
             return shape_result

@@ -14,7 +14,7 @@ cached in ``GradingContext.cache``, so the parts of one submission share them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -338,3 +338,10 @@ def close(value: np.ndarray, reference: np.ndarray, rtol: float, atol: float) ->
     return float(np.linalg.norm(value - reference)) <= atol + rtol * float(
         np.linalg.norm(reference)
     )
+
+
+def all_close(
+    values: Sequence[np.ndarray], references: Sequence[np.ndarray], rtol: float, atol: float
+) -> bool:
+    """True when ``close`` holds trial by trial (the sequences have one value per trial)."""
+    return all(close(v, r, rtol, atol) for v, r in zip(values, references, strict=True))

@@ -270,6 +270,7 @@ class FormulaKind(KindBase):
         value, ref = values[0], refs[0]
         if value.shape == ref.shape or (value.shape == (1, 1) and ref.shape == ()):
             return None
+        names = size_names(trials[0].sizes)
         if all(
             v.shape == r.T.shape and close(v.T, r, rtol, atol)
             for v, r in zip(values, refs, strict=True)
@@ -277,11 +278,10 @@ class FormulaKind(KindBase):
             return _wrong(
                 part,
                 "Your answer is the transpose of the expected value: "
-                f"{_shape_words(value.shape, size_names(trials[0].sizes))} where "
-                f"{_shape_words(ref.shape, size_names(trials[0].sizes))} is expected.",
+                f"{_shape_words(value.shape, names)} where "
+                f"{_shape_words(ref.shape, names)} is expected.",
                 "transposed",
             )
-        names = size_names(trials[0].sizes)
         return _wrong(
             part,
             f"Your answer is {_shape_words(value.shape, names)}, but the "

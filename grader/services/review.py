@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from grader.extensions import db
-from grader.kinds.base import ERROR, GRADED, NEEDS_REVIEW
+from grader.kinds.base import GRADED, NEEDS_REVIEW
 from grader.models import Exercise, ExerciseVersion, Submission, User, utcnow
+from grader.services.grading import overall_status
 
 log = logging.getLogger(__name__)
 MAX_FEEDBACK_CHARS = 5000
@@ -144,10 +145,7 @@ def grade_review(
     )
     submission.parts = parts  # a new list: JSON columns do not track in-place changes
     submission.score = round(sum(float(part.get("score") or 0) for part in parts), 6)
-    statuses = {part.get("status") for part in parts}
-    submission.status = (
-        "error" if ERROR in statuses else "needs_review" if NEEDS_REVIEW in statuses else "graded"
-    )
+    submission.status = overall_status(part.get("status", "") for part in parts)
     submission.graded_at = utcnow()
     db.session.commit()
     log.info(

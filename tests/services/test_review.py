@@ -88,3 +88,19 @@ def test_cli_lists_and_grades(submitted):
     assert "total 3/5, graded" in graded.output
     again = runner.invoke(args=["review", str(sid), "discussion"])
     assert again.exit_code == 2 and "--score" in again.output
+
+
+def test_review_of_a_queued_submission_leaves_it_queued_for_the_worker(submitted):
+    # A code part still waiting for the worker: reviewing the text part must not take the
+    # submission out of "queued", or the worker (which only grades queued rows) skips it.
+    app, sid, teacher_id = submitted
+    with app.app_context():
+        row = db.session.get(Submission, sid)
+        row.parts = [dict(p, status="queued") if p["id"] == "partition" else p for p in row.parts]
+        row.status = "queued"
+        db.session.commit()
+        teacher = db.session.get(User, teacher_id)
+        row = grade_review(sid, "discussion", 2, "", teacher)
+        assert row.status == "queued"
+        essay = next(p for p in row.parts if p["id"] == "discussion")
+        assert essay["status"] == "graded" and essay["score"] == 2

@@ -156,7 +156,8 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph) -> Comparison:
     """Align ``drawn`` with ``reference`` and return the share of agreement and the feedback."""
     mapping, flawed = _align(drawn, reference)
     messages: list[tuple[str, str]] = []
-    missing_nodes = [n for n in reference.nodes.values() if n.id not in set(mapping.values())]
+    aligned = set(mapping.values())
+    missing_nodes = [n for n in reference.nodes.values() if n.id not in aligned]
     missing_vars = [n.key for n in missing_nodes if n.type == VARIABLE]
     for node in missing_nodes:
         if node.type == VARIABLE:
@@ -189,9 +190,7 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph) -> Comparison:
                 )
             )
     ref_edges = set(reference.edges)
-    mapped_edges = []
-    for a, b in drawn.edges:
-        mapped_edges.append(((a, b), (mapping.get(a), mapping.get(b))))
+    mapped_edges = [((a, b), (mapping.get(a), mapping.get(b))) for a, b in drawn.edges]
     matched = {m for _, m in mapped_edges if m in ref_edges}
     reversed_edges = [
         (e, m) for e, m in mapped_edges if m not in ref_edges and (m[1], m[0]) in ref_edges

@@ -166,8 +166,9 @@ class CodeKind(KindBase):
                 package_dirs(package)
             except SandboxSetupError as exc:
                 problems.append((("packages", index), f"{exc} on this server"))
-        if part.starter and syntax_problem(part.starter):
-            problems.append((("starter",), syntax_problem(part.starter)))
+        starter_problem = syntax_problem(part.starter) if part.starter else ""
+        if starter_problem:
+            problems.append((("starter",), starter_problem))
         if problems:
             return problems
         from grader.kinds.instances import draw_trials, namespace_for, reference_value

@@ -58,14 +58,10 @@ class Macro:
     required: frozenset[str]
 
 
-def _as_tensor(value: np.ndarray) -> Any:
-    return engine.const(value)
-
-
 def _apply(
     label: str, constant: float | None, args: list[np.ndarray], ops: Mapping[str, Callable]
 ) -> np.ndarray:
-    t = [_as_tensor(a) for a in args]
+    t = [engine.const(a) for a in args]
     n = len(t)
     if label in ("add", "mul") and n >= 2:
         result = t[0]

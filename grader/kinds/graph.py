@@ -345,7 +345,7 @@ class GraphKind(KindBase):
             cut = dict(
                 reference.json, edges=[e for e in reference.json["edges"] if tuple(e) != (a, b)]
             )
-            if not DrawnGraph.problems(parse_graph(cut, reference.names)):
+            if not parse_graph(cut, reference.names).problems():
                 cases.append(SelfTestCase(cut, False, "not connected", "reference less one edge"))
         for index, mistake in enumerate(part.mistakes):
             cases.append(

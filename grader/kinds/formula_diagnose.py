@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from grader.kinds.formula_values import as_reference_shape, close
+from grader.kinds.formula_values import all_close, as_reference_shape, close
 
 if TYPE_CHECKING:
     from grader.kinds.instances import Trial
@@ -187,9 +187,8 @@ def diagnose(
         if factor is not None:
             diagnosis, feedback = _factor_feedback(factor)
             return diagnosis, feedback, {}
-        if all(r.ndim == 2 and r.shape[0] == r.shape[1] and r.shape[0] > 1 for r in refs) and all(
-            close(a, r.T, rtol, atol) for a, r in zip(answers, refs, strict=True)
-        ):
+        square = all(r.ndim == 2 and r.shape[0] == r.shape[1] and r.shape[0] > 1 for r in refs)
+        if square and all_close(answers, [r.T for r in refs], rtol, atol):
             return "transposed", "Your answer is the transpose of the expected value.", {}
         term = missing_term(answers, refs, trials, extras, rtol, atol)
         if term is not None:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import contains_eager
 
 from grader.extensions import db
 from grader.models import Exercise, ExerciseVersion, Submission, User
@@ -183,6 +184,7 @@ def list_submissions(
     """Return one page of the exercise's submissions, newest first, and the total matching."""
     total = db.session.scalar(_filtered(select(func.count(Submission.id)), exercise.id, filters))
     query = _filtered(select(Submission), exercise.id, filters)
+    query = query.options(contains_eager(Submission.user), contains_eager(Submission.version))
     query = query.order_by(Submission.created_at.desc(), Submission.id.desc())
     query = query.offset((max(page, 1) - 1) * per_page).limit(per_page)
     return list(db.session.scalars(query)), int(total or 0)

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from grader.extensions import db
 from grader.kinds.base import GRADED, NEEDS_REVIEW
@@ -51,6 +52,7 @@ def pending_reviews(slug: str | None = None, limit: int = 500) -> list[PendingRe
         .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
         .join(Exercise, ExerciseVersion.exercise_id == Exercise.id)
         .where(Submission.status == "needs_review")
+        .options(joinedload(Submission.user))
         .order_by(Submission.created_at, Submission.id)
         .limit(limit)
     )

@@ -296,3 +296,29 @@ def test_import_errors_name_file_line_and_field(instructor, imported):
     assert yaml_error.status_code == 422 and "not valid YAML" in yaml_error.get_data(as_text=True)
     nothing = instructor.post("/instructor/import", data={}, content_type="multipart/form-data")
     assert nothing.status_code == 422 and "Choose one or more" in nothing.get_data(as_text=True)
+
+
+def test_submission_list_loads_users_and_versions_in_the_same_query(client, users, imported):
+    _answer_as(client, "student@example.org", ANSWERS)
+    _answer_as(client, "other@example.org", ANSWERS)
+    from sqlalchemy import event
+
+    from grader.models import Exercise
+    from grader.services.dashboard import SubmissionFilter, list_submissions
+
+    with imported.app_context():
+        db.session.expunge_all()  # nothing cached: every user and version must come from SQL
+        exercise = db.session.scalar(select(Exercise).where(Exercise.slug == "jacobian-shape"))
+        statements: list[str] = []
+
+        def count(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            rows, total = list_submissions(exercise, SubmissionFilter())
+            shown = {(row.user.email, row.version.number) for row in rows}
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    assert total == 2 and shown == {("student@example.org", 1), ("other@example.org", 1)}
+    assert len(statements) == 2, statements  # the count, then the page with users and versions

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from grader import engine
 from grader.kinds.base import ERROR, GRADED, GradingContext, KindBase, PartResult, PartSpec
 from grader.kinds.code_verdicts import (
     CORRECT,
@@ -246,21 +245,8 @@ class CodeKind(KindBase):
 
     def _evaluate(self, exercise: Any, trial: Trial, texts: tuple[str, ...]) -> dict[str, Any]:
         """Return each instructor expression's value on ``trial`` (the engine's float64)."""
-        from grader.mathexpr import to_engine
-
         trees = self._parsed(exercise, texts)
-        nodes: dict[str, Any] = (
-            dict(trial.model.nodes)
-            if trial.model
-            else {name: engine.leaf(value, name) for name, value in trial.inputs.items()}
-        )
-        ops = trial.ops()
-        return {
-            text: np.asarray(
-                to_engine(trees[text], nodes, ops=ops, sizes=trial.sizes).value, dtype=np.float64
-            )
-            for text in texts
-        }
+        return {text: trial.engine_value(trees[text]) for text in texts}
 
     def _references(
         self, part: CodePart, ctx: GradingContext, trials: list[Trial]

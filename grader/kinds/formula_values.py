@@ -23,7 +23,6 @@ import numpy as np
 from grader import engine
 from grader.kinds.base import GradingContext
 from grader.mathexpr import Call, Name, Namespace, Node, evaluate, parse, walk
-from grader.mathexpr.to_engine import to_engine
 
 if TYPE_CHECKING:  # instances imports the spec, which needs every kind registered first
     from grader.kinds.instances import Trial
@@ -244,14 +243,7 @@ def _instructor_value(
     if not any(isinstance(n, Call) and n.name in AUTODIFF for n in walk(tree)):
         values = {**trial.values, **extra}
         return evaluate(tree, values, trial_functions(trial), sizes=trial.sizes)
-    nodes: dict[str, Any] = (
-        dict(trial.model.nodes)
-        if trial.model
-        else {name: engine.leaf(value, name) for name, value in trial.inputs.items()}
-    )
-    nodes.update({name: engine.const(value) for name, value in extra.items()})
-    node = to_engine(tree, nodes, ops=trial.ops(), sizes=trial.sizes)
-    return np.asarray(node.value, dtype=np.float64)
+    return trial.engine_value(tree, extra)
 
 
 def trials_of(ctx: GradingContext) -> list[Trial]:

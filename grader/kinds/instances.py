@@ -42,6 +42,19 @@ class Trial:
         """Return the engine's op table with this trial's activation bound to ``phi``."""
         return engine.ops_table(phi=self.functions.get("phi", "tanh"))
 
+    def engine_value(self, tree: Any, extra: Mapping[str, np.ndarray] = ()) -> np.ndarray:
+        """Evaluate a parsed instructor formula through the engine (``grad``/``hessian``/
+        ``hvp`` allowed) on this trial: the model's named nodes (or, without a model, the
+        inputs), plus ``extra`` names bound as constants."""
+        nodes: dict[str, Any] = (
+            dict(self.model.nodes)
+            if self.model
+            else {name: engine.leaf(value, name) for name, value in self.inputs.items()}
+        )
+        nodes.update({name: engine.const(value) for name, value in dict(extra).items()})
+        node = to_engine(tree, nodes, ops=self.ops(), sizes=self.sizes)
+        return np.asarray(node.value, dtype=np.float64)
+
     def describe_sizes(self) -> str:
         """Return the sizes as ``d=3, h=5, q=2`` for feedback."""
         return ", ".join(f"{name}={value}" for name, value in self.sizes.items())
@@ -227,15 +240,7 @@ def reference_value(
 
     ``extra`` binds further names (earlier parts' reference values) as constants.
     """
-    nodes: dict[str, Any] = (
-        dict(trial.model.nodes)
-        if trial.model
-        else {name: engine.leaf(value, name) for name, value in trial.inputs.items()}
-    )
-    nodes.update({name: engine.const(value) for name, value in dict(extra).items()})
-    tree = parse(expression, namespace)
-    node = to_engine(tree, nodes, ops=trial.ops(), sizes=trial.sizes)
-    return np.asarray(node.value, dtype=np.float64)
+    return trial.engine_value(parse(expression, namespace), extra)
 
 
 def student_value(trial: Trial, tree: Any, extra: Mapping[str, np.ndarray] = ()) -> np.ndarray:

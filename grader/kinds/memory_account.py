@@ -175,8 +175,7 @@ def accounting(
         counted = [
             _tensor(
                 i,
-                f"{i.name} ({_shape(i)}) is live at "
-                "the peak of the forward pass",
+                f"{i.name} ({_shape(i)}) is live at the peak of the forward pass",
             )
             for i in report.peak_items
         ]

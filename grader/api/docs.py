@@ -3,6 +3,8 @@ CDN: plain HTML that any Content-Security-Policy allows)."""
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from typing import Any
 
 from flask import Response, jsonify, render_template_string
@@ -57,8 +59,6 @@ def openapi_json() -> ResponseReturnValue:
 
 
 def _operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    import json
-
     operations = []
     for path, item in doc["paths"].items():
         for method in sorted(item, key=METHOD_ORDER.index):
@@ -89,15 +89,20 @@ def _operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return operations
 
 
-@bp.get("/docs")
-def docs_page() -> ResponseReturnValue:
-    """Return a readable HTML page of every operation and schema of the OpenAPI document."""
-    import json
-
+@cache
+def _page_parts() -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """Return the page's operations and pretty-printed schemas (``document()`` never changes)."""
     doc = document()
     schemas = [
         (name, json.dumps(schema, indent=2, ensure_ascii=False))
         for name, schema in sorted(doc["components"]["schemas"].items())
     ]
-    html = render_template_string(DOCS_PAGE, doc=doc, operations=_operations(doc), schemas=schemas)
+    return _operations(doc), schemas
+
+
+@bp.get("/docs")
+def docs_page() -> ResponseReturnValue:
+    """Return a readable HTML page of every operation and schema of the OpenAPI document."""
+    operations, schemas = _page_parts()
+    html = render_template_string(DOCS_PAGE, doc=document(), operations=operations, schemas=schemas)
     return Response(html, mimetype="text/html")

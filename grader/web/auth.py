@@ -70,11 +70,6 @@ def instructor_required(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
-def check_credentials(email: str, password: str) -> User | None:
-    """Return the user with this email and password, or None (``services.users.authenticate``)."""
-    return authenticate(email, password)
-
-
 def safe_next(target: str | None) -> str:
     """Return ``target`` if it is a path on this site, else the exercise list."""
     if target:
@@ -97,7 +92,7 @@ def login() -> ResponseReturnValue:
         return redirect(safe_next(request.args.get("next")))
     email = request.form.get("email", "")
     if request.method == "POST":
-        user = check_credentials(email, request.form.get("password", ""))
+        user = authenticate(email, request.form.get("password", ""))
         if user is not None:
             login_user(SessionUser(user))
             return redirect(safe_next(request.form.get("next")))

@@ -29,7 +29,7 @@ from grader.services.scores import csv_safe
 from grader.web.auth import instructor_required, signed_in_user
 from grader.web.blueprint import bp
 from grader.web.charts import bar_list, histogram
-from grader.web.markdown import answers_mathml
+from grader.web.student import submission_context
 
 PER_PAGE = 50
 MAX_IMPORT_FILES = 50
@@ -92,15 +92,10 @@ def exercise_submissions(slug: str) -> ResponseReturnValue:
 
 
 def _render_detail(row: Submission, errors: dict[str, str] | None = None, status: int = 200):
-    spec = spec_of(row.version)
-    rubrics = {part.id: getattr(part, "rubric", None) for part in spec.parts}
+    rubrics = {part.id: getattr(part, "rubric", None) for part in spec_of(row.version).parts}
     return render_template(
         "instructor/submission.html",
-        submission=row,
-        spec=spec.public(),
-        results={p["id"]: p for p in row.parts or []},
-        answers=row.answers or {},
-        mathml=answers_mathml(spec, row.answers or {}),
+        **submission_context(row),
         rubrics=rubrics,
         reviewable={p["id"] for p in row.parts or [] if reviewable(p)},
         errors=errors or {},

@@ -70,6 +70,20 @@ def visible_submission(submission_id: int) -> Submission:
     return submission
 
 
+def submission_context(row: Submission) -> dict[str, Any]:
+    """Return what a submission's page shows: the submission, its version's public spec, the
+    part results by id, the answers and the formula answers as MathML."""
+    spec = spec_of(row.version)
+    answers = row.answers or {}
+    return {
+        "submission": row,
+        "spec": spec.public(),
+        "results": {p["id"]: p for p in row.parts or []},
+        "answers": answers,
+        "mathml": answers_mathml(spec, answers),
+    }
+
+
 def _render_exercise(
     version: Any,
     public: dict[str, Any],
@@ -151,16 +165,7 @@ def submit_answers(slug: str) -> ResponseReturnValue:
 def submission(submission_id: int) -> ResponseReturnValue:
     """Show a submission's score and per-part feedback (the owner's, or any for instructors)."""
     row = visible_submission(submission_id)
-    spec = spec_of(row.version)
-    return render_template(
-        "submission.html",
-        submission=row,
-        spec=spec.public(),
-        results={p["id"]: p for p in row.parts or []},
-        answers=row.answers or {},
-        mathml=answers_mathml(spec, row.answers or {}),
-        instructor_view=False,
-    )
+    return render_template("submission.html", **submission_context(row), instructor_view=False)
 
 
 @bp.get("/submissions/<int:submission_id>/status")

@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app
 from pydantic import BaseModel
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 
@@ -237,8 +237,3 @@ def document() -> dict[str, Any]:
         spec["servers"] = [{"url": "/", "description": "this server"}]
         _document_cache["doc"] = spec
     return _document_cache["doc"]
-
-
-def request_base_url() -> str:
-    """Return the scheme and host the client used (for absolute links)."""
-    return request.host_url.rstrip("/")

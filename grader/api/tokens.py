@@ -20,19 +20,15 @@ from grader.services.scores import iso
 from grader.services.users import UserError, create_token, revoke_token
 
 
-def _iso(value: Any) -> str | None:
-    return iso(value) if value is not None else None
-
-
 def token_info(row: ApiToken) -> dict[str, Any]:
     """Return what the API shows of a token: never its secret or its hash."""
     return {
         "id": row.id,
         "name": row.name,
         "scopes": sorted(row.scope_set),
-        "created_at": _iso(row.created_at),
-        "last_used_at": _iso(row.last_used_at),
-        "revoked_at": _iso(row.revoked_at),
+        "created_at": iso(row.created_at),
+        "last_used_at": iso(row.last_used_at),
+        "revoked_at": iso(row.revoked_at),
     }
 
 

@@ -25,6 +25,7 @@ from grader.kinds.spec import ExerciseSpec
 from grader.metrics import observe_grading
 from grader.models import ApiToken, Submission, User, utcnow
 from grader.services.exercises import current_version, spec_of
+from grader.services.scores import iso
 
 log = logging.getLogger(__name__)
 MAX_ANSWER_CHARS = 100_000
@@ -334,14 +335,6 @@ def _replay(previous: Submission, fingerprint: str) -> tuple[Submission, bool]:
     return previous, False
 
 
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite returns naive datetimes; they are stored in UTC
-        return value.isoformat() + "Z"
-    return value.isoformat().replace("+00:00", "Z")
-
-
 PUBLIC_PART_FIELDS = ("id", "score", "max_score", "correct", "feedback", "status")
 
 
@@ -360,8 +353,8 @@ def result_object(submission: Submission) -> dict[str, Any]:
         "parts": [
             {key: part.get(key) for key in PUBLIC_PART_FIELDS} for part in submission.parts or []
         ],
-        "created_at": _iso(submission.created_at),
-        "graded_at": _iso(submission.graded_at),
+        "created_at": iso(submission.created_at),
+        "graded_at": iso(submission.graded_at),
     }
 
 

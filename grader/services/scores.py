@@ -158,9 +158,10 @@ def iter_best_scores(filters: ScoreFilter, batch: int = 1000) -> Iterator[BestSc
         after = (rows[-1].user_id, rows[-1].exercise_id)
 
 
-def iso(value: datetime) -> str:
-    """Return a UTC timestamp as ISO 8601 with a ``Z``."""
-    return as_utc(value).isoformat().replace("+00:00", "Z")
+def iso(value: datetime | None) -> str | None:
+    """Return a timestamp as ISO 8601 in UTC with a ``Z`` (a naive one is taken to be UTC,
+    as SQLite returns them), or None for None."""
+    return None if value is None else as_utc(value).isoformat().replace("+00:00", "Z")
 
 
 def _number(value: float) -> str:

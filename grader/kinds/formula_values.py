@@ -253,11 +253,6 @@ def trials_of(ctx: GradingContext) -> list[Trial]:
     return shared_trials(ctx)
 
 
-def _trial_cache(ctx: GradingContext, index: int) -> dict[str, Any]:
-    caches = ctx.cache.setdefault("formula:trial", {})
-    return caches.setdefault(index, {})
-
-
 def earlier_values(
     ctx: GradingContext, plan: SpecPlan, part_id: str
 ) -> list[dict[str, np.ndarray]]:
@@ -271,20 +266,23 @@ def earlier_values(
 
 
 def reference_values(ctx: GradingContext, plan: SpecPlan, part_id: str) -> list[np.ndarray]:
-    """Return the part's reference value on each trial (computed once per submission)."""
+    """Return the part's reference value on each trial: computed once per instance (kept in
+    ``Trial.cache``, which every submission drawing that instance shares)."""
     key = f"formula:reference:{part_id}"
     if key not in ctx.cache:
         part = plan.parts[part_id]
-        extras = earlier_values(ctx, plan, part_id) if part.earlier else None
-        ctx.cache[key] = [
-            _instructor_value(
-                trial,
-                part.reference,
-                extras[i] if extras else {},
-                _trial_cache(ctx, i),
+        trials = trials_of(ctx)
+        missing = [i for i, trial in enumerate(trials) if key not in trial.cache]
+        extras = earlier_values(ctx, plan, part_id) if missing and part.earlier else None
+        for i in missing:
+            value = np.asarray(
+                _instructor_value(
+                    trials[i], part.reference, extras[i] if extras else {}, trials[i].cache
+                )
             )
-            for i, trial in enumerate(trials_of(ctx))
-        ]
+            value.setflags(write=False)
+            trials[i].cache[key] = value
+        ctx.cache[key] = [trial.cache[key] for trial in trials]
     return ctx.cache[key]
 
 
@@ -304,15 +302,34 @@ def student_values(
 def mistake_values(
     ctx: GradingContext, plan: SpecPlan, part_id: str, index: int
 ) -> list[np.ndarray] | None:
-    """Return a listed mistake's values per trial, or None when it has none (a shape error)."""
+    """Return a listed mistake's values per trial, or None when it has none (a shape error).
+
+    Like reference values, each trial's value is computed once per instance (``Trial.cache``).
+    """
     key = f"formula:mistake:{part_id}:{index}"
     if key not in ctx.cache:
         tree = plan.parts[part_id].mistakes[index]
-        try:
-            ctx.cache[key] = None if tree is None else student_values(ctx, plan, part_id, tree)
-        except ValueError:
-            ctx.cache[key] = None
+        ctx.cache[key] = None if tree is None else _mistake_on_trials(ctx, plan, part_id, tree, key)
     return ctx.cache[key]
+
+
+def _mistake_on_trials(
+    ctx: GradingContext, plan: SpecPlan, part_id: str, tree: Node, key: str
+) -> list[np.ndarray] | None:
+    trials = trials_of(ctx)
+    missing = [i for i, trial in enumerate(trials) if key not in trial.cache]
+    extras = earlier_values(ctx, plan, part_id) if missing and plan.parts[part_id].earlier else None
+    for i in missing:
+        trial = trials[i]
+        given = {**trial.values, **extras[i]} if extras else trial.values
+        try:
+            value = np.asarray(evaluate(tree, given, trial_functions(trial), sizes=trial.sizes))
+            value.setflags(write=False)
+        except ValueError:
+            value = None  # the mistake cannot be evaluated on this instance
+        trial.cache[key] = value
+    values = [trial.cache[key] for trial in trials]
+    return None if any(v is None for v in values) else values
 
 
 def as_reference_shape(value: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -3,16 +3,20 @@
 A trial fixes the sizes (distinct from each other and >= 2, different between trials where the
 ranges allow), the functions (``phi`` cycles through the exercise's choices, so an answer that
 holds for one activation only is caught), the values of the variables, and the model's forward
-pass in the reference engine. Everything is drawn from the submission's seed, so a regrade
-reproduces it. The trials of one submission are computed once and shared by its parts
+pass in the reference engine. The submission's seed picks its trials among a pool of instances
+of the exercise (each drawn from its own number), so a regrade reproduces them. An instance is
+traced once per process and shared, read-only, with what was computed on it (``Trial.cache``:
+gradients, reference values); the trials of one submission are shared by its parts
 (``GradingContext.cache``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +29,11 @@ from grader.mathexpr.to_engine import build_model, to_engine
 
 CALLER_FUNCTIONS = {"l": 2, "grad": 2, "hessian": 2, "hvp": 3}
 _MAX_DRAWS = 500
+# Random instances per exercise spec; each submission's seed picks its trials among them, so
+# instances are traced (and their reference values computed) once per process, not per
+# submission. With one activation to cycle through, 256 instances give about 10^10 sets of
+# five trials.
+POOL_SIZE = 256
 
 
 @dataclass
@@ -37,6 +46,9 @@ class Trial:
     inputs: dict[str, np.ndarray]
     model: engine.Model | None
     values: dict[str, np.ndarray] = field(default_factory=dict)
+    # What was computed on this instance (reference values, gradients), shared by every
+    # submission whose trials include it.
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def ops(self) -> Any:
         """Return the engine's op table with this trial's activation bound to ``phi``."""
@@ -181,45 +193,111 @@ def draw_sizes(
 def draw_trials(
     spec: ExerciseSpec, seed: int, count: int | None = None, base_namespace: Namespace | None = None
 ) -> list[Trial]:
-    """Return the trials of ``spec`` for ``seed`` (``grading.trials`` of them by default)."""
+    """Return the trials of ``spec`` for ``seed`` (``grading.trials`` of them by default).
+
+    The seed picks each trial among the spec's pool of instances (``POOL_SIZE`` of them): trial
+    ``i`` takes an instance whose functions are the ``i``-th of the cycle (so ``phi`` goes
+    through its choices) and whose sizes no earlier trial has, where the pool allows. Instances
+    are traced once per spec object and then shared, with what was computed on them.
+    ``base_namespace`` (reading the model without known shapes) traces private copies.
+    """
     count = spec.grading.trials if count is None else count
     ctx = GradingContext(spec, seed)
-    namespace = base_namespace or namespace_for(spec)
+    cycle = _function_cycle(spec)
+    per_residue = max(1, POOL_SIZE // cycle)
     used: set[tuple[int, ...]] = set()
     trials = []
     offset = int(ctx.rng("functions").integers(0, 1 << 16))
     for index in range(count):
-        rng = ctx.rng("trial", index)
-        sizes = draw_sizes(spec, rng, used)
-        functions = {
-            name: f.choices[(index + offset) % len(f.choices)] for name, f in spec.functions.items()
-        }
-        inputs = {}
-        for name, variable in spec.variables.items():
-            shape = tuple(sizes[s] if isinstance(s, str) else int(s) for s in variable.shape)
-            if len(shape) == 1:
-                shape = (shape[0], 1)
-            low, high = variable.range
-            inputs[name] = rng.uniform(low, high, size=shape).astype(np.float64)
-        trial = Trial(index, sizes, functions, inputs, None, dict(inputs))
-        if spec.model:
-            leaves = {
-                name: engine.leaf(value, name, _symbols(spec.variables[name].shape))
-                for name, value in inputs.items()
-            }
-            params = [n for n, v in spec.variables.items() if v.role == "parameter"]
-            trial.model = build_model(
-                parsed_model(spec, namespace),
-                leaves,
-                namespace,
-                ops=trial.ops(),
-                sizes=sizes,
-                params=params,
-            )
-            for name in spec.model:
-                trial.values[name] = np.asarray(trial.model[name].value, dtype=np.float64)
-        trials.append(trial)
+        residue = (index + offset) % cycle
+        start = int(ctx.rng("trial", index).integers(0, per_residue))
+        candidates = (residue + cycle * ((start + k) % per_residue) for k in range(per_residue))
+        first = number = residue + cycle * start
+        for candidate in candidates:
+            if tuple(instance_sizes(spec, candidate).values()) not in used:
+                number = candidate
+                break
+        else:
+            number = first  # every instance of this cycle position repeats some sizes
+        used.add(tuple(instance_sizes(spec, number).values()))
+        if base_namespace is None:
+            base = instance(spec, number)
+        else:
+            base = _trace_instance(spec, number, base_namespace)
+        trials.append(replace(base, index=index))
     return trials
+
+
+def instance(spec: ExerciseSpec, number: int) -> Trial:
+    """Return instance ``number`` of ``spec``'s pool, traced on first use and kept on the spec.
+
+    Its arrays are read-only: every submission that draws it shares them, and its ``cache``.
+    """
+    pool = spec._instances
+    found = pool.get(number)
+    if found is None:
+        found = _trace_instance(spec, number, namespace_for(spec))
+        pool[number] = found  # two threads may trace it at once: the same values either way
+    return found
+
+
+def instance_sizes(spec: ExerciseSpec, number: int) -> dict[str, int]:
+    """Return the sizes of instance ``number`` (without tracing it)."""
+    found = spec._instances.get(number)
+    if found is not None:
+        return found.sizes
+    sizes = spec._instances.get(("sizes", number))
+    if sizes is None:
+        sizes = draw_sizes(spec, _instance_rng(number), set())
+        spec._instances[("sizes", number)] = sizes
+    return sizes
+
+
+def _instance_rng(number: int) -> np.random.Generator:
+    digest = hashlib.sha256(repr(("instance", number)).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:16], "little"))
+
+
+def _function_cycle(spec: ExerciseSpec) -> int:
+    """Return after how many instances every function's choices come round again."""
+    return math.lcm(1, *(len(f.choices) for f in spec.functions.values()))
+
+
+def _trace_instance(spec: ExerciseSpec, number: int, namespace: Namespace) -> Trial:
+    """Draw instance ``number`` (sizes, then each variable's values) and trace the model."""
+    rng = _instance_rng(number)
+    sizes = draw_sizes(spec, rng, set())
+    functions = {name: f.choices[number % len(f.choices)] for name, f in spec.functions.items()}
+    inputs = {}
+    for name, variable in spec.variables.items():
+        shape = tuple(sizes[s] if isinstance(s, str) else int(s) for s in variable.shape)
+        if len(shape) == 1:
+            shape = (shape[0], 1)
+        low, high = variable.range
+        inputs[name] = _frozen(rng.uniform(low, high, size=shape).astype(np.float64))
+    trial = Trial(-1, sizes, functions, inputs, None, dict(inputs))
+    if spec.model:
+        leaves = {
+            name: engine.leaf(value, name, _symbols(spec.variables[name].shape))
+            for name, value in inputs.items()
+        }
+        params = [n for n, v in spec.variables.items() if v.role == "parameter"]
+        trial.model = build_model(
+            parsed_model(spec, namespace),
+            leaves,
+            namespace,
+            ops=trial.ops(),
+            sizes=sizes,
+            params=params,
+        )
+        for name in spec.model:
+            trial.values[name] = _frozen(np.array(trial.model[name].value, dtype=np.float64))
+    return trial
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
 
 
 def _symbols(shape: list[str | int]) -> tuple[str | int, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 import grader.kinds  # registers every kind before the union is built
 from grader.kinds.registry import get_kind, kind_names, part_union
@@ -89,6 +89,11 @@ class Example(_Strict):
 
 class ExerciseSpec(_Strict):
     """One exercise file."""
+
+    # Random instances already traced for this spec, by instance number, with the reference
+    # values computed on them (grader.kinds.instances): shared by every submission graded
+    # against this spec object.
+    _instances: dict[int, Any] = PrivateAttr(default_factory=dict)
 
     slug: str = Field(pattern=SLUG_PATTERN, description="Lower-case id used in URLs")
     title: str = Field(min_length=1, max_length=300)

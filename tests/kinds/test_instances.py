@@ -1,11 +1,15 @@
 """Trials: seeded, distinct sizes >= 2, activations cycled, model values from the engine."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from grader.catalog import parse_exercise
 from grader.kinds.instances import (
+    POOL_SIZE,
     draw_trials,
     model_shapes,
     namespace_for,
@@ -14,9 +18,9 @@ from grader.kinds.instances import (
 )
 from grader.mathexpr import parse
 
-SPEC = parse_exercise(
-    (Path(__file__).parent.parent / "fixtures" / "chapter-model.yaml").read_text()
-)
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "chapter-model.yaml"
+EXERCISES = Path(__file__).parent.parent.parent / "exercises"
+SPEC = parse_exercise(FIXTURE.read_text())
 
 
 def test_same_seed_same_trials_other_seed_differs():
@@ -77,3 +81,60 @@ def test_earlier_quantities_bind_as_extra_names():
     g = 2 * (trial.values["o"] - trial.values["y"])
     value = student_value(trial, parse("W2^T dJ_do", ns), {"dJ_do": g})
     assert np.allclose(value, trial.values["W2"].T @ g)
+
+
+def test_trials_come_from_the_pool_and_are_traced_once_per_instance():
+    spec = parse_exercise(FIXTURE.read_text())  # a pool of its own
+    drawn = [trial for seed in range(400) for trial in draw_trials(spec, seed)]
+    models = {id(trial.model) for trial in drawn}
+    assert len(models) <= POOL_SIZE < len(drawn)
+    # the same instance drawn by two submissions is one traced object with one cache
+    by_model: dict[int, list] = {}
+    for trial in drawn:
+        by_model.setdefault(id(trial.model), []).append(trial)
+    shared = next(group for group in by_model.values() if len(group) > 1)
+    assert all(t.cache is shared[0].cache and t.values is shared[0].values for t in shared)
+
+
+def test_pool_instances_are_read_only():
+    trial = draw_trials(SPEC, 5)[0]
+    for array in (trial.inputs["W1"], trial.values["z"], trial.values["J"]):
+        with pytest.raises(ValueError, match="read-only"):
+            array[...] = 0
+
+
+def test_reference_values_are_computed_once_per_instance(monkeypatch):
+    from grader.kinds import formula_values
+    from grader.services.grading import grade_answers
+
+    spec = parse_exercise((EXERCISES / "backprop-bias.yaml").read_text())
+    answers = {"dJ_do": "2(o - y)", "dJ_dW1": "dJ_dz x^T + lam W1"}
+    calls = []
+    real = formula_values._instructor_value
+    monkeypatch.setattr(
+        formula_values,
+        "_instructor_value",
+        lambda trial, *args: calls.append(id(trial.model)) or real(trial, *args),
+    )
+    first = grade_answers(spec, answers, seed=1)
+    computed = len(calls)
+    assert computed > 0 and all(r.correct for r in first if r.part_id in answers)
+    again = grade_answers(spec, answers, seed=1)  # the same instances: nothing recomputed
+    assert len(calls) == computed
+    assert [r.to_dict() for r in again] == [r.to_dict() for r in first]
+
+
+def test_a_seed_reproduces_its_trials_in_a_fresh_process():
+    script = (
+        "from pathlib import Path\n"
+        "from grader.catalog import parse_exercise\n"
+        "from grader.kinds.instances import draw_trials\n"
+        f"spec = parse_exercise(Path({str(FIXTURE)!r}).read_text())\n"
+        "trials = draw_trials(spec, 99)\n"
+        "print([(t.sizes, t.functions, float(t.inputs['W1'].sum())) for t in trials])\n"
+    )
+    here = [(t.sizes, t.functions, float(t.inputs["W1"].sum())) for t in draw_trials(SPEC, 99)]
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == repr(here)

@@ -50,6 +50,9 @@ class Config:
         self.CELERY_RESULT_BACKEND = env.get("CELERY_RESULT_BACKEND") or None
         self.CELERY_VISIBILITY_TIMEOUT = int(env.get("CELERY_VISIBILITY_TIMEOUT", "300"))
         self.GRADER_METRICS_TOKEN = env.get("GRADER_METRICS_TOKEN") or None
+        # How long a web process may answer from its copy of a token or an exercise's current
+        # version (grader/lookups.py); 0: look both up on every request.
+        self.GRADER_LOOKUP_CACHE_SECONDS = float(env.get("GRADER_LOOKUP_CACHE_SECONDS", "2"))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env.get("GRADER_SECURE_COOKIES", "") == "1"

@@ -41,3 +41,20 @@ def configure_database(app: Flask) -> None:
         _SQLITE_HOOK_INSTALLED = True
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+
+
+def commit_keeping_state() -> None:
+    """Commit the session without expiring the objects it holds.
+
+    After a plain commit every loaded object is expired, so the next attribute read reloads it
+    (the submission, its version, exercise, user and token: one query each). What this commit
+    wrote is what the objects already hold, and a request's session ends soon after, so the
+    hot paths (an LMS user's creation, a stored submission) keep them as they are.
+    """
+    session = db.session()
+    previous = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous

@@ -86,8 +86,10 @@ class ExerciseVersion(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
-    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    source_yaml: Mapped[str] = mapped_column(Text)
+    # The two large columns load only when read: grading needs the spec, and spec_of caches
+    # it per process by (id, content_hash), so a submission does not fetch them.
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONType, deferred=True)
+    source_yaml: Mapped[str] = mapped_column(Text, deferred=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -118,11 +118,17 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
             "Bad Request",
             "Idempotency-Key must be 1 to 200 printable ASCII characters.",
         )
-    version_or_404(slug)
+    version = version_or_404(slug)
     try:
         user = lms_user(json.user)
         submission, created = submit(
-            slug, user, json.answers, "api", api_token=g.api_token, idempotency_key=key
+            slug,
+            user,
+            json.answers,
+            "api",
+            api_token=g.api_token,
+            idempotency_key=key,
+            version=version,
         )
     except UserError as exc:
         raise ApiProblem(422, "invalid-user", "Unprocessable Content", str(exc)) from None

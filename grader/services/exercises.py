@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
 
+from grader import lookups
 from grader.catalog import LoadedExercise, load_files, load_yaml
 from grader.extensions import db
 from grader.kinds.spec import ExerciseSpec
@@ -44,6 +46,7 @@ def import_exercises(
     except Exception:
         db.session.rollback()
         raise
+    lookups.forget("versions")  # this process grades against the new versions at once
     return report
 
 
@@ -87,11 +90,22 @@ def latest_version(exercise: Exercise) -> ExerciseVersion | None:
 
 
 def current_version(slug: str) -> ExerciseVersion:
-    """Return the newest version of the exercise ``slug``; raise ``ExerciseNotFound``."""
-    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
-    version = latest_version(exercise) if exercise else None
+    """Return the newest version of the exercise ``slug`` (its exercise loaded with it, in one
+    query, or from this process's copy: ``grader.lookups``); raise ``ExerciseNotFound``."""
+    known = lookups.cache("versions").get(slug)
+    if known is not None:
+        return lookups.attach(known)
+    version = db.session.scalar(
+        select(ExerciseVersion)
+        .join(ExerciseVersion.exercise)
+        .options(contains_eager(ExerciseVersion.exercise))
+        .where(Exercise.slug == slug)
+        .order_by(ExerciseVersion.number.desc())
+        .limit(1)
+    )
     if version is None:
         raise ExerciseNotFound(f"no exercise {slug!r}")
+    lookups.cache("versions").put(slug, lookups.snapshot(version, "exercise"))
     return version
 
 

@@ -18,12 +18,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from grader.database import commit_keeping_state
 from grader.extensions import db
 from grader.kinds.base import ERROR, INVALID, NEEDS_REVIEW, QUEUED, GradingContext, PartResult
 from grader.kinds.registry import get_kind
 from grader.kinds.spec import ExerciseSpec
 from grader.metrics import observe_grading
-from grader.models import ApiToken, Submission, User, utcnow
+from grader.models import ApiToken, ExerciseVersion, Submission, User, utcnow
 from grader.services.exercises import current_version, spec_of
 from grader.services.scores import iso
 
@@ -165,20 +166,20 @@ def submit(
     seed: int | None = None,
     api_token: ApiToken | None = None,
     idempotency_key: str | None = None,
+    version: ExerciseVersion | None = None,
 ) -> tuple[Submission, bool]:
     """Grade and store a submission; return it and whether it was created now (False: a replay).
 
+    ``version`` is the current version of ``slug`` when the caller has just looked it up.
     Raises ``ExerciseNotFound``, ``UnknownParts``, ``TypeError`` (malformed answers),
     ``InvalidAnswers`` (nothing stored) and ``IdempotencyConflict``.
     """
-    version = current_version(slug)
+    version = current_version(slug) if version is None else version
     spec = spec_of(version)
     answers = check_answers(spec, answers)
     fingerprint = request_fingerprint(slug, user.public_id, answers)
-    if idempotency_key and api_token is not None:
-        previous = _find_idempotent(api_token, idempotency_key)
-        if previous is not None:
-            return _replay(previous, fingerprint)
+    # A replayed Idempotency-Key is found when the insert below meets the unique index on
+    # (token, key): replays are rare, and looking first would cost every request a query.
     seed = new_seed() if seed is None else seed
     deferred = [p for p in spec.parts if is_deferred(p) and is_answered(answers.get(p.id))]
     waiting = {p.id for p in deferred}
@@ -213,12 +214,12 @@ def submit(
     )
     db.session.add(submission)
     try:
-        db.session.commit()
+        commit_keeping_state()  # the result object reads what was just written
     except IntegrityError:
         db.session.rollback()
         if idempotency_key and api_token is not None:
             previous = _find_idempotent(api_token, idempotency_key)
-            if previous is not None:  # a concurrent request with the same key won the race
+            if previous is not None:  # a replay, or a concurrent request with the same key
                 return _replay(previous, fingerprint)
         raise
     if waiting:

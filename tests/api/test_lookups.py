@@ -1,0 +1,187 @@
+"""The per-process lookups of an API submission (grader/lookups.py): a warm submission costs
+one SQL statement; a token revoked or a version imported elsewhere takes effect within
+GRADER_LOOKUP_CACHE_SECONDS, and at once when this process made the change."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, func, select, update
+
+from grader import config as grader_config
+from grader import create_app, lookups
+from grader.extensions import db
+from grader.models import ApiToken, ExerciseVersion, Submission, User, utcnow
+from grader.services.exercises import import_exercises
+from grader.services.users import hash_token
+from tests.api.helpers import ANSWERS, SUBMIT_URL, auth, is_problem
+
+
+class Clock:
+    """A stand-in for time.monotonic that the test moves forward."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture()
+def clock(monkeypatch):
+    fake = Clock()
+    monkeypatch.setattr(lookups.time, "monotonic", fake)
+    return fake
+
+
+def submit(client, token, user="lms-1", answers=ANSWERS, key=None):
+    headers = auth(token) | ({"Idempotency-Key": key} if key else {})
+    return client.post(SUBMIT_URL, json={"user": user, "answers": answers}, headers=headers)
+
+
+def statements_of(app, action):
+    """Run ``action`` and return the SQL statements it sent."""
+    seen = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_warm_submission_sends_one_statement_the_insert(imported, client, make_token):
+    token = make_token()
+    assert submit(client, token, key="first").status_code == 201
+    sent = statements_of(imported, lambda: submit(client, token, key="second"))
+    assert len(sent) == 1 and sent[0].startswith("INSERT INTO submissions"), sent
+    # ...and what it answered is what was stored, with the user, version and token it names
+    response = submit(client, token, user="lms-1", key="third")
+    with imported.app_context():
+        row = db.session.get(Submission, response.json["id"])
+        assert row.user.external_id == "lms-1" == response.json["user"]
+        assert row.version.number == response.json["version"] == 1
+        stored_token = db.session.get(ApiToken, row.api_token_id)
+        assert stored_token.token_hash == hash_token(token)
+        assert row.score == response.json["score"]
+
+
+def test_a_replayed_key_is_found_by_the_unique_index(imported, client, make_token):
+    token = make_token()
+    first = submit(client, token, key="k")
+    replay = submit(client, token, key="k")
+    assert (first.status_code, replay.status_code) == (201, 200)
+    assert replay.json == first.json
+    changed = submit(client, token, answers=ANSWERS | {"shape": "m×n"}, key="k")
+    assert is_problem(changed, 422, "idempotency-key-reused")
+    with imported.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+def test_token_revoked_by_another_process_is_refused_within_the_ttl(
+    imported, client, make_token, clock
+):
+    token = make_token()
+    assert submit(client, token).status_code == 201
+    with imported.app_context():  # as another web process or the CLI would: the row only
+        db.session.execute(update(ApiToken).values(revoked_at=utcnow()))
+        db.session.commit()
+    clock.now += imported.config["GRADER_LOOKUP_CACHE_SECONDS"] / 2
+    assert submit(client, token).status_code == 201  # this process's copy is still fresh
+    clock.now += imported.config["GRADER_LOOKUP_CACHE_SECONDS"]
+    assert is_problem(submit(client, token), 401)
+
+
+def test_token_revoked_here_is_refused_at_once(imported, client, make_token, clock):
+    from grader.services.users import revoke_token
+
+    token = make_token()
+    assert submit(client, token).status_code == 201
+    with imported.app_context():
+        revoke_token(db.session.scalar(select(ApiToken.id)))
+    assert is_problem(submit(client, token), 401)
+
+
+def test_a_new_version_is_graded_within_the_ttl(imported, client, make_token, clock, tmp_path):
+    token = make_token()
+    assert submit(client, token).json["version"] == 1
+    source = (imported.config["GRADER_EXERCISES_DIR"] / "jacobian-shape.yaml").read_text()
+    edited = tmp_path / "jacobian-shape.yaml"
+    edited.write_text(source.replace("title:", "title: Edited -", 1))
+    with imported.app_context():  # a new version row, written as another process would
+        other = lookups.cache("versions")
+        saved = other._entries.copy()
+        import_exercises([edited])
+        other._entries.update(saved)  # ...so this process still holds version 1
+    assert submit(client, token).json["version"] == 1
+    clock.now += imported.config["GRADER_LOOKUP_CACHE_SECONDS"]
+    assert submit(client, token).json["version"] == 2
+
+
+def test_an_import_in_this_process_is_graded_at_once(imported, client, make_token, tmp_path):
+    token = make_token()
+    assert submit(client, token).json["version"] == 1
+    source = (imported.config["GRADER_EXERCISES_DIR"] / "jacobian-shape.yaml").read_text()
+    edited = tmp_path / "jacobian-shape.yaml"
+    edited.write_text(source.replace("title:", "title: Edited -", 1))
+    with imported.app_context():
+        import_exercises([edited])
+        assert db.session.scalar(select(func.max(ExerciseVersion.number))) == 2
+    assert submit(client, token).json["version"] == 2
+
+
+def test_zero_seconds_turns_the_token_and_version_copies_off(imported, client, make_token):
+    imported.config["GRADER_LOOKUP_CACHE_SECONDS"] = 0
+    token = make_token()
+    assert submit(client, token).status_code == 201
+    with imported.app_context():
+        db.session.execute(update(ApiToken).values(revoked_at=utcnow()))
+        db.session.commit()
+    assert is_problem(submit(client, token), 401)
+
+
+def test_users_are_kept_and_created_once(imported, client, make_token):
+    token = make_token()
+    for _ in range(3):
+        assert submit(client, token, user="lms-7").json["user"] == "lms-7"
+    with imported.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_apps_do_not_share_copies(imported, client, make_token, database_url, tmp_path):
+    token = make_token()
+    assert submit(client, token).status_code == 201
+    other = create_app(grader_config.TestConfig(database_url, tmp_path / "other"))
+    with other.app_context():
+        assert lookups.cache("tokens").get(hash_token(token)) is None
+        assert lookups.cache("versions").get("jacobian-shape") is None
+
+
+class TestLookupCache:
+    def test_entries_expire_after_the_given_seconds(self, clock):
+        cache = lookups.LookupCache(2)
+        cache.put("a", 1)
+        clock.now += 1.9
+        assert cache.get("a") == 1
+        clock.now += 0.2
+        assert cache.get("a") is None
+
+    def test_none_never_expires_and_zero_keeps_nothing(self, clock):
+        forever, off = lookups.LookupCache(None), lookups.LookupCache(0)
+        forever.put("a", 1)
+        off.put("a", 1)
+        clock.now += 1e9
+        assert forever.get("a") == 1 and off.get("a") is None
+
+    def test_the_least_recently_used_entry_goes_first(self):
+        cache = lookups.LookupCache(None, max_entries=2)
+        cache.put("a", 1)
+        cache.put("b", 2)
+        assert cache.get("a") == 1  # b is now the least recently used
+        cache.put("c", 3)
+        assert (cache.get("a"), cache.get("b"), cache.get("c")) == (1, None, 3)

@@ -212,6 +212,16 @@ def install_session_hooks() -> None:
     _session_hooks_installed = True
 
 
+def count_status_change(session: Session, version_id: int, status: str) -> None:
+    """Count a submission whose status a bulk ``UPDATE`` set (no flush sees that): counted,
+    like the others, when ``session`` commits."""
+    try:
+        slug, kinds = _version_kinds(session, version_id)
+    except Exception:  # noqa: BLE001 - metrics must never break the grading they count
+        slug, kinds = "?", ("?",)
+    session.info.setdefault(_PENDING, []).extend((slug, kind, status) for kind in kinds)
+
+
 def observe_grading(kind_name: str, seconds: float) -> None:
     """Record how long grading one part of kind ``kind_name`` took (the grading service calls
     this around every kind's ``grade``; kinds themselves know nothing of metrics)."""

@@ -9,11 +9,12 @@ are acknowledged late and re-delivered if a worker dies; a stale ``queued`` row 
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from flask import Flask, current_app, has_app_context
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,33 @@ class FlaskTask(Task):
 
 celery_app = Celery("grader", task_cls=FlaskTask)
 celery_app.flask_app = None
+
+
+@worker_init.connect
+def serve_worker_metrics(**_signal: Any) -> tuple[Any, Any] | None:
+    """Serve the worker's Prometheus metrics on ``GRADER_WORKER_METRICS_PORT`` (unset: off).
+
+    Runs in the worker's main process, before it forks the pool. The pool's children grade
+    and write their samples (grading latency per kind, submissions graded or failed) to
+    ``PROMETHEUS_MULTIPROC_DIR``; this server adds them up at every scrape. Returns the
+    server and its thread, or None when metrics are off.
+    """
+    port = os.environ.get("GRADER_WORKER_METRICS_PORT", "").strip()
+    if not port:
+        return None
+    from prometheus_client import start_http_server
+
+    from grader.metrics import scrape_registry
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        log.warning(
+            "GRADER_WORKER_METRICS_PORT is set without PROMETHEUS_MULTIPROC_DIR: the pool's "
+            "children grade, and their samples will not be served"
+        )
+    address = os.environ.get("GRADER_WORKER_METRICS_ADDR", "0.0.0.0")  # noqa: S104 - a container
+    served = start_http_server(int(port), addr=address, registry=scrape_registry())
+    log.info("worker metrics on %s:%s/metrics", address, port)
+    return served
 
 
 @worker_process_init.connect

@@ -1,6 +1,18 @@
-"""Entry point of the Celery worker: ``celery -A grader.worker worker``."""
+"""Entry point of the Celery worker: ``celery -A grader.worker worker``.
 
-from grader import create_app
+With ``GRADER_WORKER_METRICS_PORT`` set, the worker serves Prometheus metrics there
+(``grader.tasks.serve_worker_metrics``); the pool's children then need a shared
+``PROMETHEUS_MULTIPROC_DIR``, made here (a fresh temporary folder) when it is not given, before
+anything imports prometheus_client.
+"""
+
+import os
+import tempfile
+
+if os.environ.get("GRADER_WORKER_METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="grader-worker-metrics-")
+
+from grader import create_app  # noqa: E402 - after the metrics folder is chosen
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]

@@ -23,7 +23,7 @@ from grader.extensions import db
 from grader.kinds.base import ERROR, INVALID, NEEDS_REVIEW, QUEUED, GradingContext, PartResult
 from grader.kinds.registry import get_kind
 from grader.kinds.spec import ExerciseSpec
-from grader.metrics import observe_grading
+from grader.metrics import count_status_change, observe_grading
 from grader.models import ApiToken, ExerciseVersion, Submission, User, utcnow
 from grader.services.exercises import current_version, spec_of
 from grader.services.scores import iso
@@ -286,6 +286,8 @@ def finish_deferred(submission_id: int) -> str:
         )
         .execution_options(synchronize_session=False)
     )
+    if stored.rowcount == 1:
+        count_status_change(db.session(), submission.exercise_version_id, status)
     db.session.commit()
     return status if stored.rowcount == 1 else "skipped"
 

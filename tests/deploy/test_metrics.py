@@ -151,3 +151,25 @@ def test_grading_a_part_observes_its_kind_latency(imported):
     grade_answers(spec, {"shape": "n×m"}, seed=1)
     after = sum(b.get() for b in histogram._buckets)
     assert after == before + 1
+
+
+def test_a_queued_submission_counts_queued_then_graded_once(metered, make_token, monkeypatch):
+    from grader.services import grading
+
+    monkeypatch.setattr(grading, "is_deferred", lambda part: part.kind == "choice")
+    client = metered.test_client()
+    key = dict(exercise="jacobian-shape", kind="choice")
+    before = client.get("/metrics").get_data(as_text=True)
+    response = client.post(
+        SUBMIT_URL, json={"user": "m1", "answers": ANSWERS}, headers=auth(make_token())
+    )
+    # stored as queued, then graded by the task (run in process: no broker)
+    assert response.status_code == 201 and response.json["status"] == "graded"
+    with metered.app_context():
+        assert grading.finish_deferred(response.json["id"]) == "skipped"  # a redelivery
+    text = client.get("/metrics").get_data(as_text=True)
+    for status in ("queued", "graded"):
+        assert (
+            sample(text, "grader_submissions_total", **key, status=status)
+            == sample(before, "grader_submissions_total", **key, status=status) + 1
+        ), status

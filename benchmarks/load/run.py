@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import platform
+import random
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -28,6 +31,7 @@ import httpx
 import psycopg
 import yaml
 
+from benchmarks.load import wrk
 from benchmarks.load.client import Outcome, percentile, run_load, summarise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,10 +60,6 @@ def submission_maker(slug: str, user_count: int = 500):
         return "POST", f"/api/v1/exercises/{slug}/submissions", {"user": user, "answers": answers}
 
     return make
-
-
-def healthz(_rng):
-    return "GET", "/healthz", None
 
 
 def grader_cli(env: dict[str, str], *args: str) -> str:
@@ -113,7 +113,7 @@ def verify(db_url: str, outcomes: list[Outcome]) -> dict[str, int]:
         for i, o in acked.items()
         if i in stored
         and (
-            stored[i][2] != o.key
+            (o.key and stored[i][2] != o.key)
             or (o.body.get("status") == "graded" and abs(stored[i][1] - o.body["score"]) > 1e-9)
         )
     ]
@@ -193,13 +193,63 @@ def queue_phase(env, base, token, db_url, count, clients, workers_log) -> dict:
     }
 
 
+def cpu_seconds(master: int) -> dict[str, float]:
+    """Return the CPU seconds used so far by the web workers (children of the gunicorn
+    ``master``) and by PostgreSQL's processes (read from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {"web": 0.0, "postgres": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        if int(fields[1]) == master:
+            used["web"] += seconds
+        elif name == "postgres":
+            used["postgres"] += seconds
+    return used
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: round(after[name] - before[name], 2) for name in before}
+
+
+def phase(args, base, token, method, path, bodies, clients, seconds):
+    """Run one load phase with the chosen client; return its outcomes and summary."""
+    if args.client == "wrk":
+        return wrk.run_wrk(base, token, method, path, bodies, clients, seconds)
+    iterator = itertools.cycle(bodies or [None])
+
+    def make(_rng):
+        return method, path, next(iterator)
+
+    outcomes, elapsed = asyncio.run(
+        run_load(base, token, make, clients, seconds, args.max_requests)
+    )
+    return outcomes, summarise(outcomes, elapsed)
+
+
 def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--seconds", type=float, default=10, help="seconds of each POST phase")
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
-    parser.add_argument("--max-requests", type=int, default=20000)
+    parser.add_argument("--max-requests", type=int, default=20000, help="python client only")
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        default="wrk" if wrk.available() else "python",
+        help="load client: wrk (default when installed) or the asyncio one",
+    )
+    parser.add_argument("--warmup", type=float, default=20, help="seconds of warm-up load")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of submissions then /healthz per count"
+    )
+    parser.add_argument("--bodies", type=int, default=5000, help="distinct request bodies")
     parser.add_argument("--exercise", default="backprop-bias")
     parser.add_argument("--code", type=int, default=60, help="code submissions (0: skip queue)")
     parser.add_argument("--port", type=int, default=8765)
@@ -252,29 +302,32 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
                 start_new_session=True,
             )
         wait_http(base + "/healthz")
-        warm, _ = asyncio.run(run_load(base, token, submission_maker(args.exercise), 4, 3, 200))
-        all_outcomes: list[Outcome] = list(warm)  # the warm-up's submissions are checked too
+        rng = random.Random(20261126)
+        make = submission_maker(args.exercise)
+        bodies = [make(rng)[2] for _ in range(args.bodies)]
+        path = f"/api/v1/exercises/{args.exercise}/submissions"
+        all_outcomes: list[Outcome] = []
+        # Warm-up (checked, not reported): imports, connection pools, and the instances each
+        # worker traces once (DESIGN 6: trials come from a pool of instances per exercise).
+        warm, warm_summary = phase(args, base, token, "POST", path, bodies, 16, args.warmup)
+        all_outcomes += warm
+        report["warmup"] = warm_summary
+        # Submissions and /healthz alternate in rounds, so a change in the machine's speed
+        # (other tenants of its cores) weighs on both sides of the ratio alike.
         for clients in args.clients:
-            outcomes, elapsed = asyncio.run(
-                run_load(
-                    base,
-                    token,
-                    submission_maker(args.exercise),
-                    clients,
-                    args.seconds,
-                    args.max_requests,
+            rounds = []
+            for _ in range(args.rounds):
+                before = cpu_seconds(web.pid)
+                outcomes, posted = phase(
+                    args, base, token, "POST", path, bodies, clients, args.seconds
                 )
-            )
-            all_outcomes += outcomes
-            report["phases"].append(
-                (f"POST {args.exercise} submissions", clients, summarise(outcomes, elapsed))
-            )
-        outcomes, elapsed = asyncio.run(
-            run_load(base, token, healthz, max(args.clients), args.seconds, args.max_requests)
-        )
-        report["phases"].append(
-            ("GET /healthz (ceiling)", max(args.clients), summarise(outcomes, elapsed))
-        )
+                posted["cpu_s"] = cpu_delta(before, cpu_seconds(web.pid))
+                all_outcomes += outcomes
+                _, ceiling = phase(
+                    args, base, token, "GET", "/healthz", [], clients, args.seconds / 2
+                )
+                rounds.append((posted, ceiling))
+            report["phases"].append((clients, rounds))
         if args.code:
             with (log_dir / "worker.log").open("ab") as worker_log:
                 queue = queue_phase(env, base, token, db_url, args.code, 16, worker_log)
@@ -304,29 +357,57 @@ def write_results(report: dict) -> None:
         .strip()
     )
     args = report["args"]
+    client = (
+        "wrk (2 threads, keep-alive, `benchmarks/load/submit.lua`)"
+        if args["client"] == "wrk"
+        else "`benchmarks/load/client.py` (asyncio + httpx, keep-alive)"
+    )
+    warm = report["warmup"]
     lines = [
         "# Load test: the web stack on PostgreSQL, the grading queue on Redis + Celery",
         "",
         f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; the "
-        "load client (one Python process), gunicorn, PostgreSQL, Redis and the Celery worker "
-        f"share these cores; load average before the run: {report['loadavg']}.",
+        "load client, gunicorn, PostgreSQL, Redis and the Celery worker share these cores; "
+        f"load average before the run: {report['loadavg']}.",
         f"- gunicorn: {args['workers']} workers x {args['threads']} threads (gthread), "
         "`gunicorn.conf.py`, app `benchmarks.load.wsgi` (metrics, JSON request logs and outage "
         "handling on), access log off, `GRADER_API_RATE_LIMIT=0`.",
-        f"- Exercise: `{args['exercise']}`, answers drawn at random from its `examples` "
-        "(correct and wrong ones); 500 LMS users; each request with its own Idempotency-Key.",
-        f"- Each phase: {args['seconds']:g} s (at most {args['max_requests']} requests); client: "
-        "`benchmarks/load/client.py` (asyncio + httpx, keep-alive).",
+        f"- Exercise: `{args['exercise']}`, every part answered, answers drawn at random from "
+        "its `examples` (correct and wrong ones); 500 LMS users; each request with its own "
+        "Idempotency-Key.",
+        f"- Client: {client}. Warm-up first: {warm['requests']} submissions in "
+        f"{warm['seconds']} s at 16 clients (checked below, not in the table).",
+        f"- Each client count: {args['rounds']} rounds of submissions for {args['seconds']:g} s "
+        f"then GET /healthz for {args['seconds'] / 2:g} s, so that the ceiling is measured "
+        "beside each submission phase (this machine's speed drifts from minute to minute).",
         "- Command: `.venv/bin/python -m benchmarks.load.run`",
         "",
-        "| phase | clients | requests | 2xx | errors | req/s | p50 ms | p99 ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| clients | round | submissions/s | p50 ms | p99 ms | errors | /healthz req/s "
+        "| ratio | CPU ms per submission: web / PostgreSQL |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for title, clients, s in report["phases"]:
+    for clients, rounds in report["phases"]:
+        ratios = []
+        for number, (posted, ceiling) in enumerate(rounds, 1):
+            ratio = posted["rps"] / ceiling["rps"] if ceiling["rps"] else 0.0
+            ratios.append(ratio)
+            cpu_ms = {
+                k: 1000 * v / posted["requests"] if posted["requests"] else 0.0
+                for k, v in posted["cpu_s"].items()
+            }
+            lines.append(
+                f"| {clients} | {number} | {posted['rps']} | {posted['p50_ms']} | "
+                f"{posted['p99_ms']} | {posted['errors'] + ceiling['errors']} | "
+                f"{ceiling['rps']} | {ratio:.3f} | {cpu_ms['web']:.1f} / "
+                f"{cpu_ms['postgres']:.1f} |"
+            )
+        total = sum(p["requests"] for p, _ in rounds)
+        seconds = sum(p["seconds"] for p, _ in rounds)
         lines.append(
-            f"| {title} | {clients} | {s['requests']} | {s['ok']} | {s['errors']} | "
-            f"{s['rps']} | {s['p50_ms']} | {s['p99_ms']} |"
+            f"| **{clients}** | **all** | **{total / seconds:.1f}** | | "
+            f"**{max(p['p99_ms'] for p, _ in rounds)}** (worst) | | | "
+            f"**{statistics.median(ratios):.3f}** (median) | |"
         )
     queue = report.get("queue")
     if queue:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from flask_migrate import upgrade
 
+from benchmarks.load import wrk
 from grader import config as grader_config
 from grader import create_app
 from tests.api.helpers import ANSWERS, SUBMIT_URL
@@ -175,3 +176,29 @@ def test_a_worker_killed_under_load_loses_no_acknowledged_submission(served):
         stored = dict(db.session.execute(select(Submission.id, Submission.score)).all())
         db.engine.dispose()
     assert all(stored[i] == score for i, score in acknowledged.items())
+
+
+@pytest.mark.skipif(not wrk.available(), reason="wrk is not installed (apt-get install wrk)")
+def test_the_wrk_load_client_reports_every_response(served):
+    """The load test's client: every response wrk saw is in its outcomes, with the body the
+    server sent, so the run can check each acknowledged submission against the database."""
+    from grader.extensions import db
+    from grader.models import Submission
+
+    base, token, _log, _process, app = served
+    bodies = [{"user": f"wrk-{i}", "answers": ANSWERS} for i in range(7)]
+    outcomes, summary = wrk.run_wrk(base, token, "POST", SUBMIT_URL, bodies, 4, 2)
+    assert summary["requests"] == len(outcomes) > 0 and summary["errors"] == 0
+    assert summary["rps"] > 0 and 0 < summary["p50_ms"] <= summary["p99_ms"]
+    assert {o.status for o in outcomes} == {201}
+    with app.app_context():
+        stored = {s.id: s for s in db.session.scalars(db.select(Submission))}
+        for outcome in outcomes:
+            row = stored[outcome.body["id"]]
+            assert row.score == outcome.body["score"] and row.idempotency_key.startswith("wrk-")
+        keys = [s.idempotency_key for s in stored.values()]
+        assert len(keys) == len(set(keys))
+        # wrk stops with a request in flight on each connection: stored, never answered to it
+        assert len(outcomes) <= len(keys) <= len(outcomes) + 4
+    got, ceiling = wrk.run_wrk(base, token, "GET", "/healthz", [], 2, 1)
+    assert ceiling["requests"] == len(got) > 0 and {o.status for o in got} == {200}

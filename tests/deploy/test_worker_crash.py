@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from celery import Celery
@@ -69,8 +70,10 @@ def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
             process.wait(5)
 
 
-@pytest.mark.slow
-def test_worker_killed_mid_task_loses_nothing(redis_url, tmp_path, monkeypatch):
+def queueing_app(redis_url: str, tmp_path: Path, monkeypatch) -> tuple[Any, str, dict, Path]:
+    """Return (app, token, worker environment, grade log): the exercises imported into a fresh
+    SQLite database, and this process's choice parts sent to the Celery queue on ``redis_url``
+    (standing in for code, as ``tests.deploy.worker_app`` grades them and logs to the file)."""
     from grader import tasks
     from grader.services import grading
     from grader.services.exercises import import_exercises
@@ -84,18 +87,11 @@ def test_worker_killed_mid_task_loses_nothing(redis_url, tmp_path, monkeypatch):
         upgrade()
         import_exercises([ROOT / "exercises"])
         token = create_token("queue", ("submit", "read:scores"))[1]
-
     producer = Celery("producer", broker=redis_url)
     monkeypatch.setattr(grading, "is_deferred", lambda part: part.kind == "choice")
     monkeypatch.setattr(
         tasks, "enqueue", lambda sid: producer.send_task("grader.grade_deferred", args=[sid])
     )
-    response = app.test_client().post(
-        SUBMIT_URL, json={"user": "crash", "answers": ANSWERS}, headers=auth(token)
-    )
-    assert response.status_code == 202 and response.json["status"] == "queued"
-    submission_id = response.json["id"]
-
     grade_log = tmp_path / "grades.log"
     grade_log.touch()
     env = os.environ | {
@@ -104,9 +100,20 @@ def test_worker_killed_mid_task_loses_nothing(redis_url, tmp_path, monkeypatch):
         "GRADER_TEST_GRADE_LOG": str(grade_log),
         "GRADER_INSTANCE_PATH": str(tmp_path / "instance"),
         "SECRET_KEY": "test",
-        "GRADER_TEST_VISIBILITY": "4",
-        "GRADER_TEST_GRADE_DELAY": "30",
     }
+    return app, token, env, grade_log
+
+
+@pytest.mark.slow
+def test_worker_killed_mid_task_loses_nothing(redis_url, tmp_path, monkeypatch):
+    app, token, env, grade_log = queueing_app(redis_url, tmp_path, monkeypatch)
+    response = app.test_client().post(
+        SUBMIT_URL, json={"user": "crash", "answers": ANSWERS}, headers=auth(token)
+    )
+    assert response.status_code == 202 and response.json["status"] == "queued"
+    submission_id = response.json["id"]
+
+    env = env | {"GRADER_TEST_VISIBILITY": "4", "GRADER_TEST_GRADE_DELAY": "30"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     first = _worker(env, tmp_path / "worker1.log")
     try:

@@ -3,20 +3,15 @@ children graded shows up there. Real Redis, a real worker process."""
 
 from __future__ import annotations
 
-import os
 import urllib.request
 
 import pytest
-from celery import Celery
-from flask_migrate import upgrade
 
-from grader import config as grader_config
-from grader import create_app
 from grader.extensions import db
 from tests.api.helpers import ANSWERS, SUBMIT_URL, auth
-from tests.deploy.conftest import ROOT, free_port
+from tests.deploy.conftest import free_port
 from tests.deploy.test_metrics import sample
-from tests.deploy.test_worker_crash import _stop, _wait_for, _worker
+from tests.deploy.test_worker_crash import _stop, _wait_for, _worker, queueing_app
 
 
 def scrape(port: int) -> str:
@@ -26,34 +21,9 @@ def scrape(port: int) -> str:
 
 @pytest.mark.slow
 def test_worker_serves_what_its_children_graded(redis_url, tmp_path, monkeypatch):
-    from grader import tasks
-    from grader.services import grading
-    from grader.services.exercises import import_exercises
-    from grader.services.users import create_token
-
-    url = f"sqlite:///{tmp_path / 'queue.sqlite'}"
-    config = grader_config.TestConfig(url, tmp_path / "instance")
-    config.GRADER_EXERCISES_DIR = ROOT / "exercises"
-    app = create_app(config)
-    with app.app_context():
-        upgrade()
-        import_exercises([ROOT / "exercises"])
-        token = create_token("queue", ("submit",))[1]
-    producer = Celery("producer", broker=redis_url)
-    monkeypatch.setattr(grading, "is_deferred", lambda part: part.kind == "choice")
-    monkeypatch.setattr(
-        tasks, "enqueue", lambda sid: producer.send_task("grader.grade_deferred", args=[sid])
-    )
-
+    app, token, env, grade_log = queueing_app(redis_url, tmp_path, monkeypatch)
     port = free_port()
-    grade_log = tmp_path / "grades.log"
-    grade_log.touch()
-    env = os.environ | {
-        "DATABASE_URL": url,
-        "CELERY_BROKER_URL": redis_url,
-        "GRADER_TEST_GRADE_LOG": str(grade_log),
-        "GRADER_INSTANCE_PATH": str(tmp_path / "instance"),
-        "SECRET_KEY": "test",
+    env = env | {
         "GRADER_WORKER_METRICS_PORT": str(port),
         "GRADER_WORKER_METRICS_ADDR": "127.0.0.1",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),

@@ -90,10 +90,10 @@ class Example(_Strict):
 class ExerciseSpec(_Strict):
     """One exercise file."""
 
-    # Random instances already traced for this spec, by instance number, with the reference
-    # values computed on them (grader.kinds.instances): shared by every submission graded
-    # against this spec object.
-    _instances: dict[int, Any] = PrivateAttr(default_factory=dict)
+    # Random instances already traced for this spec (grader.kinds.instances), by instance
+    # number, with the reference values computed on them, and by ("sizes", number) the sizes of
+    # instances not traced yet: shared by every submission graded against this spec object.
+    _instances: dict[int | tuple[str, int], Any] = PrivateAttr(default_factory=dict)
 
     slug: str = Field(pattern=SLUG_PATTERN, description="Lower-case id used in URLs")
     title: str = Field(min_length=1, max_length=300)

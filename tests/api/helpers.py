@@ -4,6 +4,20 @@ from __future__ import annotations
 
 ANSWERS = {"shape": "n×m", "do_dh": "h×q", "vector_or_matrix": ["dJ_db1", "dJ_do"]}
 SUBMIT_URL = "/api/v1/exercises/jacobian-shape/submissions"
+# The fields of a result object (DESIGN section 9).
+RESULT_FIELDS = {
+    "id",
+    "exercise",
+    "version",
+    "user",
+    "status",
+    "score",
+    "max_score",
+    "seed",
+    "parts",
+    "created_at",
+    "graded_at",
+}
 
 
 def auth(token: str) -> dict[str, str]:

@@ -6,12 +6,7 @@ from sqlalchemy import func, select
 from grader.extensions import db
 from grader.models import Submission
 from grader.services.users import revoke_token
-
-ANSWERS = {"shape": "n×m", "do_dh": "h×q", "vector_or_matrix": ["dJ_db1", "dJ_do"]}
-
-
-def auth(token):
-    return {"Authorization": f"Bearer {token}"}
+from tests.api.helpers import ANSWERS, RESULT_FIELDS, auth
 
 
 def test_submission_is_graded_stored_and_readable(imported, client, make_token):
@@ -23,19 +18,7 @@ def test_submission_is_graded_stored_and_readable(imported, client, make_token):
     )
     assert response.status_code == 201, response.json
     result = response.json
-    assert set(result) == {
-        "id",
-        "exercise",
-        "version",
-        "user",
-        "status",
-        "score",
-        "max_score",
-        "seed",
-        "parts",
-        "created_at",
-        "graded_at",
-    }
+    assert set(result) == RESULT_FIELDS
     assert result["user"] == "lms-42" and result["exercise"] == "jacobian-shape"
     assert result["status"] == "graded" and result["score"] == 2.0 and result["max_score"] == 6.0
     parts = {p["id"]: p for p in result["parts"]}

@@ -11,6 +11,7 @@ from grader.extensions import db
 from grader.kinds.base import GradingContext
 from grader.kinds.registry import get_kind
 from grader.models import Submission
+from tests.api.helpers import auth
 
 ROOT = Path(__file__).resolve().parents[2]
 SLUGS = ["backprop-code", "backprop-code-batch"]
@@ -86,10 +87,6 @@ def test_autodiff_and_this_service_are_not_importable(slug, module):
     assert result.score == 0 and result.diagnosis == "exception"
     assert "ModuleNotFoundError" in result.feedback
     assert f"No module named '{module.split('.')[0]}'" in result.feedback
-
-
-def auth(token):
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.sandbox

@@ -14,7 +14,7 @@ cached in ``GradingContext.cache``, so the parts of one submission share them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -266,24 +266,44 @@ def earlier_values(
 
 
 def reference_values(ctx: GradingContext, plan: SpecPlan, part_id: str) -> list[np.ndarray]:
-    """Return the part's reference value on each trial: computed once per instance (kept in
-    ``Trial.cache``, which every submission drawing that instance shares)."""
+    """Return the part's reference value on each trial (computed once per instance)."""
     key = f"formula:reference:{part_id}"
     if key not in ctx.cache:
-        part = plan.parts[part_id]
-        trials = trials_of(ctx)
-        missing = [i for i, trial in enumerate(trials) if key not in trial.cache]
-        extras = earlier_values(ctx, plan, part_id) if missing and part.earlier else None
-        for i in missing:
-            value = np.asarray(
-                _instructor_value(
-                    trials[i], part.reference, extras[i] if extras else {}, trials[i].cache
-                )
-            )
-            value.setflags(write=False)
-            trials[i].cache[key] = value
-        ctx.cache[key] = [trial.cache[key] for trial in trials]
+        reference = plan.parts[part_id].reference
+        ctx.cache[key] = _on_instances(
+            ctx,
+            plan,
+            part_id,
+            key,
+            lambda trial, extra: _read_only(
+                _instructor_value(trial, reference, extra, trial.cache)
+            ),
+        )
     return ctx.cache[key]
+
+
+def _on_instances(
+    ctx: GradingContext,
+    plan: SpecPlan,
+    part_id: str,
+    key: str,
+    compute: Callable[[Trial, dict[str, np.ndarray]], Any],
+) -> list[Any]:
+    """Return ``compute(trial, earlier parts' reference values)`` for each trial, computed once
+    per instance: kept under ``key`` in ``Trial.cache``, which every submission drawing that
+    instance shares."""
+    trials = trials_of(ctx)
+    missing = [i for i, trial in enumerate(trials) if key not in trial.cache]
+    extras = earlier_values(ctx, plan, part_id) if missing and plan.parts[part_id].earlier else None
+    for i in missing:
+        trials[i].cache[key] = compute(trials[i], extras[i] if extras else {})
+    return [trial.cache[key] for trial in trials]
+
+
+def _read_only(value: Any) -> np.ndarray:
+    array = np.asarray(value)
+    array.setflags(write=False)
+    return array
 
 
 def student_values(
@@ -302,34 +322,22 @@ def student_values(
 def mistake_values(
     ctx: GradingContext, plan: SpecPlan, part_id: str, index: int
 ) -> list[np.ndarray] | None:
-    """Return a listed mistake's values per trial, or None when it has none (a shape error).
-
-    Like reference values, each trial's value is computed once per instance (``Trial.cache``).
-    """
+    """Return a listed mistake's values per trial (computed once per instance), or None when it
+    has none (a shape error on some trial)."""
     key = f"formula:mistake:{part_id}:{index}"
     if key not in ctx.cache:
         tree = plan.parts[part_id].mistakes[index]
-        ctx.cache[key] = None if tree is None else _mistake_on_trials(ctx, plan, part_id, tree, key)
+
+        def value(trial: Trial, extra: dict[str, np.ndarray]) -> np.ndarray | None:
+            given = {**trial.values, **extra}
+            try:
+                return _read_only(evaluate(tree, given, trial_functions(trial), sizes=trial.sizes))
+            except ValueError:
+                return None  # the mistake cannot be evaluated on this instance
+
+        values = None if tree is None else _on_instances(ctx, plan, part_id, key, value)
+        ctx.cache[key] = None if values is None or any(v is None for v in values) else values
     return ctx.cache[key]
-
-
-def _mistake_on_trials(
-    ctx: GradingContext, plan: SpecPlan, part_id: str, tree: Node, key: str
-) -> list[np.ndarray] | None:
-    trials = trials_of(ctx)
-    missing = [i for i, trial in enumerate(trials) if key not in trial.cache]
-    extras = earlier_values(ctx, plan, part_id) if missing and plan.parts[part_id].earlier else None
-    for i in missing:
-        trial = trials[i]
-        given = {**trial.values, **extras[i]} if extras else trial.values
-        try:
-            value = np.asarray(evaluate(tree, given, trial_functions(trial), sizes=trial.sizes))
-            value.setflags(write=False)
-        except ValueError:
-            value = None  # the mistake cannot be evaluated on this instance
-        trial.cache[key] = value
-    values = [trial.cache[key] for trial in trials]
-    return None if any(v is None for v in values) else values
 
 
 def as_reference_shape(value: np.ndarray, reference: np.ndarray) -> np.ndarray:

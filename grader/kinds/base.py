@@ -8,8 +8,9 @@ database: the grading service owns transactions.
 
 from __future__ import annotations
 
+import copy
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -69,9 +70,16 @@ class PartResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as a JSON-ready dict (the ``parts`` entries of the result object)."""
-        data = asdict(self)
-        data["id"] = data.pop("part_id")
-        return data
+        return {
+            "id": self.part_id,
+            "score": self.score,
+            "max_score": self.max_score,
+            "correct": self.correct,
+            "feedback": self.feedback,
+            "status": self.status,
+            "diagnosis": self.diagnosis,
+            "details": copy.deepcopy(self.details) if self.details else {},
+        }
 
     @classmethod
     def invalid(cls, part: PartSpec, feedback: str, diagnosis: str = "invalid") -> PartResult:

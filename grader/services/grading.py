@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from grader.database import commit_keeping_state
 from grader.extensions import db
@@ -158,6 +159,11 @@ def request_fingerprint(slug: str, user: str, answers: Mapping[str, Any]) -> str
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+# One statement object for every submission, its values passed as parameters: SQLAlchemy
+# compiles it once, instead of building and keying a new statement per request.
+_INSERT_SUBMISSION = insert(Submission.__table__)
+
+
 def submit(
     slug: str,
     user: User,
@@ -196,25 +202,32 @@ def submit(
             for p in deferred
         ],
     )
-    submission = Submission(
-        user_id=user.id,
-        exercise_version_id=version.id,
-        answers=answers,
-        seed=seed,
-        status=overall_status(r.status for r in results),
-        score=round(sum(r.score for r in results), 6),
-        max_score=spec.max_score,
-        parts=[r.to_dict() for r in results],
-        source=source,
-        api_token_id=api_token.id if api_token else None,
-        idempotency_key=idempotency_key,
-        request_hash=fingerprint,
-        created_at=(now := utcnow()),
-        graded_at=None if waiting else now,
-    )
-    db.session.add(submission)
+    now = utcnow()
+    row = {
+        "user_id": user.id,
+        "exercise_version_id": version.id,
+        "answers": answers,
+        "seed": seed,
+        "status": overall_status(r.status for r in results),
+        "score": round(sum(r.score for r in results), 6),
+        "max_score": spec.max_score,
+        "parts": [r.to_dict() for r in results],
+        "source": source,
+        "api_token_id": api_token.id if api_token else None,
+        "idempotency_key": idempotency_key,
+        "request_hash": fingerprint,
+        "error": None,
+        "created_at": now,
+        "graded_at": None if waiting else now,
+    }
+    session = db.session()
     try:
-        commit_keeping_state()  # the result object reads what was just written
+        # One INSERT (no unit-of-work flush): the row is written as it is and read back below
+        # from these values, which are all its columns.
+        inserted = session.execute(_INSERT_SUBMISSION, row)
+        row["id"] = inserted.inserted_primary_key[0]
+        count_status_change(session, version.id, row["status"])
+        commit_keeping_state()
     except IntegrityError:
         db.session.rollback()
         if idempotency_key and api_token is not None:
@@ -222,6 +235,9 @@ def submit(
             if previous is not None:  # a replay, or a concurrent request with the same key
                 return _replay(previous, fingerprint)
         raise
+    submission = Submission(**row)
+    make_transient_to_detached(submission)  # as if loaded: persistent, nothing to write
+    session.add(submission)
     if waiting:
         _enqueue(submission)
     return submission, True

@@ -9,7 +9,8 @@ worker is after its first few hundred) grade against traced instances. Scenarios
   their reference values computed in the submission (what every submission cost before the
   pool; what a fresh worker's first submissions cost);
 - all correct, parse cache cleared before each submission (every answer parsed afresh);
-- all correct, parse cache warm (the same answer strings were seen before);
+- all correct, parse cache warm (the same answer strings were seen before: their parsed trees,
+  and their values on instances already used, are reused: DESIGN 6, the value memo);
 - all correct, trials drawn beforehand (what the formula kind itself costs);
 - all wrong (listed mistakes and generic diagnoses), parse cache cleared.
 

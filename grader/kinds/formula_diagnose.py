@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from grader.kinds.formula_values import all_close, as_reference_shape, close
+from grader.kinds.formula_values import all_close, as_reference_shape, close, norm
 
 if TYPE_CHECKING:
     from grader.kinds.instances import Trial
@@ -37,7 +37,7 @@ TERM_COEFFICIENTS = (-1.0, 1.0, -2.0, 2.0, -0.5, 0.5)
 
 
 def _slack(a: np.ndarray, r: np.ndarray, rtol: float, atol: float) -> float:
-    return atol + max(rtol, 1e-9) * (float(np.linalg.norm(r)) + float(np.linalg.norm(a)))
+    return atol + max(rtol, 1e-9) * (norm(r) + norm(a))
 
 
 def format_factor(c: float) -> str:
@@ -56,11 +56,11 @@ def constant_factor(
     for a, r in zip(answers, refs, strict=True):
         rr = float(np.vdot(r, r))
         if rr == 0.0:
-            if float(np.linalg.norm(a)) > atol:
+            if norm(a) > atol:
                 return None
             continue
         c = float(np.vdot(a, r)) / rr
-        if float(np.linalg.norm(a - c * r)) > _slack(a, r, rtol, atol):
+        if norm(a - c * r) > _slack(a, r, rtol, atol):
             return None
         if factor is None:
             factor = c
@@ -128,8 +128,8 @@ def missing_term(
         for k in TERM_COEFFICIENTS:
             if all(
                 name in terms
-                and float(np.linalg.norm(a - r - k * terms[name])) <= _slack(a, r, rtol, atol)
-                and float(np.linalg.norm(terms[name])) > atol
+                and norm(a - r - k * terms[name]) <= _slack(a, r, rtol, atol)
+                and norm(terms[name]) > atol
                 for a, r, terms in zip(answers, refs, per_trial, strict=True)
             ):
                 return name, k

@@ -14,6 +14,9 @@ cached in ``GradingContext.cache``, so the parts of one submission share them.
 
 from __future__ import annotations
 
+import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -306,16 +309,84 @@ def _read_only(value: Any) -> np.ndarray:
     return array
 
 
+class ValueMemo:
+    """The values of students' formulas on instances, most recently used kept (thread-safe).
+
+    An answer's value on an instance depends only on its parsed tree, the part (whose earlier
+    parts' reference values it may name) and the instance, so an answer many students write
+    is evaluated once per instance and process. Keys hold the tree and the instance by identity
+    (the parse cache hands out one tree per text; an instance is known by its ``Trial.cache``,
+    which the trials drawn from it share), and each entry keeps both alive, so an id is never
+    reused while it is a key. Bounded by entries and by the bytes of the values.
+    """
+
+    def __init__(self, max_entries: int = 20_000, max_bytes: int = 32 << 20) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[
+            tuple[int, int, str], tuple[Node, dict[str, Any], np.ndarray]
+        ] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, tree: Node, trial: Trial, part_id: str) -> np.ndarray | None:
+        key = (id(tree), id(trial.cache), part_id)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] is not tree or entry[1] is not trial.cache:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[2]
+
+    def put(self, tree: Node, trial: Trial, part_id: str, value: np.ndarray) -> None:
+        if value.nbytes > self.max_bytes // 64:
+            return  # a large value would push out many small ones
+        key = (id(tree), id(trial.cache), part_id)
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= old[2].nbytes
+            self._entries[key] = (tree, trial.cache, value)
+            self.bytes += value.nbytes
+            while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
+                self.bytes -= self._entries.popitem(last=False)[1][2].nbytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.bytes = 0
+
+
+STUDENT_VALUES = ValueMemo()
+
+
 def student_values(
     ctx: GradingContext, plan: SpecPlan, part_id: str, tree: Node
 ) -> list[np.ndarray]:
-    """Evaluate a student's tree on every trial; raises the formula language's errors."""
+    """Evaluate a student's tree on every trial; raises the formula language's errors.
+
+    Values are read-only and kept in ``STUDENT_VALUES`` (a shape or limit error is not kept:
+    it is raised on the first trial, before much work is done)."""
     part = plan.parts[part_id]
-    extras = earlier_values(ctx, plan, part_id) if part.earlier else None
-    results = []
-    for index, trial in enumerate(trials_of(ctx)):
-        values = {**trial.values, **extras[index]} if extras else trial.values
-        results.append(evaluate(tree, values, trial_functions(trial), sizes=trial.sizes))
+    trials = trials_of(ctx)
+    results: list[np.ndarray] = []
+    extras = None
+    for index, trial in enumerate(trials):
+        value = STUDENT_VALUES.get(tree, trial, part_id)
+        if value is None:
+            if extras is None and part.earlier:
+                extras = earlier_values(ctx, plan, part_id)
+            values = {**trial.values, **extras[index]} if extras else trial.values
+            value = _read_only(evaluate(tree, values, trial_functions(trial), sizes=trial.sizes))
+            STUDENT_VALUES.put(tree, trial, part_id, value)
+        results.append(value)
     return results
 
 
@@ -347,14 +418,21 @@ def as_reference_shape(value: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return value
 
 
+def norm(array: np.ndarray) -> float:
+    """Return the Euclidean (Frobenius) norm as ``np.linalg.norm`` computes it, sqrt(x·x),
+    without its argument handling (grading calls this dozens of times per submission)."""
+    flat = array.ravel()
+    return math.sqrt(float(flat @ flat))
+
+
 def close(value: np.ndarray, reference: np.ndarray, rtol: float, atol: float) -> bool:
-    """True when the shapes agree and ||value − reference|| <= atol + rtol·||reference||."""
+    """True when the shapes agree, the distance is finite (so is every entry of ``value``)
+    and ||value − reference|| <= atol + rtol·||reference||."""
     value = as_reference_shape(value, reference)
-    if value.shape != reference.shape or not np.all(np.isfinite(value)):
+    if value.shape != reference.shape:
         return False
-    return float(np.linalg.norm(value - reference)) <= atol + rtol * float(
-        np.linalg.norm(reference)
-    )
+    distance = norm(value - reference)
+    return math.isfinite(distance) and distance <= atol + rtol * norm(reference)
 
 
 def all_close(

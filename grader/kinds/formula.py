@@ -52,6 +52,7 @@ from grader.mathexpr import (
     FormulaError,
     FormulaLimitError,
     FormulaShapeError,
+    Namespace,
     Node,
     UnknownNameError,
     format_shape,
@@ -63,7 +64,7 @@ from grader.mathexpr import (
 from grader.mathexpr.shapes import size_names
 
 MAX_ANSWER_CHARS = 2000
-_PARSED: dict[tuple[str, int], Node] = {}
+_PARSED: dict[tuple[str, int], tuple[Namespace, Node]] = {}
 
 
 class FormulaPart(PartSpec):
@@ -113,12 +114,14 @@ def _shape_words(shape: tuple[int, ...], names: dict[int, str]) -> str:
 def parse_answer(text: str, plan: PartPlan) -> Node:
     """Parse a student's answer against the part's namespace (parsed trees are cached)."""
     key = (text, id(plan.student_ns))
-    tree = _PARSED.get(key)
-    if tree is None:
-        tree = parse(text, plan.student_ns)
-        if len(_PARSED) > 4096:
-            _PARSED.clear()
-        _PARSED[key] = tree
+    cached = _PARSED.get(key)
+    if cached is not None and cached[0] is plan.student_ns:
+        return cached[1]
+    tree = parse(text, plan.student_ns)
+    if len(_PARSED) > 4096:
+        _PARSED.clear()
+    # the entry keeps its namespace alive, so its id cannot name another one meanwhile
+    _PARSED[key] = (plan.student_ns, tree)
     return tree
 
 

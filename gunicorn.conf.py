@@ -7,7 +7,7 @@ Every value comes from the environment with a default fit for a container of a f
     GRADER_THREADS            threads per worker (gthread; default 4)
     GRADER_TIMEOUT            seconds a silent worker may live before it is killed (default 60)
     GRADER_GRACEFUL_TIMEOUT   seconds a stopping worker may finish its requests (default 30)
-    GRADER_MAX_REQUESTS       requests after which a worker is replaced (default 20000; 0: never)
+    GRADER_MAX_REQUESTS       requests after which a worker is replaced (default 100000; 0: never)
     GRADER_ACCESS_LOG         "-" (stdout, the default), a file, or "off"
     PROMETHEUS_MULTIPROC_DIR  where workers share their metrics (default: a fresh temp folder)
 
@@ -42,7 +42,7 @@ threads = _int("GRADER_THREADS", 4)
 timeout = _int("GRADER_TIMEOUT", 60)
 graceful_timeout = _int("GRADER_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GRADER_KEEPALIVE", 5)
-max_requests = _int("GRADER_MAX_REQUESTS", 20000)
+max_requests = _int("GRADER_MAX_REQUESTS", 100000)
 max_requests_jitter = max(max_requests // 10, 0)
 backlog = _int("GRADER_BACKLOG", 2048)
 # The heartbeat file in memory: a container's overlay filesystem can stall os.fchmod for seconds.

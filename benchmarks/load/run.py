@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import platform
 import random
@@ -24,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,16 +52,35 @@ def examples_of(slug: str) -> dict[str, list]:
     return answers
 
 
-def submission_maker(slug: str, user_count: int = 500):
-    """Return a request factory: POST a submission of ``slug`` with answers drawn at random."""
+def submission_maker(slug: str, user_count: int = 500, new_answers: float = 0.0):
+    """Return a request factory: POST a submission of ``slug`` with answers drawn at random.
+
+    A share ``new_answers`` of the formula answers is written in a form that no other request
+    uses, ``(A) + 0*UNIQUE`` with UNIQUE replaced by a number of its own when the request is
+    sent (``fill_unique``, or the wrk script): the same value and grade as ``A``, but a text the
+    server has not read before, so that neither its parse cache nor its value memo knows it.
+    """
     pool = examples_of(slug)
 
     def make(rng):
-        answers = {part: rng.choice(values) for part, values in pool.items()}
+        answers = {}
+        for part, values in pool.items():
+            answer = rng.choice(values)
+            if isinstance(answer, str) and new_answers and rng.random() < new_answers:
+                answer = f"({answer}) + 0*UNIQUE"
+            answers[part] = answer
         user = f"load-{rng.randrange(user_count)}"
         return "POST", f"/api/v1/exercises/{slug}/submissions", {"user": user, "answers": answers}
 
     return make
+
+
+def fill_unique(body: dict, numbers: Iterator[int]) -> dict:
+    """Return ``body`` with each UNIQUE in its answers replaced by the next of ``numbers``."""
+    text = json.dumps(body)
+    while "UNIQUE" in text:
+        text = text.replace("UNIQUE", str(next(numbers)), 1)
+    return json.loads(text)
 
 
 def grader_cli(env: dict[str, str], *args: str) -> str:
@@ -217,14 +238,28 @@ def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, fl
     return {name: round(after[name] - before[name], 2) for name in before}
 
 
+_phases = itertools.count(1)
+
+
 def phase(args, base, token, method, path, bodies, clients, seconds):
-    """Run one load phase with the chosen client; return its outcomes and summary."""
+    """Run one load phase with the chosen client; return its outcomes and summary. Each phase
+    numbers its new answers (UNIQUE) from a range of its own: 10^7 numbers, for a phase of up
+    to about 600,000 requests, and at most 99 phases, as the formula language reads numbers up
+    to 10^9 only."""
+    number = next(_phases)
+    if number > 99:
+        raise RuntimeError("too many load phases to number their new answers apart")
+    unique_base = number * 10**7
     if args.client == "wrk":
-        return wrk.run_wrk(base, token, method, path, bodies, clients, seconds)
+        return wrk.run_wrk(
+            base, token, method, path, bodies, clients, seconds, unique_base=unique_base
+        )
     iterator = itertools.cycle(bodies or [None])
+    numbers = itertools.count(unique_base)
 
     def make(_rng):
-        return method, path, next(iterator)
+        body = next(iterator)
+        return method, path, fill_unique(body, numbers) if body else body
 
     outcomes, elapsed = asyncio.run(
         run_load(base, token, make, clients, seconds, args.max_requests)
@@ -250,6 +285,14 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
         "--rounds", type=int, default=3, help="rounds of submissions then /healthz per count"
     )
     parser.add_argument("--bodies", type=int, default=5000, help="distinct request bodies")
+    parser.add_argument(
+        "--new-answers",
+        type=float,
+        nargs="+",
+        default=[0.0, 0.3, 1.0],
+        help="shares of formula answers written in a form no request used before (one set of "
+        "rounds per share)",
+    )
     parser.add_argument("--exercise", default="backprop-bias")
     parser.add_argument("--code", type=int, default=60, help="code submissions (0: skip queue)")
     parser.add_argument("--port", type=int, default=8765)
@@ -303,31 +346,36 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
             )
         wait_http(base + "/healthz")
         rng = random.Random(20261126)
-        make = submission_maker(args.exercise)
-        bodies = [make(rng)[2] for _ in range(args.bodies)]
+        bodies = {}
+        for share in args.new_answers:
+            make = submission_maker(args.exercise, new_answers=share)
+            bodies[share] = [make(rng)[2] for _ in range(args.bodies)]
         path = f"/api/v1/exercises/{args.exercise}/submissions"
         all_outcomes: list[Outcome] = []
         # Warm-up (checked, not reported): imports, connection pools, and the instances each
         # worker traces once (DESIGN 6: trials come from a pool of instances per exercise).
-        warm, warm_summary = phase(args, base, token, "POST", path, bodies, 16, args.warmup)
+        warm, warm_summary = phase(
+            args, base, token, "POST", path, bodies[args.new_answers[0]], 16, args.warmup
+        )
         all_outcomes += warm
         report["warmup"] = warm_summary
         # Submissions and /healthz alternate in rounds, so a change in the machine's speed
         # (other tenants of its cores) weighs on both sides of the ratio alike.
         for clients in args.clients:
-            rounds = []
-            for _ in range(args.rounds):
-                before = cpu_seconds(web.pid)
-                outcomes, posted = phase(
-                    args, base, token, "POST", path, bodies, clients, args.seconds
-                )
-                posted["cpu_s"] = cpu_delta(before, cpu_seconds(web.pid))
-                all_outcomes += outcomes
-                _, ceiling = phase(
-                    args, base, token, "GET", "/healthz", [], clients, args.seconds / 2
-                )
-                rounds.append((posted, ceiling))
-            report["phases"].append((clients, rounds))
+            for share in args.new_answers:
+                rounds = []
+                for _ in range(args.rounds):
+                    before = cpu_seconds(web.pid)
+                    outcomes, posted = phase(
+                        args, base, token, "POST", path, bodies[share], clients, args.seconds
+                    )
+                    posted["cpu_s"] = cpu_delta(before, cpu_seconds(web.pid))
+                    all_outcomes += outcomes
+                    _, ceiling = phase(
+                        args, base, token, "GET", "/healthz", [], clients, args.seconds / 2
+                    )
+                    rounds.append((posted, ceiling))
+                report["phases"].append((clients, share, rounds))
         if args.code:
             with (log_dir / "worker.log").open("ab") as worker_log:
                 queue = queue_phase(env, base, token, db_url, args.code, 16, worker_log)
@@ -376,6 +424,12 @@ def write_results(report: dict) -> None:
         f"- Exercise: `{args['exercise']}`, every part answered, answers drawn at random from "
         "its `examples` (correct and wrong ones); 500 LMS users; each request with its own "
         "Idempotency-Key.",
+        "- New answers: the share of formula answers written in a form that no earlier request "
+        "used, `(A) + 0*N` with N a number of its own (same value and grade as `A`), so that "
+        "the server has neither parsed nor evaluated it before. At 0 every answer is one of the "
+        "exercise's examples, which each web worker has seen during the warm-up; a class "
+        "submitting at a deadline lies between (many students write the same formula, and "
+        "the text of a correct answer varies less than the wrong ones).",
         f"- Client: {client}. Warm-up first: {warm['requests']} submissions in "
         f"{warm['seconds']} s at 16 clients (checked below, not in the table).",
         f"- Each client count: {args['rounds']} rounds of submissions for {args['seconds']:g} s "
@@ -383,11 +437,11 @@ def write_results(report: dict) -> None:
         "beside each submission phase (this machine's speed drifts from minute to minute).",
         "- Command: `.venv/bin/python -m benchmarks.load.run`",
         "",
-        "| clients | round | submissions/s | p50 ms | p99 ms | errors | /healthz req/s "
-        "| ratio | CPU ms per submission: web / PostgreSQL |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| clients | new answers | round | submissions/s | p50 ms | p99 ms | errors "
+        "| /healthz req/s | ratio | CPU ms per submission: web / PostgreSQL |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for clients, rounds in report["phases"]:
+    for clients, share, rounds in report["phases"]:
         ratios = []
         for number, (posted, ceiling) in enumerate(rounds, 1):
             ratio = posted["rps"] / ceiling["rps"] if ceiling["rps"] else 0.0
@@ -397,7 +451,7 @@ def write_results(report: dict) -> None:
                 for k, v in posted["cpu_s"].items()
             }
             lines.append(
-                f"| {clients} | {number} | {posted['rps']} | {posted['p50_ms']} | "
+                f"| {clients} | {share:g} | {number} | {posted['rps']} | {posted['p50_ms']} | "
                 f"{posted['p99_ms']} | {posted['errors'] + ceiling['errors']} | "
                 f"{ceiling['rps']} | {ratio:.3f} | {cpu_ms['web']:.1f} / "
                 f"{cpu_ms['postgres']:.1f} |"
@@ -405,7 +459,7 @@ def write_results(report: dict) -> None:
         total = sum(p["requests"] for p, _ in rounds)
         seconds = sum(p["seconds"] for p, _ in rounds)
         lines.append(
-            f"| **{clients}** | **all** | **{total / seconds:.1f}** | | "
+            f"| **{clients}** | **{share:g}** | **all** | **{total / seconds:.1f}** | | "
             f"**{max(p['p99_ms'] for p, _ in rounds)}** (worst) | | | "
             f"**{statistics.median(ratios):.3f}** (median) | |"
         )

@@ -2,11 +2,12 @@
 -- its own Idempotency-Key; every response's status and body go to a log file per thread, and
 -- the latency percentiles to a summary file, for run.py to check against the database.
 --
---   wrk -t2 -c16 -d15s -s benchmarks/load/submit.lua URL -- BODIES OUT_PREFIX TOKEN METHOD PATH RUN
+--   wrk -t2 -c16 -d15s -s benchmarks/load/submit.lua URL -- BODIES OUT_PREFIX TOKEN METHOD PATH RUN BASE
 --
 -- BODIES holds one JSON body per line (ignored for GET); OUT_PREFIX names the output files
 -- (OUT_PREFIX<thread>.log and OUT_PREFIXsummary.txt); RUN makes the Idempotency-Keys unique
--- to this run (a key seen before would be answered as a replay).
+-- to this run (a key seen before would be answered as a replay). Each UNIQUE in a body becomes
+-- a number no other request of the run uses, from BASE up (a new answer, unknown to the server).
 
 local threads = {}
 local counter = 0
@@ -18,6 +19,7 @@ end
 
 function init(args)
    bodies_path, prefix, token, method, path, run = args[1], args[2], args[3], args[4], args[5], args[6]
+   base = tonumber(args[7] or "0")
    bodies = {}
    if method == "POST" then
       for line in io.lines(bodies_path) do
@@ -38,7 +40,15 @@ function request()
    headers["Idempotency-Key"] = "wrk-" .. run .. "-" .. number .. "-" .. counter
    -- threads start at different places in the file, so they do not send the same bodies
    local index = (counter + number * 7919) % #bodies + 1
-   return wrk.format("POST", path, headers, bodies[index])
+   local body = bodies[index]
+   if body:find("UNIQUE", 1, true) then
+      local k = 0
+      body = body:gsub("UNIQUE", function()
+         k = k + 1 -- at most 15 per body; at most 8 threads
+         return string.format("%d", base + (counter * 8 + number) * 16 + k)
+      end)
+   end
+   return wrk.format("POST", path, headers, body)
 end
 
 function response(status, headers, body)

@@ -31,10 +31,13 @@ def run_wrk(
     clients: int,
     seconds: float,
     threads: int = 2,
+    unique_base: int = 0,
 ) -> tuple[list[Outcome], dict[str, Any]]:
     """Load ``base_url + path`` with ``clients`` connections for ``seconds``; POST bodies are
-    taken in turn from ``bodies``. Returns the outcomes (status and JSON body; latency is
-    wrk's, in the summary) and the summary: requests, req/s, p50/p99 ms, socket errors."""
+    taken in turn from ``bodies``, each ``UNIQUE`` in them replaced by a number of its own
+    (from ``unique_base`` up; give each phase its own range). Returns the outcomes (status and
+    JSON body; latency is wrk's, in the summary) and the summary: requests, req/s, p50/p99 ms,
+    socket errors."""
     with tempfile.TemporaryDirectory(prefix="grader-wrk-") as folder:
         work = Path(folder)
         bodies_file = work / "bodies.jsonl"
@@ -57,6 +60,7 @@ def run_wrk(
             method,
             path,
             uuid.uuid4().hex,
+            str(unique_base),
         ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(

@@ -3,8 +3,8 @@
 Every value comes from the environment with a default fit for a container of a few cores:
 
     GRADER_BIND               address to listen on (default 0.0.0.0:8000; PORT alone also works)
-    WEB_CONCURRENCY           worker processes (default 2 x CPU + 1, at most 8)
-    GRADER_THREADS            threads per worker (gthread; default 4)
+    WEB_CONCURRENCY           worker processes (default CPU + 1, at most 8)
+    GRADER_THREADS            threads per worker (gthread; default 2)
     GRADER_TIMEOUT            seconds a silent worker may live before it is killed (default 60)
     GRADER_GRACEFUL_TIMEOUT   seconds a stopping worker may finish its requests (default 30)
     GRADER_MAX_REQUESTS       requests after which a worker is replaced (default 100000; 0: never)
@@ -30,15 +30,19 @@ def _int(name: str, default: int) -> int:
 
 
 def default_workers(cpus: int | None = None) -> int:
-    """Return the default worker count: 2 x CPUs + 1, capped at 8 (each worker holds a DB pool)."""
+    """Return the default worker count: CPUs + 1, capped at 8 (each worker holds a DB pool).
+
+    Grading is CPU-bound Python, so requests in flight beyond the cores only wait longer: on 2
+    cores, 3 workers x 2 threads gave more submissions/s and a lower p99 than 5 x 2 or 3 x 4
+    (benchmarks/results/gunicorn-config.md)."""
     cpus = cpus or multiprocessing.cpu_count()
-    return min(2 * cpus + 1, 8)
+    return min(cpus + 1, 8)
 
 
 bind = [os.environ.get("GRADER_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"]
 workers = _int("WEB_CONCURRENCY", default_workers())
 worker_class = "gthread"
-threads = _int("GRADER_THREADS", 4)
+threads = _int("GRADER_THREADS", 2)
 timeout = _int("GRADER_TIMEOUT", 60)
 graceful_timeout = _int("GRADER_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GRADER_KEEPALIVE", 5)

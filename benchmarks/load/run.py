@@ -269,8 +269,9 @@ def phase(args, base, token, method, path, bodies, clients, seconds):
 
 def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    # gunicorn.conf.py's defaults on 2 cores (CPU + 1 workers, 2 threads)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10, help="seconds of each POST phase")
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--max-requests", type=int, default=20000, help="python client only")

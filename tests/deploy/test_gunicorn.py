@@ -35,7 +35,7 @@ def test_config_reads_the_environment(monkeypatch, tmp_path):
     assert conf["max_requests"] == 500 and conf["max_requests_jitter"] == 50
     assert conf["timeout"] > 0 and conf["graceful_timeout"] > 0
     assert conf["logger_class"] == "grader.observability.GunicornJsonLogger"
-    assert conf["default_workers"](2) == 5 and conf["default_workers"](64) == 8
+    assert conf["default_workers"](2) == 3 and conf["default_workers"](64) == 8
     (tmp_path / "counter_1.db").write_bytes(b"stale")
     conf["on_starting"](None)
     assert not list(tmp_path.glob("*.db"))

@@ -185,3 +185,24 @@ class TestLookupCache:
         assert cache.get("a") == 1  # b is now the least recently used
         cache.put("c", 3)
         assert (cache.get("a"), cache.get("b"), cache.get("c")) == (1, None, 3)
+
+
+def test_attach_reuses_what_the_session_already_holds(imported):
+    with imported.app_context():
+        loaded = db.session.scalar(select(ExerciseVersion).limit(1))
+        saved = lookups.snapshot(loaded, "exercise")
+        exercise_id, slug = loaded.exercise_id, loaded.exercise.slug
+        db.session.remove()
+        first = lookups.attach(saved)
+        assert first in db.session and first.exercise in db.session
+        assert lookups.attach(saved) is first  # the same row twice: one object
+        db.session.remove()
+        exercise = db.session.get(type(loaded.exercise), exercise_id)
+
+        def attach_and_commit():
+            again = lookups.attach(saved)
+            assert again.exercise is exercise  # the related row the session already held
+            assert again.exercise.slug == slug
+            db.session.commit()  # attached objects are clean: nothing to write
+
+        assert statements_of(imported, attach_and_commit) == []

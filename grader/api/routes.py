@@ -20,8 +20,6 @@ from grader.api.schemas import (
     Result,
     SubmissionRequest,
 )
-from grader.extensions import db
-from grader.models import Submission
 from grader.services.exercises import (
     ExerciseNotFound,
     current_version,
@@ -32,6 +30,7 @@ from grader.services.grading import (
     IdempotencyConflict,
     InvalidAnswers,
     UnknownParts,
+    find_submission,
     result_object,
     submit,
 )
@@ -161,7 +160,7 @@ def get_submission(submission_id: int) -> Response:
 
     The result object; poll it while status is "queued". Scope: read:scores.
     """
-    submission = db.session.get(Submission, submission_id) if submission_id <= MAX_ID else None
+    submission = find_submission(submission_id) if submission_id <= MAX_ID else None
     if submission is None:
         raise ApiProblem(
             404, "submission-not-found", "Not Found", f"No submission {submission_id}."

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 
 from grader.database import commit_keeping_state
 from grader.extensions import db
@@ -355,6 +355,19 @@ def _replay(previous: Submission, fingerprint: str) -> tuple[Submission, bool]:
 
 
 PUBLIC_PART_FIELDS = ("id", "score", "max_score", "correct", "feedback", "status")
+
+
+def find_submission(submission_id: int) -> Submission | None:
+    """Return a stored submission with what its result object reads (version, exercise, user)
+    loaded in the same query, or None."""
+    return db.session.get(
+        Submission,
+        submission_id,
+        options=[
+            joinedload(Submission.version).joinedload(ExerciseVersion.exercise),
+            joinedload(Submission.user),
+        ],
+    )
 
 
 def result_object(submission: Submission) -> dict[str, Any]:

@@ -206,3 +206,16 @@ def test_attach_reuses_what_the_session_already_holds(imported):
             db.session.commit()  # attached objects are clean: nothing to write
 
         assert statements_of(imported, attach_and_commit) == []
+
+
+def test_reading_a_result_is_one_statement(imported, client, make_token):
+    token = make_token()
+    created = submit(client, token, key="read-me")
+    assert created.status_code == 201
+    url = created.headers["Location"]
+    assert client.get(url, headers=auth(token)).status_code == 200  # the token is copied now
+    responses = []
+    seen = statements_of(imported, lambda: responses.append(client.get(url, headers=auth(token))))
+    assert responses[0].status_code == 200
+    assert responses[0].get_json() == created.get_json()
+    assert len(seen) == 1 and seen[0].startswith("SELECT")

@@ -9,9 +9,10 @@ from flask import abort, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from grader.extensions import db
-from grader.models import Submission
+from grader.models import ExerciseVersion, Submission
 from grader.services.dashboard import best_scores_for_user
 from grader.services.exercises import (
     ExerciseNotFound,
@@ -187,6 +188,7 @@ def me() -> ResponseReturnValue:
     rows = db.session.scalars(
         select(Submission)
         .where(Submission.user_id == current_user.id)
+        .options(joinedload(Submission.version).joinedload(ExerciseVersion.exercise))
         .order_by(Submission.created_at.desc(), Submission.id.desc())
         .offset((page - 1) * PER_PAGE)
         .limit(PER_PAGE)

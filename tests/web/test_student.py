@@ -166,3 +166,27 @@ def test_preview_needs_sign_in(client, imported):
 def test_unknown_submission_is_404(student):
     assert student.get("/submissions/12345").status_code == 404
     assert student.get("/submissions/12345/status").status_code == 404
+
+
+def test_history_page_queries_do_not_grow_with_the_exercises(imported, student, users):
+    from grader.models import User
+    from grader.services.exercises import import_exercises
+    from grader.services.grading import submit
+    from tests.api.test_lookups import statements_of
+    from tests.conftest import EXERCISES
+
+    def store(slug: str) -> None:
+        with imported.app_context():
+            submit(slug, db.session.get(User, users["student"]), {}, "web")
+
+    store("jacobian-shape")
+    one = statements_of(imported, lambda: student.get("/me"))
+    with imported.app_context():
+        import_exercises([EXERCISES / "memory-footprint.yaml", EXERCISES / "graph-bias.yaml"])
+    store("memory-footprint")
+    store("graph-bias")
+    responses = []
+    three = statements_of(imported, lambda: responses.append(student.get("/me")))
+    page = responses[0].get_data(as_text=True)
+    assert page.count("/submissions/") >= 3
+    assert len(three) == len(one), three

@@ -7,9 +7,11 @@ quantities (for a forward part named after a model quantity, only those computed
 and the ids of earlier formula parts, which are bound to those parts' *reference* values so
 that one early mistake is not charged again downstream.
 
-Speed: parsed trees and namespaces are cached per exercise spec object; each trial's values,
-gradients (one backward pass per differentiated quantity) and each part's reference values are
-cached in ``GradingContext.cache``, so the parts of one submission share them.
+Speed: parsed trees and namespaces are cached per exercise spec object. What is computed on an
+instance (gradients, one backward pass per differentiated quantity; each part's reference and
+listed-mistake values) is kept in its ``Trial.cache``, which every submission drawing that
+instance shares; students' values are kept in ``STUDENT_VALUES`` (``ValueMemo``), so a formula
+already graded on an instance is not evaluated again.
 """
 
 from __future__ import annotations

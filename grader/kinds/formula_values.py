@@ -336,8 +336,8 @@ class ValueMemo:
     def get(self, tree: Node, trial: Trial, part_id: str) -> np.ndarray | None:
         key = (id(tree), id(trial.cache), part_id)
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] is not tree or entry[1] is not trial.cache:
+            entry = self._entries.get(key)  # its objects are alive: the ids are theirs
+            if entry is None:
                 self.misses += 1
                 return None
             self._entries.move_to_end(key)

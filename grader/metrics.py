@@ -213,8 +213,9 @@ def install_session_hooks() -> None:
 
 
 def count_status_change(session: Session, version_id: int, status: str) -> None:
-    """Count a submission whose status a bulk ``UPDATE`` set (no flush sees that): counted,
-    like the others, when ``session`` commits."""
+    """Count a submission whose status was written without an ORM flush (the flush hooks see
+    only flushed objects): the ``INSERT`` of ``grading.submit`` and the queue's bulk ``UPDATE``.
+    Counted, like the others, when ``session`` commits."""
     try:
         slug, kinds = _version_kinds(session, version_id)
     except Exception:  # noqa: BLE001 - metrics must never break the grading they count

@@ -53,6 +53,9 @@ class Config:
         # How long a web process may answer from its copy of a token or an exercise's current
         # version (grader/lookups.py); 0: look both up on every request.
         self.GRADER_LOOKUP_CACHE_SECONDS = float(env.get("GRADER_LOOKUP_CACHE_SECONDS", "2"))
+        # Check every API response against its OpenAPI model (a 500 when one does not fit): on
+        # in the test suite, where it guards the contract; it costs a parse of every body.
+        self.GRADER_VALIDATE_RESPONSES = env.get("GRADER_VALIDATE_RESPONSES", "") == "1"
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env.get("GRADER_SECURE_COOKIES", "") == "1"
@@ -70,6 +73,7 @@ class TestConfig(Config):
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.SECRET_KEY = "test-secret-key"
         self.TESTING = True
+        self.GRADER_VALIDATE_RESPONSES = True
         self.WTF_CSRF_ENABLED = False
         self.GRADER_API_RATE_LIMIT = "0"
         self.CELERY_BROKER_URL = None

@@ -2,8 +2,15 @@
 
 ``engine_options(url)`` returns the ``SQLALCHEMY_ENGINE_OPTIONS`` that bound every wait on
 PostgreSQL: a connect timeout, a pool checkout timeout, server-side statement, lock and
-idle-in-transaction timeouts, TCP keepalives and a user timeout (a dead peer is noticed), and
-pre-ping (a connection broken by a restart is replaced, not handed to a request).
+idle-in-transaction timeouts, TCP keepalives and a user timeout (a dead peer is noticed).
+
+``install_idle_ping(engine)`` (``init_app`` does it) pings a pooled connection on checkout when it
+has sat unused for ``GRADER_DB_PING_IDLE_SECONDS`` (default 1) or more, and replaces it if the
+ping fails: a connection broken by a restart is not handed to a request. A connection back in
+the pool for less than that was working a moment ago and goes out unpinged, which saves every
+request of a busy process a round trip; should the server have restarted within that moment,
+the request meets the broken connection and answers 503 (below), and SQLAlchemy discards the
+whole pool's connections of before the failure.
 
 ``init_app(app)`` turns a database outage seen by a request into ``503 Service Unavailable``
 with ``Retry-After``: ``application/problem+json`` under ``/api/``, a short HTML page elsewhere,
@@ -14,9 +21,12 @@ the pool reconnects on the next checkout.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from flask import Flask, Response, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -27,6 +37,7 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     PoolTimeoutError,
 )
 RETRY_AFTER_SECONDS = 5
+_IDLE_SINCE = "grader.idle_since"
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Temporarily unavailable</title></head>
@@ -47,9 +58,11 @@ def engine_options(url: str) -> dict[str, Any]:
     PostgreSQL (psycopg 3) gets, from the environment with defaults: ``GRADER_DB_CONNECT_TIMEOUT``
     (3 s), ``GRADER_DB_STATEMENT_TIMEOUT_MS`` (15000), ``GRADER_DB_LOCK_TIMEOUT_MS`` (5000),
     ``GRADER_DB_POOL_SIZE`` (5), ``GRADER_DB_MAX_OVERFLOW`` (5), ``GRADER_DB_POOL_TIMEOUT`` (5 s).
-    Other backends (the SQLite default) get pre-ping only: SQLite waits on its busy timeout.
+    Other backends (the SQLite default) get nothing: SQLite waits on its busy timeout. Broken
+    connections are found by ``install_idle_ping``, not by SQLAlchemy's ``pool_pre_ping``,
+    which pings on every checkout.
     """
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    options: dict[str, Any] = {}
     if not url.startswith(("postgresql", "postgres:")):
         return options
     statement_ms = _env_int("GRADER_DB_STATEMENT_TIMEOUT_MS", 15000)
@@ -75,6 +88,38 @@ def engine_options(url: str) -> dict[str, Any]:
         },
     )
     return options
+
+
+def install_idle_ping(engine: Engine, idle_seconds: float | None = None) -> None:
+    """Ping ``engine``'s pooled connections on checkout after ``idle_seconds`` unused (default
+    ``GRADER_DB_PING_IDLE_SECONDS``, 1); a connection that fails its ping is replaced (the
+    pool tries a new one). Installed once per engine."""
+    if getattr(engine, "_grader_idle_ping", False):
+        return
+    seconds = (
+        float(os.environ.get("GRADER_DB_PING_IDLE_SECONDS", "") or 1)
+        if idle_seconds is None
+        else idle_seconds
+    )
+    dialect = engine.dialect
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since < seconds:
+            return  # a new connection, or one in use a moment ago
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - any failure: the pool replaces it
+            raise DisconnectionError(f"connection failed its ping: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("connection failed its ping")
+
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checked_out)
+    engine._grader_idle_ping = True  # type: ignore[attr-defined]
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -129,7 +174,13 @@ def _remove_session_safely(_exc: BaseException | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Answer database outages with 503 + ``Retry-After`` (``GRADER_RETRY_AFTER``, default 5)."""
+    """Answer database outages with 503 + ``Retry-After`` (``GRADER_RETRY_AFTER``, default 5)
+    and ping the app's pooled connections that have been idle (``install_idle_ping``)."""
+    from grader.extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            install_idle_ping(engine)
     app.teardown_appcontext(_remove_session_safely)
     retry_after = int(app.config.get("GRADER_RETRY_AFTER", RETRY_AFTER_SECONDS))
 

@@ -7,9 +7,10 @@ import threading
 import time
 import uuid
 
+import psycopg
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 
 from grader import config as grader_config
@@ -24,13 +25,75 @@ from tests.deploy.proxy import TcpProxy
 def test_engine_options_bound_every_postgresql_wait(monkeypatch):
     monkeypatch.setenv("GRADER_DB_STATEMENT_TIMEOUT_MS", "7000")
     options = resilience.engine_options("postgresql+psycopg://u@h/db")
-    assert options["pool_pre_ping"] is True
+    assert "pool_pre_ping" not in options  # install_idle_ping finds broken connections
     assert options["pool_timeout"] == 5
     args = options["connect_args"]
     assert args["connect_timeout"] == 3
     assert "statement_timeout=7000" in args["options"]
     assert "lock_timeout=" in args["options"]
-    assert resilience.engine_options("sqlite:////tmp/x.sqlite") == {"pool_pre_ping": True}
+    assert resilience.engine_options("sqlite:////tmp/x.sqlite") == {}
+
+
+def _counting_engine(url: str, idle_seconds: float, fail: list[bool] | None = None):
+    """An engine with the idle ping, whose dialect counts (and, while ``fail[0]``, fails)
+    its pings."""
+    engine = create_engine(url)
+    pings: list[object] = []
+    real_ping = engine.dialect.do_ping
+
+    def do_ping(dbapi_connection):
+        pings.append(dbapi_connection)
+        if fail and fail[0]:
+            raise OperationalError("SELECT 1", {}, ConnectionResetError("server closed"))
+        return real_ping(dbapi_connection)
+
+    engine.dialect.do_ping = do_ping
+    resilience.install_idle_ping(engine, idle_seconds)
+    resilience.install_idle_ping(engine, idle_seconds)  # installed once per engine
+    return engine, pings
+
+
+def test_idle_ping_spares_busy_connections_and_pings_idle_ones(tmp_path):
+    engine, pings = _counting_engine(f"sqlite:///{tmp_path / 'db.sqlite'}", 0.3)
+    for _ in range(5):  # back-to-back checkouts: in use a moment ago, no ping
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    assert pings == []
+    time.sleep(0.35)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+    assert len(pings) == 1
+    engine.dispose()
+
+
+def test_a_connection_failing_its_idle_ping_is_replaced(tmp_path):
+    fail = [True]
+    engine, pings = _counting_engine(f"sqlite:///{tmp_path / 'db.sqlite'}", 0.05, fail)
+    with engine.connect() as conn:
+        first = conn.connection.dbapi_connection
+    time.sleep(0.1)
+    with engine.connect() as conn:  # the ping fails: a new connection is handed out instead
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+        assert conn.connection.dbapi_connection is not first
+    assert pings == [first]
+    engine.dispose()
+
+
+def test_idle_ping_replaces_a_connection_the_server_closed(pg_database):
+    """PostgreSQL ends the backend of an idle pooled connection (as a restart does): the next
+    checkout pings it, finds it broken and hands out a working one, with no error."""
+    engine, pings = _counting_engine(
+        pg_database.replace("postgresql://", "postgresql+psycopg://"), 0.2
+    )
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    with psycopg.connect(pg_database, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    time.sleep(0.3)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    assert len(pings) == 1
+    engine.dispose()
 
 
 @pytest.fixture()

@@ -19,7 +19,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 
-from grader.database import commit_keeping_state
+from grader.database import commit_keeping_state, write_connection
 from grader.extensions import db
 from grader.kinds.base import ERROR, INVALID, NEEDS_REVIEW, QUEUED, GradingContext, PartResult
 from grader.kinds.registry import get_kind
@@ -222,9 +222,10 @@ def submit(
     }
     session = db.session()
     try:
-        # One INSERT (no unit-of-work flush): the row is written as it is and read back below
-        # from these values, which are all its columns.
-        inserted = session.execute(_INSERT_SUBMISSION, row)
+        # One INSERT (no unit-of-work flush), in autocommit when the request has not used the
+        # database before: the row is written as it is and read back below from these values,
+        # which are all its columns.
+        inserted = write_connection(session).execute(_INSERT_SUBMISSION, row)
         row["id"] = inserted.inserted_primary_key[0]
         count_status_change(session, version.id, row["status"])
         commit_keeping_state()

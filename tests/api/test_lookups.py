@@ -71,6 +71,50 @@ def test_a_warm_submission_sends_one_statement_the_insert(imported, client, make
         assert row.score == response.json["score"]
 
 
+def inserts_in_autocommit(app, action):
+    """Run ``action``; return, per INSERT of a submission it sent, whether it ran in autocommit
+    (committing by itself) rather than inside a transaction."""
+    seen = []
+
+    def record(conn, _cursor, statement, *_args):
+        if statement.lstrip().startswith("INSERT INTO submissions"):
+            seen.append(conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_the_insert_commits_alone_unless_the_request_read_the_database_first(
+    imported, client, make_token, clock
+):
+    token = make_token()
+    first = [submit(client, token)]  # creates the LMS user (and commits it)
+    # Warm: nothing read before it, so the INSERT runs in autocommit, no BEGIN or COMMIT.
+    second = []
+    assert inserts_in_autocommit(imported, lambda: second.append(submit(client, token))) == [True]
+    # The token's copy expires: the token is read again, which opens the request's
+    # transaction, and the INSERT joins it.
+    clock.now += 60
+    third = []
+    assert inserts_in_autocommit(imported, lambda: third.append(submit(client, token))) == [False]
+    with imported.app_context():
+        for response in (*first, *second, *third):
+            assert response.status_code == 201
+            assert db.session.get(Submission, response.json["id"]).score == response.json["score"]
+    # The connection goes back to the pool in its usual mode: a later transaction still rolls
+    # back what it wrote.
+    with imported.app_context():
+        db.session.execute(update(Submission).values(score=-1))
+        db.session.rollback()
+        assert db.session.scalar(select(func.min(Submission.score))) >= 0
+
+
 def test_a_replayed_key_is_found_by_the_unique_index(imported, client, make_token):
     token = make_token()
     first = submit(client, token, key="k")

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,19 @@ def test_same_seed_same_trials_other_seed_differs():
     )
     other = draw_trials(SPEC, 8)
     assert [t.sizes for t in first] != [t.sizes for t in other]
+
+
+def test_trials_are_copies_of_pool_instances_numbered_in_order():
+    """Each trial is its pool instance with its own index: the instance itself (shared by every
+    submission that draws it, with its cache) is not renumbered."""
+    first, again = draw_trials(SPEC, 5), draw_trials(SPEC, 5)
+    assert [t.index for t in first] == list(range(len(first)))
+    pool = {id(v.cache): v for k, v in SPEC._instances.items() if isinstance(k, int)}
+    for trial, same in zip(first, again, strict=True):
+        base = pool[id(trial.cache)]
+        assert trial is not base and trial is not same and base.index == -1
+        assert trial == replace(base, index=trial.index) == same
+        assert trial.cache is base.cache is same.cache and trial.inputs is base.inputs
 
 
 def test_sizes_distinct_at_least_two_and_vary_between_trials():

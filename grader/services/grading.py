@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import joinedload
 
+from grader import lookups
 from grader.database import commit_keeping_state, write_connection
 from grader.extensions import db
 from grader.kinds.base import ERROR, INVALID, NEEDS_REVIEW, QUEUED, GradingContext, PartResult
@@ -236,8 +237,7 @@ def submit(
             if previous is not None:  # a replay, or a concurrent request with the same key
                 return _replay(previous, fingerprint)
         raise
-    submission = Submission(**row)
-    make_transient_to_detached(submission)  # as if loaded: persistent, nothing to write
+    submission = lookups.detached(Submission, row)  # as if loaded: nothing to write
     session.add(submission)
     if waiting:
         _enqueue(submission)

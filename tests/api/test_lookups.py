@@ -5,7 +5,7 @@ GRADER_LOOKUP_CACHE_SECONDS, and at once when this process made the change."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, inspect, select, update
 
 from grader import config as grader_config
 from grader import create_app, lookups
@@ -250,6 +250,29 @@ def test_attach_reuses_what_the_session_already_holds(imported):
             db.session.commit()  # attached objects are clean: nothing to write
 
         assert statements_of(imported, attach_and_commit) == []
+
+
+def test_a_detached_object_is_as_a_query_loads_it(imported):
+    """``detached`` builds the object a query would have loaded: the same values and identity,
+    nothing to write once in a session, and a column it was not given loads on first read."""
+    with imported.app_context():
+        loaded = db.session.scalar(select(ExerciseVersion).limit(1))
+        values = {"id": loaded.id, "number": loaded.number, "exercise_id": loaded.exercise_id}
+        db.session.remove()
+        built = lookups.detached(ExerciseVersion, values)
+        state = inspect(built)
+        assert state.detached and state.key == (ExerciseVersion, (values["id"],), None)
+        assert not state.modified
+        assert "spec" not in state.dict  # not given: left to load
+
+        def add_read_commit():
+            db.session.add(built)
+            assert built.number == values["number"]
+            assert built.spec["slug"] == built.exercise.slug  # loads what it was not given
+            db.session.commit()  # nothing to write
+
+        seen = statements_of(imported, add_read_commit)
+        assert seen and all(s.startswith("SELECT") for s in seen), seen
 
 
 def test_reading_a_result_is_one_statement(imported, client, make_token):

@@ -38,13 +38,8 @@ def submit(client, token, user="lms-1", answers=ANSWERS, key=None):
     return client.post(SUBMIT_URL, json={"user": user, "answers": answers}, headers=headers)
 
 
-def statements_of(app, action):
-    """Run ``action`` and return the SQL statements it sent."""
-    seen = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
-
+def listening(app, record, action):
+    """Run ``action`` with ``record`` called before each statement the app's engine sends."""
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", record)
@@ -52,6 +47,16 @@ def statements_of(app, action):
         action()
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def statements_of(app, action):
+    """Run ``action`` and return the SQL statements it sent."""
+    seen = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    listening(app, record, action)
     return seen
 
 
@@ -80,13 +85,7 @@ def inserts_in_autocommit(app, action):
         if statement.lstrip().startswith("INSERT INTO submissions"):
             seen.append(conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    listening(app, record, action)
     return seen
 
 

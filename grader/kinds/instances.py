@@ -214,14 +214,14 @@ def draw_trials(
         residue = (index + offset) % cycle
         start = int(ctx.rng("trial", index).integers(0, per_residue))
         candidates = (residue + cycle * ((start + k) % per_residue) for k in range(per_residue))
-        first = number = residue + cycle * start
-        for candidate in candidates:
-            if tuple(_sizes_in(pool, spec, candidate).values()) not in used:
-                number = candidate
+        for number in candidates:
+            sizes = tuple(_sizes_in(pool, spec, number).values())
+            if sizes not in used:
                 break
-        else:
-            number = first  # every instance of this cycle position repeats some sizes
-        used.add(tuple(_sizes_in(pool, spec, number).values()))
+        else:  # every instance of this cycle position repeats some sizes: take the first
+            number = residue + cycle * start
+            sizes = tuple(_sizes_in(pool, spec, number).values())
+        used.add(sizes)
         if base_namespace is None:
             base = _instance_in(pool, spec, number)
         else:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event
+
+from grader.extensions import db
+
 ANSWERS = {"shape": "n×m", "do_dh": "h×q", "vector_or_matrix": ["dJ_db1", "dJ_do"]}
 SUBMIT_URL = "/api/v1/exercises/jacobian-shape/submissions"
 # The fields of a result object (DESIGN section 9).
@@ -35,3 +39,25 @@ def is_problem(response, status: int, kind: str | None = None) -> bool:
         and isinstance(body.get("title"), str)
         and (kind is None or body.get("type", "").endswith("/" + kind))
     )
+
+
+def listening(app, record, action):
+    """Run ``action`` with ``record`` called before each statement the app's engine sends."""
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def statements_of(app, action):
+    """Run ``action`` and return the SQL statements it sent."""
+    seen = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    listening(app, record, action)
+    return seen

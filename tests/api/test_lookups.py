@@ -5,7 +5,7 @@ GRADER_LOOKUP_CACHE_SECONDS, and at once when this process made the change."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy import func, inspect, select, update
 
 from grader import config as grader_config
 from grader import create_app, lookups
@@ -13,7 +13,7 @@ from grader.extensions import db
 from grader.models import ApiToken, ExerciseVersion, Submission, User, utcnow
 from grader.services.exercises import import_exercises
 from grader.services.users import hash_token
-from tests.api.helpers import ANSWERS, SUBMIT_URL, auth, is_problem
+from tests.api.helpers import ANSWERS, SUBMIT_URL, auth, is_problem, listening, statements_of
 
 
 class Clock:
@@ -36,28 +36,6 @@ def clock(monkeypatch):
 def submit(client, token, user="lms-1", answers=ANSWERS, key=None):
     headers = auth(token) | ({"Idempotency-Key": key} if key else {})
     return client.post(SUBMIT_URL, json={"user": user, "answers": answers}, headers=headers)
-
-
-def listening(app, record, action):
-    """Run ``action`` with ``record`` called before each statement the app's engine sends."""
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def statements_of(app, action):
-    """Run ``action`` and return the SQL statements it sent."""
-    seen = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
-
-    listening(app, record, action)
-    return seen
 
 
 def test_a_warm_submission_sends_one_statement_the_insert(imported, client, make_token):

@@ -172,7 +172,7 @@ def test_history_page_queries_do_not_grow_with_the_exercises(imported, student, 
     from grader.models import User
     from grader.services.exercises import import_exercises
     from grader.services.grading import submit
-    from tests.api.test_lookups import statements_of
+    from tests.api.helpers import statements_of
     from tests.conftest import EXERCISES
 
     def store(slug: str) -> None:

@@ -29,9 +29,13 @@ import random
 import subprocess
 import time
 
-import psycopg
-
-from benchmarks.load.run import ADMIN, fill_unique, grader_cli, submission_maker
+from benchmarks.load.run import (
+    create_database,
+    drop_database,
+    fill_unique,
+    prepare_database,
+    submission_maker,
+)
 
 
 def main() -> None:
@@ -46,25 +50,21 @@ def main() -> None:
     args = parser.parse_args()
 
     name = f"grader_request_{os.getpid()}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
     settings = {
-        "DATABASE_URL": ADMIN.rpartition("/")[0] + "/" + name,
+        "DATABASE_URL": create_database(name),
         "SECRET_KEY": "bench-request",
         "GRADER_API_RATE_LIMIT": "0",
         "GRADER_INSTANCE_PATH": f"/tmp/{name}",
         "OPENBLAS_NUM_THREADS": "1",
     }
     try:
-        env = os.environ | settings
-        grader_cli(env, "db", "upgrade")
-        grader_cli(env, "exercises", "import", f"exercises/{args.exercise}.yaml")
-        token = grader_cli(env, "tokens", "create", "bench").strip().splitlines()[-1]
+        token = prepare_database(
+            os.environ | settings, [f"exercises/{args.exercise}.yaml"], "bench"
+        )
         os.environ.update(settings)
         measure(args, token)
     finally:
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(name)
 
 
 def measure(args: argparse.Namespace, token: str) -> None:

@@ -97,6 +97,27 @@ def grader_cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def create_database(name: str) -> str:
+    """Create PostgreSQL database ``name`` (through ``ADMIN``); return its URL."""
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return ADMIN.rpartition("/")[0] + "/" + name
+
+
+def drop_database(name: str) -> None:
+    """Drop PostgreSQL database ``name``, closing whatever is still connected to it."""
+    with psycopg.connect(ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def prepare_database(env: dict[str, str], files: list[str], token_name: str) -> str:
+    """Migrate the database ``env`` names, import the exercise ``files``; return a new API
+    token (scopes submit and read:scores)."""
+    grader_cli(env, "db", "upgrade")
+    grader_cli(env, "exercises", "import", *files)
+    return grader_cli(env, "tokens", "create", token_name).strip().splitlines()[-1]
+
+
 def wait_http(url: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -300,9 +321,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
     args = parser.parse_args()
 
     name = f"grader_load_{os.getpid()}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    db_url = ADMIN.rpartition("/")[0] + "/" + name
+    db_url = create_database(name)
     base = f"http://127.0.0.1:{args.port}"
     env = os.environ | {
         "DATABASE_URL": db_url,
@@ -319,12 +338,10 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
     web = None
     report: dict = {"phases": [], "loadavg": ", ".join(f"{x:.2f}" for x in os.getloadavg())}
     try:
-        grader_cli(env, "db", "upgrade")
         files = [
             str(ROOT / "exercises" / f"{s}.yaml") for s in sorted({args.exercise, "backprop-code"})
         ]
-        grader_cli(env, "exercises", "import", *files)
-        token = grader_cli(env, "tokens", "create", "load").strip().splitlines()[-1]
+        token = prepare_database(env, files, "load")
         with (log_dir / "web.log").open("ab") as web_log:
             web = subprocess.Popen(
                 [
@@ -386,8 +403,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
     finally:
         if web is not None:
             stop(web)
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(name)
     report["args"] = vars(args)
     write_results(report)
     print(RESULTS.read_text())

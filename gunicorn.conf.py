@@ -4,10 +4,11 @@ Every value comes from the environment with a default fit for a container of a f
 
     GRADER_BIND               address to listen on (default 0.0.0.0:8000; PORT alone also works)
     WEB_CONCURRENCY           worker processes (default CPU + 1, at most 8)
-    GRADER_THREADS            threads per worker (gthread; default 2)
+    GRADER_THREADS            threads per worker (gthread, grader/serving.py; default 2)
     GRADER_TIMEOUT            seconds a silent worker may live before it is killed (default 60)
     GRADER_GRACEFUL_TIMEOUT   seconds a stopping worker may finish its requests (default 30)
     GRADER_MAX_REQUESTS       requests after which a worker is replaced (default 100000; 0: never)
+    GRADER_KEEPALIVE          seconds an idle kept-alive connection stays open (default 5)
     GRADER_ACCESS_LOG         "-" (stdout, the default), a file, or "off"
     PROMETHEUS_MULTIPROC_DIR  where workers share their metrics (default: a fresh temp folder)
 
@@ -41,7 +42,9 @@ def default_workers(cpus: int | None = None) -> int:
 
 bind = [os.environ.get("GRADER_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"]
 workers = _int("WEB_CONCURRENCY", default_workers())
-worker_class = "gthread"
+# gunicorn's gthread worker, in which a connection takes a thread only once it has sent
+# something (grader/serving.py): silent connections do not hold the threads.
+worker_class = "grader.serving.ThreadWorker"
 threads = _int("GRADER_THREADS", 2)
 timeout = _int("GRADER_TIMEOUT", 60)
 graceful_timeout = _int("GRADER_GRACEFUL_TIMEOUT", 30)

@@ -7,6 +7,7 @@ import json
 import os
 import runpy
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -31,7 +32,7 @@ def test_config_reads_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("GRADER_MAX_REQUESTS", "500")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    assert conf["workers"] == 3 and conf["worker_class"] == "gthread"
+    assert conf["workers"] == 3 and conf["worker_class"] == "grader.serving.ThreadWorker"
     assert conf["max_requests"] == 500 and conf["max_requests_jitter"] == 50
     assert conf["timeout"] > 0 and conf["graceful_timeout"] > 0
     assert conf["logger_class"] == "grader.observability.GunicornJsonLogger"
@@ -41,9 +42,9 @@ def test_config_reads_the_environment(monkeypatch, tmp_path):
     assert not list(tmp_path.glob("*.db"))
 
 
-@pytest.fixture()
-def served(tmp_path):
-    """Serve the app (SQLite, exercises imported, a token) under gunicorn with 2 workers."""
+def _serve(tmp_path: Path, workers: int = 2, threads: int = 2, **settings: str):
+    """Serve the app (SQLite, exercises imported, a token) under gunicorn with
+    ``gunicorn.conf.py``; yield (base URL, token, log path, process, app)."""
     from grader.services.exercises import import_exercises
     from grader.services.users import create_token
 
@@ -60,6 +61,7 @@ def served(tmp_path):
         "GRADER_API_RATE_LIMIT": "0",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
         "GRADER_INSTANCE_PATH": str(tmp_path / "instance"),
+        **settings,
     }
     log = tmp_path / "gunicorn.log"
     with log.open("ab") as output:
@@ -71,9 +73,9 @@ def served(tmp_path):
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
-                "2",
+                str(workers),
                 "--threads",
-                "2",
+                str(threads),
                 "benchmarks.load.wsgi:app",
             ],
             cwd=ROOT,
@@ -97,6 +99,18 @@ def served(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
+
+
+@pytest.fixture()
+def served(tmp_path):
+    """The app under gunicorn with 2 workers of 2 threads."""
+    yield from _serve(tmp_path)
+
+
+@pytest.fixture()
+def served_by_one_worker(tmp_path):
+    """The app under gunicorn with 1 worker of 2 threads, keep-alive timeout 1 s."""
+    yield from _serve(tmp_path, workers=1, GRADER_KEEPALIVE="1")
 
 
 def _json_lines(log: Path, logger: str) -> list[dict]:
@@ -202,3 +216,56 @@ def test_the_wrk_load_client_reports_every_response(served):
         assert len(outcomes) <= len(keys) <= len(outcomes) + 4
     got, ceiling = wrk.run_wrk(base, token, "GET", "/healthz", [], 2, 1)
     assert ceiling["requests"] == len(got) > 0 and {o.status for o in got} == {200}
+
+
+def _address(base: str) -> tuple[str, int]:
+    host, port = base.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def test_silent_connections_do_not_hold_the_worker_threads(served_by_one_worker):
+    """Connections that open and send nothing (a browser's preconnections, a stalled client)
+    wait on the worker's poller, not in its threads: with 2 threads and 6 silent connections,
+    a request on a new connection is answered at once (gunicorn's own gthread worker held it
+    until the silent ones had waited 5 seconds each)."""
+    base, *_ = served_by_one_worker
+    silent = [socket.create_connection(_address(base)) for _ in range(6)]
+    try:
+        time.sleep(0.3)  # accepted by the worker
+        for _ in range(3):
+            started = time.monotonic()
+            assert httpx.get(base + "/healthz", timeout=10).status_code == 200
+            assert time.monotonic() - started < 2
+    finally:
+        for sock in silent:
+            sock.close()
+
+
+def test_a_silent_connection_is_closed_after_the_wait_gunicorn_allows(served_by_one_worker):
+    """A connection that never sends its request is closed after 5 seconds plus the
+    keep-alive timeout (1 s here), as gunicorn closes it, not before and not never."""
+    from grader.serving import FIRST_BYTES_SECONDS
+
+    base, *_ = served_by_one_worker
+    with socket.create_connection(_address(base)) as sock:
+        sock.settimeout(FIRST_BYTES_SECONDS + 10)
+        started = time.monotonic()
+        assert sock.recv(1) == b""  # closed by the server
+        waited = time.monotonic() - started
+    assert FIRST_BYTES_SECONDS + 1 - 0.5 <= waited <= FIRST_BYTES_SECONDS + 1 + 3
+
+
+def test_a_request_sent_in_pieces_is_answered(served_by_one_worker):
+    """A request whose bytes arrive in two pieces, apart, is read whole and answered (the
+    worker hands the connection to a thread on its first bytes; the thread reads the rest)."""
+    base, *_ = served_by_one_worker
+    host, port = _address(base)
+    with socket.create_connection((host, port)) as sock:
+        sock.settimeout(10)
+        sock.sendall(b"GET /hea")
+        time.sleep(0.5)
+        sock.sendall(f"lthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200") and b'"status":"ok"' in answer.replace(b" ", b"")

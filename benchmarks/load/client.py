@@ -41,9 +41,14 @@ async def _one_client(
     deadline: float,
     budget: list[int],
     out: list[Outcome],
+    think: float = 0.0,
 ) -> None:
     rng = random.Random(seed)
     while time.monotonic() < deadline and budget[0] > 0:
+        if think:  # a student's pace: a random wait of mean ``think`` seconds, not timed
+            await asyncio.sleep(rng.expovariate(1 / think))
+            if time.monotonic() >= deadline:
+                break
         budget[0] -= 1
         method, path, payload = make(rng)
         key = uuid.uuid4().hex
@@ -65,8 +70,10 @@ async def run_load(
     clients: int,
     seconds: float,
     max_requests: int,
+    think: float = 0.0,
 ) -> tuple[list[Outcome], float]:
-    """Run ``clients`` concurrent loops for ``seconds`` (at most ``max_requests`` in all);
+    """Run ``clients`` concurrent loops for ``seconds`` (at most ``max_requests`` in all),
+    each waiting a random ``think`` seconds on average before each request (0: none);
     return the outcomes and the elapsed wall time."""
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {token}"}
@@ -78,7 +85,7 @@ async def run_load(
         started = time.monotonic()
         deadline = started + seconds
         await asyncio.gather(
-            *(_one_client(http, make, i, deadline, budget, out) for i in range(clients))
+            *(_one_client(http, make, i, deadline, budget, out, think) for i in range(clients))
         )
         return out, time.monotonic() - started
 

@@ -5,8 +5,12 @@
 Creates a PostgreSQL database of its own (dropped at the end), serves ``benchmarks.load.wsgi``
 with gunicorn (``gunicorn.conf.py``, rate limit off) on 127.0.0.1, and measures:
 1. submissions through the API (answers drawn from each exercise's ``examples``) at each client
-   count, then ``/healthz`` at the largest one, the ceiling of the web stack;
-2. code submissions through the queue: a Celery worker on Redis DB 5 grades them in the sandbox.
+   count, clients sending back to back, each round followed by ``/healthz`` at the same count,
+   the ceiling of the web stack;
+2. the latency at a student's pace: after the rounds at the first count, many clients that wait
+   a random time before each submission offer half the submissions/s just measured (--paced);
+3. code submissions through the queue: two Celery workers (separate processes) on Redis DB 5
+   grade them in the sandbox.
 Afterwards every acknowledged submission (2xx with an id) must be in the database exactly once
 with the score it was acknowledged with. Results go to benchmarks/results/load.md.
 """
@@ -173,32 +177,64 @@ def verify(db_url: str, outcomes: list[Outcome]) -> dict[str, int]:
     }
 
 
-def queue_phase(env, base, token, db_url, count, clients, workers_log) -> dict:
-    """Submit ``count`` code answers, wait until the worker graded them; return the figures."""
+def paced_phase(args, base, token, path, bodies, rounds, master) -> dict:
+    """Load at ``args.paced`` times the submissions/s of ``rounds`` (the saturated rounds just
+    run), offered by ``args.paced_clients`` clients that each wait a random time before each
+    request, as students do; return the phase's figures and outcomes. The latency a student
+    sees below the service's capacity, where the saturated rounds' latency is only their
+    queue (16 clients at X submissions/s wait about 16 / X seconds, Little's law)."""
+    capacity = statistics.median(posted["rps"] for posted, _ in rounds)
+    offered = args.paced * capacity
+    think_ms = 1000 * args.paced_clients / offered
+    before = cpu_seconds(master)
+    outcomes, summary = phase(
+        args, base, token, "POST", path, bodies, args.paced_clients, args.paced_seconds, think_ms
+    )
+    summary["cpu_s"] = cpu_delta(before, cpu_seconds(master))
+    return {
+        "capacity": capacity,
+        "offered": round(offered, 1),
+        "think_ms": round(think_ms),
+        "summary": summary,
+        "outcomes": outcomes,
+    }
+
+
+def queue_phase(
+    env, base, token, db_url, count, clients, workers_log, workers=2, concurrency=1
+) -> dict:
+    """Submit ``count`` code answers, wait until ``workers`` Celery workers (separate
+    processes, as on separate machines, ``concurrency`` processes each) graded them; return
+    the figures."""
     import redis
 
     redis.Redis.from_url(REDIS).flushdb()
-    worker = subprocess.Popen(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "grader.worker",
-            "worker",
-            "--concurrency",
-            "2",
-            "-P",
-            "prefork",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=workers_log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    started_workers = [
+        subprocess.Popen(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "grader.worker",
+                "worker",
+                "--hostname",
+                f"load{number}@%h",
+                "--concurrency",
+                str(concurrency),
+                "-P",
+                "prefork",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=workers_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for number in range(1, workers + 1)
+    ]
     try:
         time.sleep(4)
         outcomes, elapsed = asyncio.run(
@@ -223,7 +259,8 @@ def queue_phase(env, base, token, db_url, count, clients, workers_log) -> dict:
             ).fetchall()
         drain = time.monotonic() - started + elapsed
     finally:
-        stop(worker)
+        for worker in started_workers:
+            stop(worker)
     waits = [float(r[1]) for r in rows if r[1] is not None]
     return {
         "submit": summarise(outcomes, elapsed),
@@ -232,6 +269,8 @@ def queue_phase(env, base, token, db_url, count, clients, workers_log) -> dict:
         "graded_per_s": round(len(waits) / drain, 2) if drain else 0.0,
         "wait_p50_s": round(percentile(waits, 50), 2),
         "wait_p99_s": round(percentile(waits, 99), 2),
+        "workers": workers,
+        "concurrency": concurrency,
     }
 
 
@@ -262,18 +301,27 @@ def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, fl
 _phases = itertools.count(1)
 
 
-def phase(args, base, token, method, path, bodies, clients, seconds):
-    """Run one load phase with the chosen client; return its outcomes and summary. Each phase
-    numbers its new answers (UNIQUE) from a range of its own: 10^7 numbers, for a phase of up
-    to about 600,000 requests, and at most 99 phases, as the formula language reads numbers up
-    to 10^9 only."""
+def phase(args, base, token, method, path, bodies, clients, seconds, think_ms=0.0):
+    """Run one load phase with the chosen client; return its outcomes and summary. With
+    ``think_ms``, each client waits that long on average before each request (a student's
+    pace) instead of sending back to back. Each phase numbers its new answers (UNIQUE) from a
+    range of its own: 10^7 numbers, for a phase of up to about 600,000 requests, and at most
+    99 phases, as the formula language reads numbers up to 10^9 only."""
     number = next(_phases)
     if number > 99:
         raise RuntimeError("too many load phases to number their new answers apart")
     unique_base = number * 10**7
     if args.client == "wrk":
         return wrk.run_wrk(
-            base, token, method, path, bodies, clients, seconds, unique_base=unique_base
+            base,
+            token,
+            method,
+            path,
+            bodies,
+            clients,
+            seconds,
+            unique_base=unique_base,
+            think_ms=think_ms,
         )
     iterator = itertools.cycle(bodies or [None])
     numbers = itertools.count(unique_base)
@@ -283,7 +331,7 @@ def phase(args, base, token, method, path, bodies, clients, seconds):
         return method, path, fill_unique(body, numbers) if body else body
 
     outcomes, elapsed = asyncio.run(
-        run_load(base, token, make, clients, seconds, args.max_requests)
+        run_load(base, token, make, clients, seconds, args.max_requests, think_ms / 1000)
     )
     return outcomes, summarise(outcomes, elapsed)
 
@@ -316,7 +364,20 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
         "rounds per share)",
     )
     parser.add_argument("--exercise", default="backprop-bias")
+    parser.add_argument(
+        "--paced",
+        type=float,
+        default=0.5,
+        help="after the rounds of each share, load at this fraction of the submissions/s just "
+        "measured at the first client count, by clients at a student's pace (0: skip)",
+    )
+    parser.add_argument("--paced-clients", type=int, default=64)
+    parser.add_argument("--paced-seconds", type=float, default=20)
     parser.add_argument("--code", type=int, default=60, help="code submissions (0: skip queue)")
+    parser.add_argument(
+        "--code-workers", type=int, default=2, help="Celery workers (separate processes)"
+    )
+    parser.add_argument("--code-concurrency", type=int, default=1, help="processes per worker")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
 
@@ -394,9 +455,23 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
                     )
                     rounds.append((posted, ceiling))
                 report["phases"].append((clients, share, rounds))
+                if args.paced and clients == args.clients[0]:
+                    paced = paced_phase(args, base, token, path, bodies[share], rounds, web.pid)
+                    all_outcomes += paced.pop("outcomes")
+                    report.setdefault("paced", []).append((share, paced))
         if args.code:
             with (log_dir / "worker.log").open("ab") as worker_log:
-                queue = queue_phase(env, base, token, db_url, args.code, 16, worker_log)
+                queue = queue_phase(
+                    env,
+                    base,
+                    token,
+                    db_url,
+                    args.code,
+                    16,
+                    worker_log,
+                    args.code_workers,
+                    args.code_concurrency,
+                )
             all_outcomes += queue.pop("outcomes")
             report["queue"] = queue
         report["verify"] = verify(db_url, all_outcomes)
@@ -480,6 +555,31 @@ def write_results(report: dict) -> None:
             f"**{max(p['p99_ms'] for p, _ in rounds)}** (worst) | | | "
             f"**{statistics.median(ratios):.3f}** (median) | |"
         )
+    paced = report.get("paced")
+    if paced:
+        lines += [
+            "",
+            "## Latency at a student's pace, below capacity",
+            "",
+            f"After each share's rounds, {args['paced_clients']} clients for "
+            f"{args['paced_seconds']:g} s, each waiting a random time (exponential) before each "
+            f"submission, so that together they offer {args['paced']:g} times the "
+            f"submissions/s just measured at {args['clients'][0]} clients (the capacity). "
+            "What a student sees while the service is busy but not saturated; in the rounds "
+            "above, the latency is the queue of clients sending back to back.",
+            "",
+            "| new answers | capacity/s | offered/s | mean wait ms | submissions/s | p50 ms "
+            "| p99 ms | max ms | errors | web CPU ms per submission |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for share, figures in paced:
+            s = figures["summary"]
+            web_ms = 1000 * s["cpu_s"]["web"] / s["requests"] if s["requests"] else 0.0
+            lines.append(
+                f"| {share:g} | {figures['capacity']:.1f} | {figures['offered']} | "
+                f"{figures['think_ms']} | {s['rps']} | {s['p50_ms']} | {s['p99_ms']} | "
+                f"{s.get('max_ms', '')} | {s['errors']} | {web_ms:.1f} |"
+            )
     queue = report.get("queue")
     if queue:
         s = queue["submit"]
@@ -489,7 +589,8 @@ def write_results(report: dict) -> None:
             "",
             f"{s['requests']} `backprop-code` submissions (16 clients) acknowledged with 202 "
             f"in {s['seconds']} s (p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms, errors "
-            f"{s['errors']}); one Celery worker (prefork, concurrency 2) graded them in the "
+            f"{s['errors']}); {queue['workers']} Celery workers (separate processes, "
+            f"prefork, concurrency {queue['concurrency']} each) graded them in the "
             f"bubblewrap sandbox: {queue['graded_per_s']} submissions/s end to end, time from "
             f"stored to graded p50 {queue['wait_p50_s']} s, p99 {queue['wait_p99_s']} s. "
             f"Final statuses: {queue['statuses']}.",

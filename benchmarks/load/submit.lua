@@ -2,12 +2,16 @@
 -- its own Idempotency-Key; every response's status and body go to a log file per thread, and
 -- the latency percentiles to a summary file, for run.py to check against the database.
 --
---   wrk -t2 -c16 -d15s -s benchmarks/load/submit.lua URL -- BODIES OUT_PREFIX TOKEN METHOD PATH RUN BASE
+--   wrk -t2 -c16 -d15s -s benchmarks/load/submit.lua URL -- BODIES OUT_PREFIX TOKEN METHOD PATH RUN BASE THINK
 --
 -- BODIES holds one JSON body per line (ignored for GET); OUT_PREFIX names the output files
 -- (OUT_PREFIX<thread>.log and OUT_PREFIXsummary.txt); RUN makes the Idempotency-Keys unique
 -- to this run (a key seen before would be answered as a replay). Each UNIQUE in a body becomes
 -- a number no other request of the run uses, from BASE up (a new answer, unknown to the server).
+-- THINK (milliseconds, 0 by default) paces each connection like a student: before each request
+-- it waits a time drawn at random with that mean (exponential), so that N connections offer
+-- about N / (THINK + latency) requests a second instead of as many as the server can take.
+-- wrk times a request from when it is sent, so the wait is not counted as latency.
 
 local threads = {}
 local counter = 0
@@ -20,6 +24,12 @@ end
 function init(args)
    bodies_path, prefix, token, method, path, run = args[1], args[2], args[3], args[4], args[5], args[6]
    base = tonumber(args[7] or "0")
+   think = tonumber(args[8] or "0")
+   if think > 0 then
+      math.randomseed(number * 104729 + base)
+   else
+      delay = nil -- wrk asks after init() whether there is a delay(): none, no timer per request
+   end
    bodies = {}
    if method == "POST" then
       for line in io.lines(bodies_path) do
@@ -28,6 +38,10 @@ function init(args)
    end
    log = io.open(prefix .. number .. ".log", "w")
    log:setvbuf("line") -- written as it goes: wrk does not close its threads' files
+end
+
+function delay()
+   return math.floor(-think * math.log(1 - math.random()) + 0.5)
 end
 
 function request()

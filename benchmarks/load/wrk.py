@@ -32,10 +32,13 @@ def run_wrk(
     seconds: float,
     threads: int = 2,
     unique_base: int = 0,
+    think_ms: float = 0,
 ) -> tuple[list[Outcome], dict[str, Any]]:
     """Load ``base_url + path`` with ``clients`` connections for ``seconds``; POST bodies are
     taken in turn from ``bodies``, each ``UNIQUE`` in them replaced by a number of its own
-    (from ``unique_base`` up; give each phase its own range). Returns the outcomes (status and
+    (from ``unique_base`` up; give each phase its own range). With ``think_ms``, each
+    connection waits a random time of that mean before each request (a student's pace)
+    instead of sending back to back. Returns the outcomes (status and
     JSON body; latency is wrk's, in the summary) and the summary: requests, req/s, p50/p99 ms,
     socket errors."""
     with tempfile.TemporaryDirectory(prefix="grader-wrk-") as folder:
@@ -61,6 +64,7 @@ def run_wrk(
             path,
             uuid.uuid4().hex,
             str(unique_base),
+            f"{think_ms:g}",
         ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(

@@ -3,6 +3,7 @@ in the middle of a load run."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import runpy
@@ -19,6 +20,7 @@ import pytest
 from flask_migrate import upgrade
 
 from benchmarks.load import wrk
+from benchmarks.load.client import run_load
 from grader import config as grader_config
 from grader import create_app
 from tests.api.helpers import ANSWERS, SUBMIT_URL
@@ -216,6 +218,31 @@ def test_the_wrk_load_client_reports_every_response(served):
         assert len(outcomes) <= len(keys) <= len(outcomes) + 4
     got, ceiling = wrk.run_wrk(base, token, "GET", "/healthz", [], 2, 1)
     assert ceiling["requests"] == len(got) > 0 and {o.status for o in got} == {200}
+
+
+@pytest.mark.skipif(not wrk.available(), reason="wrk is not installed (apt-get install wrk)")
+def test_the_wrk_load_client_paces_clients_that_think(served):
+    """With a think time, each connection waits a random time of that mean before each request
+    (the load test's student pace): 4 connections waiting 250 ms on average send about 16
+    requests a second, where sending back to back they send as many as the server answers."""
+    base, token, _log, _process, _app = served
+    _, eager = wrk.run_wrk(base, token, "GET", "/healthz", [], 4, 2)
+    got, paced = wrk.run_wrk(base, token, "GET", "/healthz", [], 4, 2, think_ms=250)
+    assert {o.status for o in got} == {200} and paced["errors"] == 0
+    # about 32 expected; the waits are random, and the bound leaves a wide margin
+    assert 8 <= paced["requests"] <= 64 < eager["requests"]
+
+
+def test_the_python_load_client_paces_clients_that_think(served):
+    """The asyncio client (used where wrk is not installed) paces its clients the same way."""
+    base, token, _log, _process, _app = served
+
+    def make(_rng):
+        return "GET", "/healthz", None
+
+    outcomes, elapsed = asyncio.run(run_load(base, token, make, 4, 2, 10_000, think=0.25))
+    assert {o.status for o in outcomes} == {200} and elapsed >= 2
+    assert 8 <= len(outcomes) <= 64
 
 
 def _address(base: str) -> tuple[str, int]:

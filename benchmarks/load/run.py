@@ -510,9 +510,10 @@ def write_results(report: dict) -> None:
         f"- Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; the "
         "load client, gunicorn, PostgreSQL, Redis and the Celery worker share these cores; "
         f"load average before the run: {report['loadavg']}.",
-        f"- gunicorn: {args['workers']} workers x {args['threads']} threads (gthread), "
-        "`gunicorn.conf.py`, app `benchmarks.load.wsgi` (metrics, JSON request logs and outage "
-        "handling on), access log off, `GRADER_API_RATE_LIMIT=0`.",
+        f"- gunicorn: {args['workers']} workers x {args['threads']} threads "
+        "(`grader.serving.ThreadWorker`, gthread), `gunicorn.conf.py`, app "
+        "`benchmarks.load.wsgi` (metrics, JSON request logs and outage handling on), access "
+        "log off, `GRADER_API_RATE_LIMIT=0`.",
         f"- Exercise: `{args['exercise']}`, every part answered, answers drawn at random from "
         "its `examples` (correct and wrong ones); 500 LMS users; each request with its own "
         "Idempotency-Key.",

@@ -5,19 +5,21 @@ gunicorn's own gthread worker (24 and later) hands every new connection to its t
 once, and the thread waits there up to 5 seconds for the request's first bytes. A few
 connections that open and stay silent (a browser's speculative preconnections, a slow or
 stalled client, a port scan) therefore hold every thread of a worker, and the requests of
-other clients wait behind them: on 3 workers x 2 threads, 8 idle connections held a
-``/healthz`` request for 9.8 seconds. Under a load of students who pause between
-submissions, new connections waiting for their first request made the p99 latency 40 times the
-median.
+other clients wait behind them: on 3 workers x 2 threads, 6 to 8 silent connections held a
+``/healthz`` request for 9.8 seconds. Under a load of students who pause between submissions,
+new connections waiting for their first request made the p99 latency 363-825 ms where the
+median was 6-9 ms (``benchmarks/results/serving-before-after.md``).
 
 Here a new connection waits on the worker's poller, like a kept-alive one between two requests,
 and goes to a thread when it is readable. A connection that stays silent is closed after as
 long as gunicorn would have let it wait (5 seconds in a thread, then the keep-alive timeout),
-but without holding a thread meanwhile.
+but without holding a thread meanwhile. A stopping worker gives its silent connections as long
+as gunicorn gives its kept-alive ones (2 seconds), not their whole wait.
 
 This reads gunicorn's ``ThreadWorker`` internals (``pending_conns``,
 ``on_pending_socket_readable``, ``TConn``), which is why ``pyproject.toml`` pins gunicorn to
-the major version it was written for; ``tests/deploy/test_serving.py`` fails if they change.
+the major version it was written for; the tests in ``tests/deploy/test_gunicorn.py`` fail
+if they change.
 """
 
 from __future__ import annotations
@@ -55,3 +57,12 @@ class ThreadWorker(gthread.ThreadWorker):
         self.poller.register(
             client, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
         )
+
+    def handle_exit(self, sig, frame) -> None:  # noqa: ANN001 - gunicorn's signal handler
+        """Begin the graceful stop (SIGTERM); silent connections get what kept-alive ones get.
+
+        Runs in the main thread, the only one that touches ``pending_conns``."""
+        super().handle_exit(sig, frame)
+        deadline = time.monotonic() + gthread.STOP_KEEPALIVE_LINGER
+        for conn in self.pending_conns:
+            conn.timeout = min(conn.timeout, deadline)

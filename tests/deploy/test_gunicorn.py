@@ -99,7 +99,8 @@ def _serve(tmp_path: Path, workers: int = 2, threads: int = 2, **settings: str):
             time.sleep(0.2)
         yield base, token, log, process, app
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        if process.poll() is None:  # a test may have stopped it
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
 
 
@@ -280,6 +281,21 @@ def test_a_silent_connection_is_closed_after_the_wait_gunicorn_allows(served_by_
         assert sock.recv(1) == b""  # closed by the server
         waited = time.monotonic() - started
     assert FIRST_BYTES_SECONDS + 1 - 0.5 <= waited <= FIRST_BYTES_SECONDS + 1 + 3
+
+
+def test_a_silent_connection_does_not_keep_a_stopping_worker_for_its_whole_wait(
+    served_by_one_worker,
+):
+    """On SIGTERM a silent connection gets the 2 seconds a kept-alive one gets, not the rest
+    of its 5 + 1 seconds: the worker, then gunicorn, stop well before it would expire."""
+    base, _token, _log, process, _app = served_by_one_worker
+    with socket.create_connection(_address(base)):
+        time.sleep(0.3)  # accepted by the worker
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        stopped_in = time.monotonic() - started
+    assert stopped_in < 4.5
 
 
 def test_a_request_sent_in_pieces_is_answered(served_by_one_worker):

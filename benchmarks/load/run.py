@@ -134,6 +134,19 @@ def wait_http(url: str, seconds: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
+def spawn(command: list[str], env: dict[str, str], log) -> subprocess.Popen:
+    """Start ``command`` in ``ROOT`` with ``env``, its output to the open file ``log``, in a
+    process group of its own (``stop`` ends the whole group)."""
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -210,7 +223,7 @@ def queue_phase(
 
     redis.Redis.from_url(REDIS).flushdb()
     started_workers = [
-        subprocess.Popen(
+        spawn(
             [
                 str(BIN / "celery"),
                 "-A",
@@ -227,11 +240,8 @@ def queue_phase(
                 "--without-gossip",
                 "--without-mingle",
             ],
-            cwd=ROOT,
-            env=env,
-            stdout=workers_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            env,
+            workers_log,
         )
         for number in range(1, workers + 1)
     ]
@@ -404,7 +414,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
         ]
         token = prepare_database(env, files, "load")
         with (log_dir / "web.log").open("ab") as web_log:
-            web = subprocess.Popen(
+            web = spawn(
                 [
                     str(BIN / "gunicorn"),
                     "-c",
@@ -417,11 +427,8 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
                     str(args.threads),
                     "benchmarks.load.wsgi:app",
                 ],
-                cwd=ROOT,
-                env=env,
-                stdout=web_log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                env,
+                web_log,
             )
         wait_http(base + "/healthz")
         rng = random.Random(20261126)

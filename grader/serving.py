@@ -34,8 +34,8 @@ from gunicorn.workers import gthread
 
 __all__ = ["ThreadWorker"]
 
-# How long a new connection may stay silent before it is closed: what gunicorn allows, a wait
-# in a thread then the keep-alive timeout on the poller.
+# gunicorn's wait in a thread for a new connection's first bytes. A silent new connection is
+# closed after this plus the keep-alive timeout: the same total as gunicorn, all on the poller.
 FIRST_BYTES_SECONDS = gthread.DEFAULT_WORKER_DATA_TIMEOUT
 
 

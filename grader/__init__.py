@@ -32,11 +32,12 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     configure_database(app)
 
-    from grader import metrics, observability, resilience
+    from grader import bodies, metrics, observability, resilience
 
     observability.init_app(app)
     metrics.init_app(app)
     resilience.init_app(app)  # after Flask-SQLAlchemy: its teardown discards dead connections
+    bodies.init_app(app)  # size and depth of request bodies, before any view reads them
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -7,6 +7,7 @@ in-process. Production sets ``DATABASE_URL``, ``SECRET_KEY`` and ``CELERY_BROKER
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from grader.resilience import engine_options
@@ -26,6 +27,21 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def rate_limit_storage(env: Mapping[str, str]) -> str:
+    """Return where the API's rate-limit counts live: ``RATELIMIT_STORAGE_URI``; else the Redis
+    of ``CELERY_BROKER_URL``, when it is one; else ``memory://``.
+
+    Only shared storage makes the limit per token: in memory each gunicorn worker process
+    counts on its own, so a token gets up to (workers x replicas) times its limit."""
+    explicit = env.get("RATELIMIT_STORAGE_URI", "").strip()
+    if explicit:
+        return explicit
+    broker = env.get("CELERY_BROKER_URL", "").strip()
+    if broker.startswith(("redis://", "rediss://")):
+        return broker
+    return "memory://"
+
+
 class Config:
     """Settings for a running service; each attribute may be overridden by the environment."""
 
@@ -40,9 +56,12 @@ class Config:
         )
         self.CELERY_BROKER_URL = env.get("CELERY_BROKER_URL") or None
         self.GRADER_API_RATE_LIMIT = env.get("GRADER_API_RATE_LIMIT", "600/minute")
-        # Per-process memory by default; several web replicas share redis://... instead.
-        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
-        self.RATELIMIT_HEADERS_ENABLED = True
+        self.RATELIMIT_STORAGE_URI = rate_limit_storage(env)
+        # Redis away: count in each process until it is back, rather than fail every request.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_SWALLOW_ERRORS = True
+        # grader.api.ratelimit writes the headers (Flask-Limiter's add Retry-After to every one).
+        self.RATELIMIT_HEADERS_ENABLED = False
         self.GRADER_LOGIN_RATE_LIMIT = env.get("GRADER_LOGIN_RATE_LIMIT", "10 per minute")
         self.GRADER_SANDBOX_UNCONFINED = env.get("GRADER_SANDBOX_UNCONFINED", "") == "1"
         self.MAX_CONTENT_LENGTH = int(env.get("GRADER_MAX_BODY_BYTES", 256 * 1024))
@@ -76,6 +95,7 @@ class TestConfig(Config):
         self.GRADER_VALIDATE_RESPONSES = True
         self.WTF_CSRF_ENABLED = False
         self.GRADER_API_RATE_LIMIT = "0"
+        self.RATELIMIT_STORAGE_URI = "memory://"
         self.CELERY_BROKER_URL = None
 
 

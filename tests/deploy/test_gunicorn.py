@@ -10,23 +10,17 @@ import runpy
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from flask_migrate import upgrade
 
 from benchmarks.load import wrk
 from benchmarks.load.client import run_load
-from grader import config as grader_config
-from grader import create_app
 from tests.api.helpers import ANSWERS, SUBMIT_URL
-from tests.deploy.conftest import ROOT, free_port
-
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+from tests.deploy.conftest import ROOT, serve_app
 
 
 def test_config_reads_the_environment(monkeypatch, tmp_path):
@@ -44,76 +38,16 @@ def test_config_reads_the_environment(monkeypatch, tmp_path):
     assert not list(tmp_path.glob("*.db"))
 
 
-def _serve(tmp_path: Path, workers: int = 2, threads: int = 2, **settings: str):
-    """Serve the app (SQLite, exercises imported, a token) under gunicorn with
-    ``gunicorn.conf.py``; yield (base URL, token, log path, process, app)."""
-    from grader.services.exercises import import_exercises
-    from grader.services.users import create_token
-
-    url = f"sqlite:///{tmp_path / 'web.sqlite'}"
-    app = create_app(grader_config.TestConfig(url, tmp_path / "instance"))
-    with app.app_context():
-        upgrade()
-        import_exercises([ROOT / "exercises" / "jacobian-shape.yaml"])
-        token = create_token("web", ("submit", "read:scores"))[1]
-    port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": url,
-        "SECRET_KEY": "t",
-        "GRADER_API_RATE_LIMIT": "0",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
-        "GRADER_INSTANCE_PATH": str(tmp_path / "instance"),
-        **settings,
-    }
-    log = tmp_path / "gunicorn.log"
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            [
-                GUNICORN,
-                "-c",
-                str(ROOT / "gunicorn.conf.py"),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-                "benchmarks.load.wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        yield base, token, log, process, app
-    finally:
-        if process.poll() is None:  # a test may have stopped it
-            os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
-
-
 @pytest.fixture()
 def served(tmp_path):
     """The app under gunicorn with 2 workers of 2 threads."""
-    yield from _serve(tmp_path)
+    yield from serve_app(tmp_path)
 
 
 @pytest.fixture()
 def served_by_one_worker(tmp_path):
     """The app under gunicorn with 1 worker of 2 threads, keep-alive timeout 1 s."""
-    yield from _serve(tmp_path, workers=1, GRADER_KEEPALIVE="1")
+    yield from serve_app(tmp_path, workers=1, GRADER_KEEPALIVE="1")
 
 
 def _json_lines(log: Path, logger: str) -> list[dict]:

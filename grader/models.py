@@ -46,6 +46,9 @@ class User(db.Model):
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     role: Mapped[str] = mapped_column(String(20), default="student")
     password_hash: Mapped[str | None] = mapped_column(String(256))
+    # Part of every session cookie's user id; raised to end every session of the user (signing
+    # out, a new password), so a copied cookie stops working on the server too.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     submissions: Mapped[list[Submission]] = relationship(back_populates="user")

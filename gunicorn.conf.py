@@ -55,6 +55,9 @@ backlog = _int("GRADER_BACKLOG", 2048)
 # The heartbeat file in memory: a container's overlay filesystem can stall os.fchmod for seconds.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The longest request line gunicorn takes (its maximum; the default is 4094): the same 8 KiB
+# as the proxy in front (deploy/nginx), which answers a longer one with a 414 problem itself.
+limit_request_line = 8190
 preload_app = False  # each worker opens its own database pool after the fork
 
 _access = os.environ.get("GRADER_ACCESS_LOG", "-")

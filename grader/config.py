@@ -65,6 +65,9 @@ class Config:
         self.GRADER_LOGIN_RATE_LIMIT = env.get("GRADER_LOGIN_RATE_LIMIT", "10 per minute")
         self.GRADER_SANDBOX_UNCONFINED = env.get("GRADER_SANDBOX_UNCONFINED", "") == "1"
         self.MAX_CONTENT_LENGTH = int(env.get("GRADER_MAX_BODY_BYTES", 256 * 1024))
+        # Proxies in front whose X-Forwarded-For/-Proto are trusted (compose: 1, nginx); the
+        # client address then keys the login and API limits, not the proxy's.
+        self.GRADER_PROXY_HOPS = int(env.get("GRADER_PROXY_HOPS", "0"))
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.CELERY_RESULT_BACKEND = env.get("CELERY_RESULT_BACKEND") or None
         self.CELERY_VISIBILITY_TIMEOUT = int(env.get("CELERY_VISIBILITY_TIMEOUT", "300"))

@@ -176,3 +176,26 @@ def test_one_budget_covers_every_operation_of_a_token(limited_app):
     assert client.get("/api/v1/scores", headers=auth(token)).status_code == 200
     assert client.get("/api/v1/exercises/nope", headers=auth(token)).status_code == 404
     assert is_problem(client.get("/api/v1/scores", headers=auth(token)), 429)
+
+
+def test_behind_a_proxy_the_address_budget_is_the_clients(database_url, tmp_path):
+    """With GRADER_PROXY_HOPS=1 (nginx in front) requests without a valid token are counted
+    per client address as the proxy saw it, not all under the proxy's own address; an address
+    the client wrote itself in X-Forwarded-For does not give it a new budget."""
+    config = grader_config.TestConfig(database_url, tmp_path / "instance")
+    config.GRADER_API_RATE_LIMIT = "2/minute"
+    config.GRADER_PROXY_HOPS = 1
+    app = create_app(config)
+    with app.app_context():
+        if database_url.startswith("sqlite"):
+            upgrade()
+    client = app.test_client()
+
+    def get(forwarded_for: str):
+        return client.get("/api/v1/exercises", headers={"X-Forwarded-For": forwarded_for})
+
+    assert [get("10.0.0.1").status_code for _ in range(3)] == [401, 401, 429]
+    assert get("10.0.0.2").status_code == 401  # another client: its own budget
+    assert get("6.6.6.6, 10.0.0.1").status_code == 429  # nginx appends the real address
+    with app.app_context():
+        db.engine.dispose()

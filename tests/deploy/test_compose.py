@@ -98,3 +98,16 @@ def test_docker_compose_config_accepts_the_file():
         env={"SECRET_KEY": "x", "POSTGRES_PASSWORD": "y", "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_nginx_is_in_front_of_the_web_and_the_web_is_not_published():
+    proxy = SERVICES["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    assert "ports" not in SERVICES["web"] and "8000" in SERVICES["web"]["expose"]
+    assert proxy["ports"] == ["${GRADER_WEB_PORT:-8000}:8080"]
+    source, target, _mode = proxy["volumes"][0].split(":")
+    assert (ROOT / source).is_file() and target.startswith("/etc/nginx/templates/")
+    assert proxy["environment"] == {"GRADER_UPSTREAM": "web:8000", "NGINX_PORT": "8080"}
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    assert SERVICES["web"]["environment"]["GRADER_PROXY_HOPS"] == "1"
+    assert '"GRADER_PROXY_HOPS"' in (ROOT / "grader" / "config.py").read_text()

@@ -532,3 +532,25 @@ def test_instructor_downloads_the_gradebook_csv(page, server):
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("email,")
     assert any("student@example.org" in line and "jacobian-shape" in line for line in lines[1:])
+
+
+def test_a_copied_session_cookie_stops_working_after_sign_out(page, browser, server):
+    """The cookie of a signed-in browser, copied into another browser, opens the pages until
+    the first one signs out; then the copy is sent to sign in too."""
+    base, app = server
+    with app.app_context():
+        create_user("copied-cookie@example.org", "student", PASSWORD)
+    sign_in(page, base, "copied-cookie@example.org")
+    thief = browser.new_context()
+    try:
+        thief.add_cookies(page.context.cookies())
+        stolen = thief.new_page()
+        stolen.goto(base + "/me")
+        assert stolen.url == base + "/me"
+        page.goto(base + "/me")
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(base + "/login")
+        stolen.goto(base + "/me")
+        assert stolen.url.startswith(base + "/login")
+    finally:
+        thief.close()

@@ -110,7 +110,6 @@ api_spec = SpecTree(
 )
 
 COMMON_PROBLEMS = (401, 403, 422, 429, 500)
-BODY_PROBLEMS = (400, 413, 415, 422)
 
 
 def responses(ok: dict[int, type[BaseModel] | None], *problems: int) -> Response:

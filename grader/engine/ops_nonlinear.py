@@ -66,7 +66,7 @@ def step(a: Any) -> Tensor:
     return out
 
 
-def abs(a: Any) -> Tensor:  # noqa: A001 - the formula language's name
+def abs(a: Any) -> Tensor:  # the formula language's name
     """|a| elementwise (derivative sign(a), taken as 0 at 0)."""
     a = as_tensor(a)
     out = _unary("abs", a, np.abs)

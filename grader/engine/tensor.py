@@ -270,7 +270,7 @@ class Tensor:
         return _ops().neg(self)
 
     @property
-    def T(self) -> Tensor:  # noqa: N802 - numpy's spelling
+    def T(self) -> Tensor:  # numpy's spelling
         """The transpose (an op)."""
         return _ops().transpose(self)
 
@@ -338,11 +338,6 @@ def result(
         cost.flops += out.work
         cost.by_op[op] += 1
     return out
-
-
-def is_recording() -> bool:
-    """True when op results record their parents (the default)."""
-    return _STATE.recording
 
 
 def ancestors(roots: Sequence[Tensor]) -> list[Tensor]:

@@ -248,11 +248,6 @@ def _instance_in(pool: dict[Any, Any], spec: ExerciseSpec, number: int) -> Trial
     return found
 
 
-def instance_sizes(spec: ExerciseSpec, number: int) -> dict[str, int]:
-    """Return the sizes of instance ``number`` (without tracing it)."""
-    return _sizes_in(spec._instances, spec, number)
-
-
 def _sizes_in(pool: dict[Any, Any], spec: ExerciseSpec, number: int) -> dict[str, int]:
     found = pool.get(number)
     if found is not None:

@@ -110,6 +110,9 @@ def init_celery(app: Flask) -> Celery:
         task_ignore_result=True,
     )
     app.extensions["celery"] = celery_app
+    from grader.services.grading import ENQUEUE
+
+    app.extensions[ENQUEUE] = enqueue  # how the grading service queues (it never imports tasks)
     return celery_app
 
 

@@ -29,6 +29,7 @@ from grader.services.exercises import (
 from grader.services.grading import (
     IdempotencyConflict,
     InvalidAnswers,
+    MalformedAnswers,
     UnknownParts,
     find_submission,
     result_object,
@@ -133,7 +134,7 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
         raise ApiProblem(422, "invalid-user", "Unprocessable Content", str(exc)) from None
     except UnknownParts as exc:
         raise ApiProblem(422, "unknown-part", "Unprocessable Content", str(exc)) from None
-    except TypeError as exc:
+    except MalformedAnswers as exc:
         raise ApiProblem(422, "invalid-answers", "Unprocessable Content", str(exc)) from None
     except InvalidAnswers as exc:
         raise ApiProblem(

@@ -17,7 +17,7 @@ from grader.cli.common import fail, find_spec, progress
 @with_appcontext
 def grade(slug: str, answers: str, seed: int | None) -> None:
     """Grade answers offline (nothing stored) and print the result object as JSON."""
-    from grader.services.grading import new_seed, offline_result
+    from grader.services.grading import AnswersRejected, new_seed, offline_result
 
     try:
         parsed = json.loads(answers)
@@ -26,7 +26,7 @@ def grade(slug: str, answers: str, seed: int | None) -> None:
     spec = find_spec(slug)
     try:
         result = offline_result(slug, spec, parsed, new_seed() if seed is None else seed)
-    except (TypeError, ValueError) as exc:
+    except AnswersRejected as exc:
         fail(str(exc))
     click.echo(json.dumps(result, indent=2, ensure_ascii=False))
 

@@ -132,6 +132,11 @@ class FormulaKind(KindBase):
     name: ClassVar[str] = "formula"
     part_model: ClassVar[type[PartSpec]] = FormulaPart
     private_fields: ClassVar[frozenset[str]] = frozenset({"reference", "answer", "mistakes"})
+    previews: ClassVar[bool] = True
+
+    def mistake_answers(self, part: FormulaPart) -> list[str]:
+        """Return the answers of the part's listed mistakes, in order."""
+        return [mistake.answer for mistake in part.mistakes]
 
     def check(self, part: FormulaPart, exercise: Any) -> list[tuple[tuple[str | int, ...], str]]:
         """Return problems: formulas that do not parse or evaluate, a missing student-notation

@@ -192,6 +192,10 @@ class GraphKind(KindBase):
         {"reference", "mistakes", "collapse", "optional", "output", "evaluate"}
     )
 
+    def mistake_answers(self, part: GraphPart) -> list[str]:
+        """Return the answers of the part's listed mistakes, in order."""
+        return [str(mistake.answer) for mistake in part.mistakes]
+
     def __init__(self) -> None:
         self._references: dict[tuple[int, str], tuple[Any, GraphPart, Reference]] = {}
 

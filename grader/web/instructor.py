@@ -16,6 +16,7 @@ from werkzeug.utils import secure_filename
 
 from grader.catalog import CatalogError
 from grader.extensions import db
+from grader.kinds.registry import get_kind
 from grader.models import SUBMISSION_STATUSES, Exercise, Submission
 from grader.services.dashboard import (
     SubmissionFilter,
@@ -92,7 +93,7 @@ def exercise_submissions(slug: str) -> ResponseReturnValue:
 
 
 def _render_detail(row: Submission, errors: dict[str, str] | None = None, status: int = 200):
-    rubrics = {part.id: getattr(part, "rubric", None) for part in spec_of(row.version).parts}
+    rubrics = {part.id: get_kind(part.kind).rubric(part) for part in spec_of(row.version).parts}
     return render_template(
         "instructor/submission.html",
         **submission_context(row),

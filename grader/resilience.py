@@ -162,7 +162,7 @@ def _remove_session_safely(_exc: BaseException | None) -> None:
         db.session.remove()
     except Exception:  # a dead connection: drop it, never fail the response
         try:
-            db.session.invalidate()
+            db.session().invalidate()
         except Exception:
             pass
         db.session.registry.clear()

@@ -77,7 +77,7 @@ def list_exercises(query: PageQuery) -> Response:
                 "max_score": spec.max_score,
             }
         )
-    next_cursor = encode_text_cursor(items[-1]["slug"]) if more else None
+    next_cursor = encode_text_cursor(str(items[-1]["slug"])) if more else None
     return jsonify(items=items, links=page_links(next_cursor))
 
 

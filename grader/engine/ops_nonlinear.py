@@ -197,10 +197,8 @@ def penalty(lam: Any, *weights: Any) -> Tensor:
             total = total + sum(w * w)
         return 0.5 * total
 
-    out.vjps = (lambda g: g * half_squares(),) + tuple((lambda g, w=w: (g * lam) * w) for w in ws)
-    out.jvps = (lambda t: t * half_squares(),) + tuple(
-        (lambda t, w=w: lam * sum(w * t)) for w in ws
-    )
+    out.vjps = (lambda g: g * half_squares(), *((lambda g, w=w: (g * lam) * w) for w in ws))
+    out.jvps = (lambda t: t * half_squares(), *((lambda t, w=w: lam * sum(w * t)) for w in ws))
     return out
 
 

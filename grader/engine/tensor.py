@@ -18,13 +18,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import sympy
 
 Rule = Callable[["Tensor"], "Tensor | None"]
-SymDim = int | sympy.Expr
+SymDim: TypeAlias = int | sympy.Expr
 
 
 class EngineError(Exception):

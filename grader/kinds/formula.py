@@ -173,10 +173,10 @@ class FormulaKind(KindBase):
                 problems.append((("answer",), f"the answer cannot be evaluated: {exc}"))
         seen: list[tuple[int, list[Any]]] = []
         for index in range(len(part.mistakes)):
-            values = mistake_values(ctx, plan, part.id, index)
-            if not values:
+            mistaken = mistake_values(ctx, plan, part.id, index)
+            if not mistaken:
                 continue
-            if all_close(values, refs, rtol, atol):
+            if all_close(mistaken, refs, rtol, atol):
                 problems.append(
                     (
                         ("mistakes", index, "answer"),
@@ -184,7 +184,7 @@ class FormulaKind(KindBase):
                     )
                 )
             for other, earlier in seen:
-                if all_close(values, earlier, rtol, atol):
+                if all_close(mistaken, earlier, rtol, atol):
                     problems.append(
                         (
                             ("mistakes", index, "answer"),
@@ -193,7 +193,7 @@ class FormulaKind(KindBase):
                         )
                     )
                     break
-            seen.append((index, values))
+            seen.append((index, mistaken))
         return problems
 
     def grade(self, part: FormulaPart, answer: Any, ctx: GradingContext) -> PartResult:

@@ -105,8 +105,10 @@ class Reference:
 
         if part.reference == "model":
             self.output = part.output or list(spec.model)[-1]
-            trial = draw_trials(spec, seed=0, count=1)[0]
-            raw = engine.computational_graph(trial.model[self.output])
+            model = draw_trials(spec, seed=0, count=1)[0].model
+            if model is None:
+                raise ValueError("reference: model needs the exercise's model")
+            raw = engine.computational_graph(model[self.output])
             raw = self._collapse(raw, part, spec)
         else:
             self.output = part.output or ""

@@ -131,7 +131,7 @@ def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
         )
     except ReviewError as exc:
         db.session.rollback()
-        return _render_detail(db.session.get(Submission, submission_id), {part_id: str(exc)}, 422)
+        return _render_detail(db.get_or_404(Submission, submission_id), {part_id: str(exc)}, 422)
     flash(f"Part {part_id} graded: {score:g} points.", "info")
     return redirect(url_for("web.instructor_submission", submission_id=submission_id), 303)
 
@@ -200,7 +200,7 @@ def import_form() -> ResponseReturnValue:
     with tempfile.TemporaryDirectory(prefix="grader-import-") as tmp:
         paths, names = [], {}
         for index, upload in enumerate(uploads):
-            name = secure_filename(upload.filename) or f"file-{index}.yaml"
+            name = secure_filename(upload.filename or "") or f"file-{index}.yaml"
             path = Path(tmp) / f"{index:02d}-{name}"
             upload.save(path)
             paths.append(path)

@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterable
 from itertools import accumulate
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, request
+from werkzeug.exceptions import BadRequest
 
 # The deepest legitimate answer (a graph object: {"nodes": [{...}], "edges": [[...]]}) is 4.
 MAX_JSON_DEPTH = 32
@@ -43,18 +44,19 @@ def json_depth_exceeds(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return max(accumulate(_DEPTH_STEP[b] for b in brackets), default=0) > limit
 
 
+class JsonTooDeep(BadRequest):
+    """A JSON body nested deeper than ``MAX_JSON_DEPTH`` (the API answers it with the problem
+    ``json-too-deep``, ``grader.api.problems``)."""
+
+    description = f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels."
+
+
 def _refuse_deep_json() -> None:
     """Before each request: refuse a JSON body nested deeper than ``MAX_JSON_DEPTH``."""
     if request.method not in ("POST", "PUT", "PATCH") or not request.is_json:
         return
-    if not json_depth_exceeds(request.get_data(cache=True)):  # 413 when over the size limit
-        return
-    detail = f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels."
-    if request.path.startswith("/api/"):
-        from grader.api.problems import ApiProblem
-
-        raise ApiProblem(400, "json-too-deep", "Bad Request", detail)
-    abort(400, detail)
+    if json_depth_exceeds(request.get_data(cache=True)):  # 413 when over the size limit
+        raise JsonTooDeep()
 
 
 class ChunkedBodyLimit:
@@ -101,4 +103,4 @@ def init_app(app: Flask) -> None:
     app.before_request(_refuse_deep_json)
 
 
-__all__ = ["MAX_JSON_DEPTH", "ChunkedBodyLimit", "init_app", "json_depth_exceeds"]
+__all__ = ["MAX_JSON_DEPTH", "ChunkedBodyLimit", "JsonTooDeep", "init_app", "json_depth_exceeds"]

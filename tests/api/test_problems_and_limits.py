@@ -199,3 +199,23 @@ def test_behind_a_proxy_the_address_budget_is_the_clients(database_url, tmp_path
     assert get("6.6.6.6, 10.0.0.1").status_code == 429  # nginx appends the real address
     with app.app_context():
         db.engine.dispose()
+
+
+def test_with_its_redis_away_the_limit_is_counted_in_memory_not_failed(database_url, tmp_path):
+    """Redis for the counts that does not answer: requests go on (200, still limited per
+    process), not 500s."""
+    from tests.deploy.conftest import free_port
+
+    config = grader_config.TestConfig(database_url, tmp_path / "instance")
+    config.GRADER_API_RATE_LIMIT = "2/minute"
+    config.RATELIMIT_STORAGE_URI = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
+    app = create_app(config)
+    with app.app_context():
+        if database_url.startswith("sqlite"):
+            upgrade()
+    token = _token(app)
+    client = app.test_client()
+    statuses = [client.get("/api/v1/exercises", headers=auth(token)).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    with app.app_context():
+        db.engine.dispose()

@@ -169,3 +169,26 @@ def test_the_deployed_configuration_sets_the_timeouts_and_limits():
     from grader.config import Config
 
     assert Config().MAX_CONTENT_LENGTH == 256 * 1024  # client_max_body_size matches it
+
+
+@pytest.mark.slow
+def test_nginx_cuts_stalled_headers_and_bodies_after_its_timeouts(proxied):
+    """Clients stalled in their headers or in their body are disconnected after nginx's 10 s
+    (client_header_timeout, client_body_timeout), not kept for ever."""
+    front, _gunicorn, _token = proxied
+    host, port = _address(front)
+    with (
+        socket.create_connection((host, port)) as in_headers,
+        socket.create_connection((host, port)) as in_body,
+    ):
+        in_headers.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+        in_body.sendall(
+            b"POST " + SUBMIT_URL.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
+        started = time.monotonic()
+        for sock in (in_headers, in_body):
+            sock.settimeout(30)
+            assert sock.recv(4096) == b""  # closed by nginx, without an answer
+        waited = time.monotonic() - started
+    assert 9 <= waited <= 20

@@ -27,7 +27,7 @@ from .ast import (
     Transpose,
 )
 from .errors import FormulaLimitError, FormulaSyntaxError
-from .functions import BUILTINS, TRANSPOSE_FUNCTION, static_call_shape
+from .functions import BUILTINS, OPERATOR_FUNCTIONS, TRANSPOSE_FUNCTION, static_call_shape
 from .namespace import Namespace
 
 
@@ -121,6 +121,10 @@ class Builder:
             if len(args) != 1:
                 raise FormulaSyntaxError("transpose takes one argument: transpose(A)", col)
             return self.transpose(args[0], col)
+        if name in OPERATOR_FUNCTIONS and not prime and self.ns.is_builtin(name):
+            if len(args) != 2:
+                raise FormulaSyntaxError(f"{name} takes 2 arguments: write {name}(A, B)", col)
+            return self.binop(OPERATOR_FUNCTIONS[name], args[0], args[1], col, name)
         try:
             low, high = self.ns.arity(name)
         except KeyError:

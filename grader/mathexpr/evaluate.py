@@ -28,6 +28,7 @@ from .ast import (
     Pow,
     Size,
     Transpose,
+    walk,
 )
 from .errors import FormulaError, FormulaLimitError, FormulaShapeError, UnknownNameError
 from .evaluate_calls import call_builtin
@@ -67,6 +68,7 @@ class Evaluator:
         self.limits = limits
         self.flops = 0
         self.allocated = 0
+        self.prod = False  # set when the formula calls prod: shapes are passed down
 
     # -- bookkeeping ------------------------------------------------------------------------
 
@@ -90,7 +92,9 @@ class Evaluator:
 
     # -- the walk (depth bounded by Limits.max_depth at parse time) ------------------------
 
-    def run(self, node: Node) -> np.ndarray:
+    def run(self, node: Node, want: tuple[int, ...] | None = None) -> np.ndarray:
+        """The value of ``node``; ``want`` is the shape its context needs when known (only
+        ``prod`` reads it, and only formulas calling prod pass it down)."""
         if isinstance(node, Number):
             return np.array(node.value)
         if isinstance(node, Name):
@@ -102,20 +106,33 @@ class Evaluator:
                 )
             return np.array(float(self.sizes[node.name]))
         if isinstance(node, Neg):
-            value = self.run(node.operand)
+            value = self.run(node.operand, want)
             self.charge(value.size, value.size, node.col)
             return -value
         if isinstance(node, Transpose):
-            return self.run(node.operand).T
+            return self.run(node.operand, want[::-1] if want else None).T
         if isinstance(node, Pow):
-            base = self.run(node.base)
+            base = self.run(node.base, want)
             self.charge(base.size, base.size, node.col)
             return np.power(base, node.exponent)
         if isinstance(node, BinOp):
+            if self.prod and node.op in (ADD, SUB, MUL, DIV):
+                return self.binop(node, *self.sides(node, want))
             return self.binop(node, self.run(node.left), self.run(node.right))
         if isinstance(node, Call):
-            return self.call(node, [self.run(a) for a in node.args])
+            if self.prod and (node.name in ELEMENTWISE or isinstance(self.functions.get(node.name), str)):
+                return self.call(node, [self.run(a, want) for a in node.args], want)
+            return self.call(node, [self.run(a) for a in node.args], want)
         raise TypeError(f"not a formula node: {node!r}")
+
+    def sides(self, node: BinOp, want: tuple[int, ...] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Both sides of an elementwise operator, each told the shape the other has (or the
+        context's), the side without prod first."""
+        if _calls_prod(node.left) and not _calls_prod(node.right):
+            right = self.run(node.right, want)
+            return self.run(node.left, want or _array_shape(right)), right
+        left = self.run(node.left, want)
+        return left, self.run(node.right, want or _array_shape(left))
 
     def variable(self, node: Name) -> np.ndarray:
         if node.name not in self.values:
@@ -206,7 +223,9 @@ class Evaluator:
                 message += "; one side may need a transpose"
         return FormulaShapeError(message, node.col, node.symbol, (left.shape, right.shape))
 
-    def call(self, node: Call, args: list[np.ndarray]) -> np.ndarray:
+    def call(
+        self, node: Call, args: list[np.ndarray], want: tuple[int, ...] | None = None
+    ) -> np.ndarray:
         name = node.name
         bound = self.functions.get(name)
         if isinstance(bound, str):  # an activation bound to a built-in, e.g. phi -> tanh
@@ -216,7 +235,7 @@ class Evaluator:
             self.charge(args[0].size, 10 * args[0].size, node.col)
             return np.asarray((derivative if node.prime else function)(args[0]), np.float64)
         if bound is None and name in BUILTINS and not (node.prime and name not in ELEMENTWISE):
-            return call_builtin(self, node, args)
+            return call_builtin(self, node, args, want)
         key = name + "'" if node.prime else name
         implementation = self.functions.get(key)
         if not callable(implementation):
@@ -241,6 +260,14 @@ class Evaluator:
         return value
 
 
+def _calls_prod(node: Node) -> bool:
+    return any(isinstance(n, Call) and n.name == "prod" for n in walk(node))
+
+
+def _array_shape(value: np.ndarray) -> tuple[int, ...] | None:
+    return value.shape if value.ndim == 2 else None
+
+
 def evaluate(
     node: Node,
     values: Mapping[str, object],
@@ -248,6 +275,7 @@ def evaluate(
     *,
     sizes: Mapping[str, int] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    expect: tuple[int, ...] | None = None,
 ) -> np.ndarray:
     """Evaluate a parsed formula and return a float64 array (0-d for a scalar).
 
@@ -255,7 +283,8 @@ def evaluate(
     ``functions`` supplies the caller's functions: a callable taking and returning arrays
     (``"l"``, ``"grad"``, a derivative under ``"phi'"``), or the name of an elementwise
     built-in (``{"phi": "tanh"}`` also gives ``phi'``); ``sizes`` (``{"h": 5, ...}``) lets
-    shape messages say ``(h×q)``. Floating-point overflow and invalid operations produce
+    shape messages say ``(h×q)``; ``expect`` is the shape the result should have, which
+    ``prod(A, B)`` follows when several arrangements of its arguments fit. Floating-point overflow and invalid operations produce
     inf/nan silently; the caller decides what a non-finite result means.
 
     Raises FormulaShapeError when shapes do not fit an operator, FormulaLimitError when the
@@ -263,5 +292,8 @@ def evaluate(
     function has no value, and FormulaError for a bad argument (e.g. ``ones(0)``).
     """
     evaluator = Evaluator(values, functions, sizes, limits)
+    evaluator.prod = _calls_prod(node)
+    if not evaluator.prod:
+        expect = None
     with np.errstate(all="ignore"):
-        return np.asarray(evaluator.run(node), dtype=np.float64)
+        return np.asarray(evaluator.run(node, expect), dtype=np.float64)

@@ -34,7 +34,7 @@ from .errors import FormulaError, FormulaLimitError, FormulaShapeError, UnknownN
 from .evaluate_calls import call_builtin
 from .functions import BUILTINS, ELEMENTWISE
 from .limits import DEFAULT_LIMITS, Limits
-from .shapes import format_shape, size_names
+from .shapes import size_names
 
 FunctionValue = Callable[..., object] | str
 
@@ -72,8 +72,17 @@ class Evaluator:
 
     # -- bookkeeping ------------------------------------------------------------------------
 
-    def shape(self, array: np.ndarray) -> str:
-        return format_shape(array.shape, self.names)
+    def shape(self, array: np.ndarray, source: Node | None = None) -> str:
+        """The shape in words: sizes by name, except where the formula wrote a number
+        (``eye(3)`` is (3×3) even when d = 3)."""
+        return "(" + "×".join(self.dims(array, source)) + ")" if array.ndim else "a scalar"
+
+    def dims(self, array: np.ndarray, source: Node | None = None) -> list[str]:
+        static = source.shape if source is not None else None
+        literal = static is not None and any(isinstance(d, int) and d != 1 for d in static)
+        if literal and static is not None and len(static) == array.ndim:
+            return [str(d) for d in static]
+        return [self.names.get(int(d), str(d)) if d != 1 else "1" for d in array.shape]
 
     def charge(self, elements: int, flops: int, column: int) -> None:
         """Refuse a result larger than the limit or arithmetic beyond the budget."""
@@ -120,7 +129,9 @@ class Evaluator:
                 return self.binop(node, *self.sides(node, want))
             return self.binop(node, self.run(node.left), self.run(node.right))
         if isinstance(node, Call):
-            if self.prod and (node.name in ELEMENTWISE or isinstance(self.functions.get(node.name), str)):
+            if self.prod and (
+                node.name in ELEMENTWISE or isinstance(self.functions.get(node.name), str)
+            ):
                 return self.call(node, [self.run(a, want) for a in node.args], want)
             return self.call(node, [self.run(a) for a in node.args], want)
         raise TypeError(f"not a formula node: {node!r}")
@@ -180,8 +191,9 @@ class Evaluator:
         what = self.symbol(node)
         if left.ndim == 0 or right.ndim == 0:
             raise FormulaShapeError(
-                f"{what} is a matrix product and needs two arrays, got {self.shape(left)} "
-                f"and {self.shape(right)}; to scale by a scalar use *",
+                f"{what} is a matrix product and needs two arrays, got "
+                f"{self.shape(left, node.left)} and {self.shape(right, node.right)}; to scale "
+                "by a scalar use *",
                 node.col,
                 node.symbol,
                 (left.shape, right.shape),
@@ -189,17 +201,17 @@ class Evaluator:
         if left.shape[1] == right.shape[0]:
             return
         hint = ""
-        if left.shape[0] == right.shape[0]:
+        if left.shape == right.shape:
+            hint = "; for an elementwise product use ⊙ or *"
+        elif left.shape[0] == right.shape[0]:
             hint = "; did you mean to transpose the left side?"
         elif left.shape[1] == right.shape[1]:
             hint = "; did you mean to transpose the right side?"
-        elif left.shape == right.shape:
-            hint = "; for an elementwise product use * or ⊙"
+        l_dims, r_dims = self.dims(left, node.left), self.dims(right, node.right)
         raise FormulaShapeError(
-            f"{what} is a matrix product: {self.shape(left)} times {self.shape(right)} "
-            f"needs the columns of the left ({self.names.get(left.shape[1], left.shape[1])}) "
-            f"to match the rows of the right ({self.names.get(right.shape[0], right.shape[0])})"
-            + hint,
+            f"{what} is a matrix product: {self.shape(left, node.left)} times "
+            f"{self.shape(right, node.right)} needs the columns of the left ({l_dims[1]}) "
+            f"to match the rows of the right ({r_dims[0]})" + hint,
             node.col,
             node.symbol,
             (left.shape, right.shape),
@@ -208,7 +220,8 @@ class Evaluator:
     def elementwise_error(
         self, node: BinOp, left: np.ndarray, right: np.ndarray
     ) -> FormulaShapeError:
-        what, l_shape, r_shape = self.symbol(node), self.shape(left), self.shape(right)
+        what = self.symbol(node)
+        l_shape, r_shape = self.shape(left, node.left), self.shape(right, node.right)
         if node.op in (MUL, DIV):
             verb = "is elementwise" if node.op == MUL else "divides elementwise"
             message = f"{what} {verb}: {l_shape} with {r_shape}"

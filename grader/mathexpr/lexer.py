@@ -491,7 +491,6 @@ class Lexer:
             raise self._fail(f"{_describe_char(ch)} is not part of the formula language", i)
         self.pos = i + 1
 
-
     def _latex(self, i: int) -> None:
         """A LaTeX command: the symbol or Greek letter it prints, or a message."""
         match = _LATEX_COMMAND.match(self.text, i)

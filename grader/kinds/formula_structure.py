@@ -1,0 +1,357 @@
+"""Diagnoses from the structure of a wrong answer, compared with a correct formula of the part
+(its ``answer``, or the reference when students could write it):
+
+- terms: both formulas are split into their additive terms, each term's values are compared
+  with the correct terms' on the trials (up to a constant): a term missing, a term that does
+  not belong, a term with the wrong coefficient or sign, or the one term that differs;
+- edits: one change to the answer that makes it right, tried in a fixed order: φ where φ′
+  belongs (or the reverse), a specific activation (tanh) where φ belongs, the argument of a
+  function (φ′(h) for φ′(z)), one name for another of the same shape, a transpose too many,
+  a sign, a matrix product where the elementwise one belongs (or the reverse).
+
+Each diagnosis is (key, feedback); the caller tries these after the value-only diagnoses of
+:mod:`grader.kinds.formula_diagnose` that need no structure (a constant factor, a transpose).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from grader.kinds.formula_values import all_close, close, norm
+from grader.mathexpr import (
+    BinOp,
+    Call,
+    Name,
+    Neg,
+    Node,
+    Transpose,
+    to_source,
+    walk,
+)
+from grader.mathexpr.ast import ADD, DIV, MATMUL, MUL, PRODUCT, SUB, children
+from grader.mathexpr.functions import ELEMENTWISE
+
+Values = list[np.ndarray]
+Evaluate = Callable[[Node], Values | None]
+MAX_EDIT_NODES = 60
+MAX_VARIANTS = 120
+
+
+@dataclass
+class Structure:
+    """What a structural diagnosis needs: the answer's tree, a correct tree (or None), the
+    names a student may use with their static shapes, and how to evaluate a tree on the
+    submission's trials."""
+
+    tree: Node
+    correct: Node | None
+    names: dict[str, object]
+    evaluate: Evaluate
+    rtol: float
+    atol: float
+
+
+def terms(node: Node) -> list[tuple[int, Node]]:
+    """The additive terms of a formula with their signs: ``a - (b + c)`` is +a, -b, -c."""
+    found: list[tuple[int, Node]] = []
+    stack = [(1, node)]
+    while stack:
+        sign, current = stack.pop()
+        if isinstance(current, BinOp) and current.op in (ADD, SUB):
+            stack.append((sign if current.op == ADD else -sign, current.right))
+            stack.append((sign, current.left))
+        elif isinstance(current, Neg):
+            stack.append((-sign, current.operand))
+        else:
+            found.append((sign, current))
+    return found
+
+
+def _ratio(a: Values, b: Values, rtol: float, atol: float) -> float | None:
+    """c when a = c·b on every trial with one c (b nonzero), else None."""
+    factor = None
+    for x, y in zip(a, b, strict=True):
+        if x.shape != y.shape:
+            if x.size == y.size == 1:
+                x = x.reshape(y.shape)
+            else:
+                return None
+        yy = float(np.vdot(y, y))
+        if yy <= atol * atol:
+            return None
+        c = float(np.vdot(x, y)) / yy
+        if not np.isfinite(c) or norm(x - c * y) > atol + max(rtol, 1e-9) * (norm(x) + norm(y)):
+            return None
+        if factor is None:
+            factor = c
+        elif abs(c - factor) > 1e-6 * max(1.0, abs(factor)):
+            return None
+    return factor
+
+
+def _number(c: float) -> str:
+    from grader.kinds.formula_diagnose import format_factor
+
+    return format_factor(c)
+
+
+def _src(sign: int, node: Node) -> str:
+    text = to_source(node).replace(" * ", "*")
+    return f"-{text}" if sign < 0 else text
+
+
+def term_diagnosis(s: Structure) -> tuple[str, str] | None:
+    """Compare the answer's terms with the correct formula's, by value."""
+    if s.correct is None:
+        return None
+    mine = terms(s.tree)
+    right = terms(s.correct)
+    if len(mine) > 8 or len(right) > 8:
+        return None
+    mine_values = [s.evaluate(t) for _, t in mine]
+    right_values = [s.evaluate(t) for _, t in right]
+    if any(v is None for v in mine_values) or any(v is None for v in right_values):
+        return None
+    used: set[int] = set()
+    pairs: list[tuple[int, int, float]] = []
+    unmatched_mine: list[int] = []
+    for i, values in enumerate(mine_values):
+        for j, target in enumerate(right_values):
+            if j in used:
+                continue
+            c = _ratio(values, target, s.rtol, s.atol)  # type: ignore[arg-type]
+            if c is not None:
+                pairs.append((i, j, c * mine[i][0] * right[j][0]))
+                used.add(j)
+                break
+        else:
+            unmatched_mine.append(i)
+    missing = [j for j in range(len(right)) if j not in used]
+    off = [(i, j, c) for i, j, c in pairs if abs(c - 1) > 1e-6]
+    if not unmatched_mine and not missing and len(off) == 1:
+        i, j, c = off[0]
+        term = _src(1, right[j][1])
+        k = _number((c - 1) * right[j][0])
+        if abs(c + 1) <= 1e-6:
+            return f"term:{k}*{term}", (
+                f"Check the sign of the term `{_src(*mine[i])}` (the coefficient of "
+                f"`{term}`); the other terms are right."
+            )
+        return f"term:{k}*{term}", (
+            f"Check the coefficient of `{term}`: your term `{_src(*mine[i])}` is "
+            f"{_number(c)} times what it should be; the other terms are right."
+        )
+    if off:
+        return None
+    if not unmatched_mine and missing:
+        names = ", ".join(f"`{_src(*right[j])}`" for j in missing)
+        return (
+            "missing-term:" + ";".join(_src(*right[j]) for j in missing),
+            f"A term is missing: your answer lacks {names}; the terms you wrote are right.",
+        )
+    if unmatched_mine and not missing:
+        names = ", ".join(f"`{_src(*mine[i])}`" for i in unmatched_mine)
+        return (
+            "extra-term:" + ";".join(_src(*mine[i]) for i in unmatched_mine),
+            f"Your answer has an extra term {names} that does not belong here; the other "
+            "terms are right.",
+        )
+    if len(unmatched_mine) == 1 and len(missing) == 1 and pairs:
+        i, j = unmatched_mine[0], missing[0]
+        sub = Structure(
+            mine[i][1],
+            right[j][1],
+            s.names,
+            s.evaluate,
+            s.rtol,
+            s.atol,
+        )
+        target = right_values[j]
+        sign = mine[i][0] * right[j][0]
+        if sign < 0:
+            target = [-t for t in target]  # type: ignore[union-attr]
+        edit = edit_diagnosis(sub, target)  # type: ignore[arg-type]
+        if edit is not None:
+            key, words = edit
+            return key, f"In the term `{_src(*mine[i])}`: {words}"
+        return (
+            f"term-differs:{_src(*mine[i])}",
+            f"The term `{_src(*mine[i])}` is not right; the other terms are.",
+        )
+    return None
+
+
+def _replace_at(root: Node, target: Node, new: Node) -> Node:
+    """``root`` with the node ``target`` (by identity) replaced by ``new``."""
+    if root is target:
+        return new
+    if isinstance(root, BinOp):
+        return replace(
+            root,
+            left=_replace_at(root.left, target, new),
+            right=_replace_at(root.right, target, new),
+        )
+    if isinstance(root, Neg | Transpose):
+        return replace(root, operand=_replace_at(root.operand, target, new))
+    if isinstance(root, Call):
+        return replace(root, args=tuple(_replace_at(a, target, new) for a in root.args))
+    kids = children(root)
+    if kids and hasattr(root, "base"):
+        return replace(root, base=_replace_at(kids[0], target, new))  # type: ignore[call-arg]
+    return root
+
+
+def _edits(s: Structure) -> Iterator[tuple[Node, Node, str, str]]:
+    """(node, replacement, key, sentence) for the single edits tried, in order."""
+    nodes = list(walk(s.tree))
+    for node in nodes:
+        if isinstance(node, Call) and node.name == "phi":
+            what = to_source(node)
+            flipped = replace(node, prime=not node.prime)
+            if node.prime:
+                yield (
+                    node,
+                    flipped,
+                    "derivative-for-function",
+                    (f"`{what}` is the derivative; here the activation itself, φ, belongs."),
+                )
+            else:
+                yield (
+                    node,
+                    flipped,
+                    "function-for-derivative",
+                    (
+                        f"`{what}` is the activation itself; the chain rule needs its "
+                        "derivative φ′ here."
+                    ),
+                )
+    for node in nodes:
+        if isinstance(node, Call) and node.name in ELEMENTWISE and node.name != "abs":
+            for prime in (False, True):
+                phi = Call("phi", node.args, prime)
+                yield (
+                    node,
+                    phi,
+                    f"specific-activation:{node.name}",
+                    (
+                        f"`{to_source(node)}` is one specific activation; write "
+                        f"{'φ′' if prime else 'φ'} ({'phi' + chr(39) if prime else 'phi'}) so the "
+                        "answer holds for every activation."
+                    ),
+                )
+    for node in nodes:
+        if isinstance(node, Call):
+            for k, arg in enumerate(node.args):
+                if isinstance(arg, Name):
+                    for other in _same_shape(s, arg):
+                        args = node.args[:k] + (Name(other),) + node.args[k + 1 :]
+                        yield (
+                            node,
+                            replace(node, args=args),
+                            f"argument:{arg.name}->{other}",
+                            (
+                                f"`{to_source(node)}` is evaluated at the wrong point: "
+                                f"{node.name}{chr(39) if node.prime else ''} is taken at "
+                                f"{other}, not at {arg.name}."
+                            ),
+                        )
+    for node in nodes:
+        if isinstance(node, Name):
+            for other in _same_shape(s, node):
+                yield (
+                    node,
+                    Name(other),
+                    f"name:{node.name}->{other}",
+                    (f"`{node.name}` is used where `{other}` belongs."),
+                )
+    for node in nodes:
+        if isinstance(node, Transpose):
+            yield (
+                node,
+                node.operand,
+                "extra-transpose",
+                (f"`{to_source(node)}` should not be transposed."),
+            )
+        elif isinstance(node, Name) and isinstance(s.names.get(node.name), tuple):
+            yield (
+                node,
+                Transpose(node),
+                "missing-transpose",
+                (f"`{node.name}` needs a transpose here."),
+            )
+    for node in nodes:
+        if isinstance(node, Neg):
+            yield node, node.operand, "sign", f"the minus sign on `{to_source(node)}` is wrong."
+        if isinstance(node, BinOp) and node.op == SUB:
+            yield (
+                node,
+                replace(node, op=ADD),
+                "sign",
+                (f"`{to_source(node)}` subtracts where it should add."),
+            )
+        if isinstance(node, BinOp) and node.op == ADD:
+            yield (
+                node,
+                replace(node, op=SUB),
+                "sign",
+                (f"`{to_source(node)}` adds where it should subtract."),
+            )
+    for node in nodes:
+        if isinstance(node, BinOp) and node.op in (MATMUL, PRODUCT):
+            yield (
+                node,
+                replace(node, op=MUL),
+                "matrix-for-elementwise",
+                (
+                    f"`{to_source(node)}` is a matrix product where the elementwise product ⊙ "
+                    "belongs."
+                ),
+            )
+        if isinstance(node, BinOp) and node.op == MUL:
+            yield (
+                node,
+                replace(node, op=MATMUL),
+                "elementwise-for-matrix",
+                (f"`{to_source(node)}` is an elementwise product where a matrix product belongs."),
+            )
+        if isinstance(node, BinOp) and node.op == DIV:
+            yield (
+                node,
+                replace(node, op=MUL),
+                "division",
+                (f"`{to_source(node)}` divides where it should multiply."),
+            )
+
+
+def _same_shape(s: Structure, node: Name) -> list[str]:
+    shape = s.names.get(node.name)
+    if shape is None:
+        return []
+    return [n for n, other in s.names.items() if n != node.name and other == shape]
+
+
+def edit_diagnosis(s: Structure, target: Values) -> tuple[str, str] | None:
+    """The first single edit of ``s.tree`` whose value equals ``target`` on every trial."""
+    if sum(1 for _ in walk(s.tree)) > MAX_EDIT_NODES:
+        return None
+    for count, (node, new, key, sentence) in enumerate(_edits(s)):
+        if count >= MAX_VARIANTS:
+            return None
+        values = s.evaluate(_replace_at(s.tree, node, new))
+        if values is not None and all_close(values, target, s.rtol, s.atol):
+            return key, sentence[0].upper() + sentence[1:]
+    return None
+
+
+def structural(s: Structure, refs: Sequence[np.ndarray]) -> tuple[str, str] | None:
+    """A diagnosis naming the term or the edit that differs, else None."""
+    found = term_diagnosis(s)
+    if found is not None:
+        return found
+    return edit_diagnosis(s, list(refs))
+
+
+__all__ = ["Structure", "close", "edit_diagnosis", "structural", "term_diagnosis", "terms"]

@@ -297,8 +297,9 @@ def evaluate(
     (``"l"``, ``"grad"``, a derivative under ``"phi'"``), or the name of an elementwise
     built-in (``{"phi": "tanh"}`` also gives ``phi'``); ``sizes`` (``{"h": 5, ...}``) lets
     shape messages say ``(h×q)``; ``expect`` is the shape the result should have, which
-    ``prod(A, B)`` follows when several arrangements of its arguments fit. Floating-point overflow and invalid operations produce
-    inf/nan silently; the caller decides what a non-finite result means.
+    ``prod(A, B)`` follows when several arrangements of its arguments fit. Floating-point
+    overflow and invalid operations produce inf/nan silently; the caller decides what a
+    non-finite result means.
 
     Raises FormulaShapeError when shapes do not fit an operator, FormulaLimitError when the
     result or the arithmetic would exceed ``limits``, UnknownNameError when a name or

@@ -210,7 +210,7 @@ class Lexer:
         self.pos = match.end()
 
     def _word(self, i: int) -> None:
-        text, ns = self.text, self.ns
+        text = self.text
         numpy_call = False
         prefix = _NUMPY_PREFIX.match(text, i)
         start = i

@@ -88,10 +88,14 @@ def size_names(part: MemoryPart, exercise: Any) -> list[str]:
 
 
 def namespace(part: MemoryPart, exercise: Any) -> Namespace:
-    """Return the namespace of counts: the sizes as scalars, ``max`` and ``min``."""
+    """Return the namespace of counts: the sizes as scalars, ``max`` and ``min``. Where the
+    sizes are single letters, a word made of them is their product (``hn`` is h·n, ``2hn``
+    is 2·h·n), as the prompts write counts; a word that is itself a size stays that size."""
+    names = size_names(part, exercise)
     return Namespace(
-        variables=dict.fromkeys(size_names(part, exercise), []),
+        variables=dict.fromkeys(names, []),
         functions={"max": (1, 16), "min": (1, 16)},
+        letter_products=all(len(name) == 1 for name in names),
     )
 
 

@@ -27,6 +27,8 @@ from grader.mathexpr import (
     Name,
     Neg,
     Node,
+    Number,
+    Pow,
     Transpose,
     to_source,
     walk,
@@ -282,6 +284,39 @@ def _edits(s: Structure) -> Iterator[tuple[Node, Node, str, str]]:
                 "missing-transpose",
                 (f"`{node.name}` needs a transpose here."),
             )
+    for node in nodes:
+        if isinstance(node, Call) and len(node.args) == 1 and node.name not in ("diag",):
+            yield (
+                node,
+                node.args[0],
+                f"extra-function:{node.name}",
+                (
+                    f"`{to_source(node)}`: {node.name}{chr(39) if node.prime else ''} does not "
+                    "belong here; its argument alone is right."
+                ),
+            )
+        if isinstance(node, Call) and node.name == "ones" and len(node.args) == 2:
+            yield (
+                node,
+                Call("eye", node.args[:1]),
+                "ones-for-identity",
+                (f"`{to_source(node)}` is a matrix of ones; the identity is eye(...) (or I)."),
+            )
+        if isinstance(node, Pow) and node.exponent == 2:
+            yield (
+                node,
+                BinOp(MUL, Number(2.0), node.base),
+                "power-not-differentiated",
+                (f"`{to_source(node)}` is not differentiated: the derivative of u² is 2u."),
+            )
+        if isinstance(node, BinOp) and node.op in (MUL, MATMUL, PRODUCT, DIV):
+            for kept, dropped in ((node.left, node.right), (node.right, node.left)):
+                yield (
+                    node,
+                    kept,
+                    f"extra-factor:{to_source(dropped)}",
+                    (f"the factor `{to_source(dropped)}` in `{to_source(node)}` does not belong."),
+                )
     for node in nodes:
         if isinstance(node, Neg):
             yield node, node.operand, "sign", f"the minus sign on `{to_source(node)}` is wrong."

@@ -228,7 +228,7 @@ class Lexer:
         if numpy_call:
             self._numpy_call(start, NUMPY_NAMES.get(spelling, spelling), end)
             return
-        if not self._known(spelling):
+        if not GREEK.isdisjoint(spelling) and not self._known(spelling):
             end = self._greek_boundary(i, end)
             spelling = text[i:end]
         self._name(i, spelling, end)
@@ -343,7 +343,9 @@ class Lexer:
                 self._emit("FUNC", spelling, i, end)
                 self.pos = end
                 return
-        if self._identity(i, spelling, end) or self._letters(i, spelling):
+        if (spelling[0] == "I" and self._identity(i, spelling, end)) or (
+            ns.letter_products and self._letters(i, spelling)
+        ):
             return
         if in_size_call and ns.resolve_size(spelling) is not None:
             self._emit("SIZE", spelling, i, end)

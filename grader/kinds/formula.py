@@ -44,7 +44,7 @@ from grader.kinds.formula_values import (
     close,
     earlier_values,
     mistake_values,
-    node_values,
+    node_evaluator,
     reference_values,
     spec_plan,
     student_values,
@@ -281,7 +281,7 @@ class FormulaKind(KindBase):
             tree,
             prepared.answer if prepared.answer is not None else _student_tree(prepared),
             {n: prepared.student_ns.shape_of(n) for n in prepared.allowed},
-            lambda node: node_values(ctx, plan, part.id, node),
+            node_evaluator(ctx, plan, part.id),
             rtol,
             atol,
         )

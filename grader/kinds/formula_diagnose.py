@@ -207,10 +207,11 @@ def diagnose(
         if term is not None:
             diagnosis, feedback = _term_feedback(*term)
             return diagnosis, feedback, {}
-        found = edit_diagnosis(structure, list(refs)) if structure is not None else None
         only = activation_only(answers, refs, trials, rtol, atol)
         if only is not None:
-            if found is not None and found[0] == f"specific-activation:{only}":
+            key = f"specific-activation:{only}"
+            found = edit_diagnosis(structure, list(refs), key) if structure is not None else None
+            if found is not None:
                 return f"activation:{only}", f"Correct for {only} only: {found[1]}", {}
             return (
                 f"activation:{only}",
@@ -221,6 +222,7 @@ def diagnose(
                 ),
                 {},
             )
+        found = edit_diagnosis(structure, list(refs)) if structure is not None else None
         if found is not None:
             return found[0], found[1], {}
     for index, (a, r) in enumerate(zip(answers, refs, strict=True)):

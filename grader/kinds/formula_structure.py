@@ -111,7 +111,7 @@ def term_diagnosis(s: Structure) -> tuple[str, str] | None:
         return None
     mine = terms(s.tree)
     right = terms(s.correct)
-    if len(mine) > 8 or len(right) > 8:
+    if len(mine) > 8 or len(right) > 8 or len(mine) == len(right) == 1:
         return None
     mine_values = [s.evaluate(t) for _, t in mine]
     right_values = [s.evaluate(t) for _, t in right]
@@ -368,13 +368,16 @@ def _same_shape(s: Structure, node: Name) -> list[str]:
     return [n for n, other in s.names.items() if n != node.name and other == shape]
 
 
-def edit_diagnosis(s: Structure, target: Values) -> tuple[str, str] | None:
-    """The first single edit of ``s.tree`` whose value equals ``target`` on every trial."""
+def edit_diagnosis(s: Structure, target: Values, only: str = "") -> tuple[str, str] | None:
+    """The first single edit of ``s.tree`` whose value equals ``target`` on every trial
+    (``only``: try only the edits whose key starts with it)."""
     if sum(1 for _ in walk(s.tree)) > MAX_EDIT_NODES:
         return None
     for count, (node, new, key, sentence) in enumerate(_edits(s)):
         if count >= MAX_VARIANTS:
             return None
+        if not key.startswith(only):
+            continue
         values = s.evaluate(_replace_at(s.tree, node, new))
         if values is not None and all_close(values, target, s.rtol, s.atol):
             return key, sentence[0].upper() + sentence[1:]

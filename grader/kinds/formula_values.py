@@ -451,19 +451,30 @@ def all_close(
     return all(close(v, r, rtol, atol) for v, r in zip(values, references, strict=True))
 
 
-def node_values(
-    ctx: GradingContext, plan: SpecPlan, part_id: str, tree: Node
-) -> list[np.ndarray] | None:
-    """Evaluate any tree in the part's names on every trial (not kept), or None when it cannot
-    be evaluated on some trial; for diagnoses that try pieces and variants of an answer."""
+def node_evaluator(
+    ctx: GradingContext, plan: SpecPlan, part_id: str
+) -> Callable[[Node], list[np.ndarray] | None]:
+    """Return a function evaluating any tree in the part's names on every trial (values not
+    kept), or giving None when the tree cannot be evaluated on some trial; for diagnoses that
+    try pieces and variants of an answer."""
     trials = trials_of(ctx)
     extras = earlier_values(ctx, plan, part_id) if plan.parts[part_id].earlier else None
-    results = []
-    for index, trial in enumerate(trials):
-        values = {**trial.values, **extras[index]} if extras else trial.values
-        try:
-            value = evaluate(tree, values, trial_functions(trial), sizes=trial.sizes)
-        except ValueError:
-            return None
-        results.append(value)
-    return results
+    settings = [
+        (
+            {**trial.values, **extras[index]} if extras else trial.values,
+            trial_functions(trial),
+            trial.sizes,
+        )
+        for index, trial in enumerate(trials)
+    ]
+
+    def values_of(tree: Node) -> list[np.ndarray] | None:
+        results = []
+        for values, functions, sizes in settings:
+            try:
+                results.append(evaluate(tree, values, functions, sizes=sizes))
+            except ValueError:
+                return None
+        return results
+
+    return values_of

@@ -273,8 +273,20 @@ class Evaluator:
         return value
 
 
+_CALLS_PROD: dict[int, tuple[Node, bool]] = {}
+
+
 def _calls_prod(node: Node) -> bool:
-    return any(isinstance(n, Call) and n.name == "prod" for n in walk(node))
+    """True when the formula calls prod (kept per tree: parsed trees are shared, and an entry
+    keeps its tree alive, so an id is never reused while it is a key)."""
+    cached = _CALLS_PROD.get(id(node))
+    if cached is not None and cached[0] is node:
+        return cached[1]
+    found = any(isinstance(n, Call) and n.name == "prod" for n in walk(node))
+    if len(_CALLS_PROD) > 8192:
+        _CALLS_PROD.clear()
+    _CALLS_PROD[id(node)] = (node, found)
+    return found
 
 
 def _array_shape(value: np.ndarray) -> tuple[int, ...] | None:

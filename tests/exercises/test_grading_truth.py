@@ -442,3 +442,47 @@ def test_any_answer_any_seed_gets_a_verdict(where, answer, seed):
     result = _grade(slug, part, answer, seed)  # raises on an internal error
     assert result.feedback
     assert result.status in (GRADED, "invalid")
+
+
+# -- feedback that names the mistake ---------------------------------------------------------
+
+FEEDBACK = [
+    # (exercise, part, answer, words the feedback must contain, words it must not)
+    (BB, "o", "W2 tanh(z) + b2", "`tanh(z)` is one specific activation", "φ′ ="),
+    (BB, "dJ_dW1", "dJ_dz xᵀ + 2 lam W1", "coefficient of `lam*W1`", "does not belong"),
+    (BB, "dJ_dz", "dJ_dh φ'(z)", "for an elementwise product use ⊙", "transpose"),
+    (BB, "dJ_dz", "dJ_dh ⊙ φ'(h)", "wrong node", "sample point"),
+    (BB, "dJ_dW1", "(dJ_dh ⊙ φ(z)) xᵀ + λW1", "derivative φ′", "sample point"),
+    (BB, "dJ_dh", "W2ᵀ dJ_do ⊙ φ'(z)", "does not belong", "sample point"),
+    (SD, "d2J_db2", "eye(3)", "(3×3)", "(d×d)"),
+    (SD, "d2J_db2", "2*eye(4)", "Write sizes by name", "(h×h)"),
+]
+
+
+@pytest.mark.parametrize(("slug", "part", "answer", "words", "not_words"), FEEDBACK)
+def test_feedback_names_the_mistake(slug, part, answer, words, not_words):
+    for seed in SEEDS:
+        result = _grade(slug, part, answer, seed)
+        assert not result.correct
+        assert words in result.feedback, result.feedback
+        assert not_words not in result.feedback, result.feedback
+
+
+COUNT_ATOMS = ["d", "h", "q", "n", "2", "hn", "dh", "2hn", "max(d, h)", "qn"]
+
+
+@st.composite
+def counts(draw, depth: int = 3):
+    if depth == 0 or draw(st.booleans()):
+        return draw(st.sampled_from(COUNT_ATOMS))
+    op = draw(st.sampled_from([" + ", " - ", " ", "*", "/", "^"]))
+    text = draw(counts(depth - 1)) + op + draw(counts(depth - 1))
+    return f"({text})" if draw(st.booleans()) else text
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(part=st.sampled_from(["training", "prediction"]), answer=counts(), seed=st.integers(0, 999))
+def test_any_count_any_seed_gets_a_verdict(part, answer, seed):
+    result = _grade(MEM, part, answer, seed)
+    assert result.feedback
+    assert result.status in (GRADED, "invalid")

@@ -15,12 +15,12 @@ Each diagnosis is (key, feedback); the caller tries these after the value-only d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from grader.kinds.formula_values import all_close, close, norm
+from grader.kinds.formula_values import all_close, norm
 from grader.mathexpr import (
     BinOp,
     Call,
@@ -33,7 +33,7 @@ from grader.mathexpr import (
     to_source,
     walk,
 )
-from grader.mathexpr.ast import ADD, DIV, MATMUL, MUL, PRODUCT, SUB, children
+from grader.mathexpr.ast import ADD, DIV, MATMUL, MUL, PRODUCT, SUB
 from grader.mathexpr.functions import ELEMENTWISE
 
 Values = list[np.ndarray]
@@ -200,9 +200,8 @@ def _replace_at(root: Node, target: Node, new: Node) -> Node:
         return replace(root, operand=_replace_at(root.operand, target, new))
     if isinstance(root, Call):
         return replace(root, args=tuple(_replace_at(a, target, new) for a in root.args))
-    kids = children(root)
-    if kids and hasattr(root, "base"):
-        return replace(root, base=_replace_at(kids[0], target, new))  # type: ignore[call-arg]
+    if isinstance(root, Pow):
+        return replace(root, base=_replace_at(root.base, target, new))
     return root
 
 
@@ -384,12 +383,4 @@ def edit_diagnosis(s: Structure, target: Values, only: str = "") -> tuple[str, s
     return None
 
 
-def structural(s: Structure, refs: Sequence[np.ndarray]) -> tuple[str, str] | None:
-    """A diagnosis naming the term or the edit that differs, else None."""
-    found = term_diagnosis(s)
-    if found is not None:
-        return found
-    return edit_diagnosis(s, list(refs))
-
-
-__all__ = ["Structure", "close", "edit_diagnosis", "structural", "term_diagnosis", "terms"]
+__all__ = ["Structure", "edit_diagnosis", "term_diagnosis", "terms"]

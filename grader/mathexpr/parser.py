@@ -235,6 +235,8 @@ class _Descent:
 
     def chain(self, operands: list[Node], ops: list[Token | None]) -> Node:
         """The reading of a run of products that fits the declared shapes (module docstring)."""
+        if len(ops) == 1:
+            return self.apply(ops[0], operands[0], operands[1])
         plain = self.fold(operands, ops, frozenset())
         kinds = {op.type if op is not None else "JUXTAPOSITION" for op in ops}
         mixed = bool(kinds & _ELEMENTWISE_OPS) and bool(kinds - _ELEMENTWISE_OPS)

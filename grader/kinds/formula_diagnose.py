@@ -178,6 +178,42 @@ def activation_only(
     return None
 
 
+def _named_mistake(
+    answers: Sequence[np.ndarray],
+    refs: Sequence[np.ndarray],
+    trials: Sequence[Trial],
+    extras: Sequence[dict[str, np.ndarray]],
+    rtol: float,
+    atol: float,
+    structure: Structure | None,
+) -> tuple[str, str] | None:
+    """The diagnoses that name a mistake, in order, for finite answers of the right shape."""
+    factor = constant_factor(answers, refs, rtol, atol)
+    if factor is not None:
+        return _factor_feedback(factor)
+    square = all(r.ndim == 2 and r.shape[0] == r.shape[1] and r.shape[0] > 1 for r in refs)
+    if square and all_close(answers, [r.T for r in refs], rtol, atol):
+        return "transposed", "Your answer is the transpose of the expected value."
+    found = term_diagnosis(structure) if structure is not None else None
+    if found is not None:
+        return found
+    term = missing_term(answers, refs, trials, extras, rtol, atol)
+    if term is not None:
+        return _term_feedback(*term)
+    only = activation_only(answers, refs, trials, rtol, atol)
+    if only is not None:
+        key = f"specific-activation:{only}"
+        found = edit_diagnosis(structure, list(refs), key) if structure is not None else None
+        if found is not None:
+            return f"activation:{only}", f"Correct for {only} only: {found[1]}"
+        return (
+            f"activation:{only}",
+            f"Correct for {only} only — {ACTIVATION_HINTS.get(only, '')} Write the answer for "
+            "any activation with φ(z) and φ′(z) (also phi(z), phi'(z) or dphi(z)).",
+        )
+    return edit_diagnosis(structure, list(refs)) if structure is not None else None
+
+
 def diagnose(
     answers: Sequence[np.ndarray],
     refs: Sequence[np.ndarray],
@@ -193,36 +229,7 @@ def diagnose(
     answers = [as_reference_shape(a, r) for a, r in zip(answers, refs, strict=True)]
     same_shapes = all(a.shape == r.shape for a, r in zip(answers, refs, strict=True))
     if same_shapes and all(np.all(np.isfinite(a)) for a in answers):
-        factor = constant_factor(answers, refs, rtol, atol)
-        if factor is not None:
-            diagnosis, feedback = _factor_feedback(factor)
-            return diagnosis, feedback, {}
-        square = all(r.ndim == 2 and r.shape[0] == r.shape[1] and r.shape[0] > 1 for r in refs)
-        if square and all_close(answers, [r.T for r in refs], rtol, atol):
-            return "transposed", "Your answer is the transpose of the expected value.", {}
-        found = term_diagnosis(structure) if structure is not None else None
-        if found is not None:
-            return found[0], found[1], {}
-        term = missing_term(answers, refs, trials, extras, rtol, atol)
-        if term is not None:
-            diagnosis, feedback = _term_feedback(*term)
-            return diagnosis, feedback, {}
-        only = activation_only(answers, refs, trials, rtol, atol)
-        if only is not None:
-            key = f"specific-activation:{only}"
-            found = edit_diagnosis(structure, list(refs), key) if structure is not None else None
-            if found is not None:
-                return f"activation:{only}", f"Correct for {only} only: {found[1]}", {}
-            return (
-                f"activation:{only}",
-                (
-                    f"Correct for {only} only — {ACTIVATION_HINTS.get(only, '')} Write the "
-                    "answer for any activation with φ(z) and φ′(z) (also phi(z), phi'(z) or "
-                    "dphi(z))."
-                ),
-                {},
-            )
-        found = edit_diagnosis(structure, list(refs)) if structure is not None else None
+        found = _named_mistake(answers, refs, trials, extras, rtol, atol, structure)
         if found is not None:
             return found[0], found[1], {}
     for index, (a, r) in enumerate(zip(answers, refs, strict=True)):

@@ -105,12 +105,24 @@ def _src(sign: int, node: Node) -> str:
     return f"-{text}" if sign < 0 else text
 
 
-def term_diagnosis(s: Structure) -> tuple[str, str] | None:
-    """Compare the answer's terms with the correct formula's, by value."""
-    if s.correct is None:
-        return None
-    mine = terms(s.tree)
-    right = terms(s.correct)
+Term = tuple[int, Node]  # (sign, term)
+
+
+@dataclass
+class _Matching:
+    """The answer's terms matched with the correct ones by value: ``pairs`` (answer term,
+    correct term, coefficient), the answer's terms that match none, the correct ones missing."""
+
+    mine: list[Term]
+    right: list[Term]
+    right_values: list[Values]
+    pairs: list[tuple[int, int, float]]
+    unmatched: list[int]
+    missing: list[int]
+
+
+def _match_terms(s: Structure, correct: Node) -> _Matching | None:
+    mine, right = terms(s.tree), terms(correct)
     if len(mine) > 8 or len(right) > 8 or len(mine) == len(right) == 1:
         return None
     mine_values = [s.evaluate(t) for _, t in mine]
@@ -119,70 +131,75 @@ def term_diagnosis(s: Structure) -> tuple[str, str] | None:
         return None
     used: set[int] = set()
     pairs: list[tuple[int, int, float]] = []
-    unmatched_mine: list[int] = []
+    unmatched: list[int] = []
     for i, values in enumerate(mine_values):
         for j, target in enumerate(right_values):
-            if j in used:
-                continue
-            c = _ratio(values, target, s.rtol, s.atol)  # type: ignore[arg-type]
+            c = None if j in used else _ratio(values, target, s.rtol, s.atol)  # type: ignore[arg-type]
             if c is not None:
                 pairs.append((i, j, c * mine[i][0] * right[j][0]))
                 used.add(j)
                 break
         else:
-            unmatched_mine.append(i)
+            unmatched.append(i)
     missing = [j for j in range(len(right)) if j not in used]
-    off = [(i, j, c) for i, j, c in pairs if abs(c - 1) > 1e-6]
-    if not unmatched_mine and not missing and len(off) == 1:
-        i, j, c = off[0]
-        term = _src(1, right[j][1])
-        k = _number((c - 1) * right[j][0])
-        if abs(c + 1) <= 1e-6:
-            return f"term:{k}*{term}", (
-                f"Check the sign of the term `{_src(*mine[i])}` (the coefficient of "
-                f"`{term}`); the other terms are right."
-            )
+    return _Matching(mine, right, right_values, pairs, unmatched, missing)  # type: ignore[arg-type]
+
+
+def _coefficient(m: _Matching, i: int, j: int, c: float) -> tuple[str, str]:
+    term = _src(1, m.right[j][1])
+    k = _number((c - 1) * m.right[j][0])
+    if abs(c + 1) <= 1e-6:
         return f"term:{k}*{term}", (
-            f"Check the coefficient of `{term}`: your term `{_src(*mine[i])}` is "
-            f"{_number(c)} times what it should be; the other terms are right."
+            f"Check the sign of the term `{_src(*m.mine[i])}` (the coefficient of "
+            f"`{term}`); the other terms are right."
         )
+    return f"term:{k}*{term}", (
+        f"Check the coefficient of `{term}`: your term `{_src(*m.mine[i])}` is "
+        f"{_number(c)} times what it should be; the other terms are right."
+    )
+
+
+def _differing_term(s: Structure, m: _Matching) -> tuple[str, str]:
+    """The one answer term that matches no correct term, diagnosed by edits."""
+    i, j = m.unmatched[0], m.missing[0]
+    sub = Structure(m.mine[i][1], m.right[j][1], s.names, s.evaluate, s.rtol, s.atol)
+    target = m.right_values[j]
+    if m.mine[i][0] * m.right[j][0] < 0:
+        target = [-t for t in target]
+    edit = edit_diagnosis(sub, target)
+    if edit is not None:
+        return edit[0], f"In the term `{_src(*m.mine[i])}`: {edit[1]}"
+    return (
+        f"term-differs:{_src(*m.mine[i])}",
+        f"The term `{_src(*m.mine[i])}` is not right; the other terms are.",
+    )
+
+
+def term_diagnosis(s: Structure) -> tuple[str, str] | None:
+    """Compare the answer's terms with the correct formula's, by value."""
+    m = _match_terms(s, s.correct) if s.correct is not None else None
+    if m is None:
+        return None
+    off = [(i, j, c) for i, j, c in m.pairs if abs(c - 1) > 1e-6]
+    if not m.unmatched and not m.missing and len(off) == 1:
+        return _coefficient(m, *off[0])
     if off:
         return None
-    if not unmatched_mine and missing:
-        names = ", ".join(f"`{_src(*right[j])}`" for j in missing)
+    if not m.unmatched and m.missing:
+        names = ", ".join(f"`{_src(*m.right[j])}`" for j in m.missing)
         return (
-            "missing-term:" + ";".join(_src(*right[j]) for j in missing),
+            "missing-term:" + ";".join(_src(*m.right[j]) for j in m.missing),
             f"A term is missing: your answer lacks {names}; the terms you wrote are right.",
         )
-    if unmatched_mine and not missing:
-        names = ", ".join(f"`{_src(*mine[i])}`" for i in unmatched_mine)
+    if m.unmatched and not m.missing:
+        names = ", ".join(f"`{_src(*m.mine[i])}`" for i in m.unmatched)
         return (
-            "extra-term:" + ";".join(_src(*mine[i]) for i in unmatched_mine),
+            "extra-term:" + ";".join(_src(*m.mine[i]) for i in m.unmatched),
             f"Your answer has an extra term {names} that does not belong here; the other "
             "terms are right.",
         )
-    if len(unmatched_mine) == 1 and len(missing) == 1 and pairs:
-        i, j = unmatched_mine[0], missing[0]
-        sub = Structure(
-            mine[i][1],
-            right[j][1],
-            s.names,
-            s.evaluate,
-            s.rtol,
-            s.atol,
-        )
-        target = right_values[j]
-        sign = mine[i][0] * right[j][0]
-        if sign < 0:
-            target = [-t for t in target]  # type: ignore[union-attr]
-        edit = edit_diagnosis(sub, target)  # type: ignore[arg-type]
-        if edit is not None:
-            key, words = edit
-            return key, f"In the term `{_src(*mine[i])}`: {words}"
-        return (
-            f"term-differs:{_src(*mine[i])}",
-            f"The term `{_src(*mine[i])}` is not right; the other terms are.",
-        )
+    if len(m.unmatched) == 1 and len(m.missing) == 1 and m.pairs:
+        return _differing_term(s, m)
     return None
 
 
@@ -205,9 +222,10 @@ def _replace_at(root: Node, target: Node, new: Node) -> Node:
     return root
 
 
-def _edits(s: Structure) -> Iterator[tuple[Node, Node, str, str]]:
-    """(node, replacement, key, sentence) for the single edits tried, in order."""
-    nodes = list(walk(s.tree))
+Edit = tuple[Node, Node, str, str]  # (node, replacement, key, sentence)
+
+
+def _activation_edits(s: Structure, nodes: list[Node]) -> Iterator[Edit]:
     for node in nodes:
         if isinstance(node, Call) and node.name == "phi":
             what = to_source(node)
@@ -243,22 +261,27 @@ def _edits(s: Structure) -> Iterator[tuple[Node, Node, str, str]]:
                         "answer holds for every activation."
                     ),
                 )
+
+
+def _name_edits(s: Structure, nodes: list[Node]) -> Iterator[Edit]:
     for node in nodes:
-        if isinstance(node, Call):
-            for k, arg in enumerate(node.args):
-                if isinstance(arg, Name):
-                    for other in _same_shape(s, arg):
-                        args = node.args[:k] + (Name(other),) + node.args[k + 1 :]
-                        yield (
-                            node,
-                            replace(node, args=args),
-                            f"argument:{arg.name}->{other}",
-                            (
-                                f"`{to_source(node)}` is evaluated at the wrong point: "
-                                f"{node.name}{chr(39) if node.prime else ''} is taken at "
-                                f"{other}, not at {arg.name}."
-                            ),
-                        )
+        if not isinstance(node, Call):
+            continue
+        for k, arg in enumerate(node.args):
+            if not isinstance(arg, Name):
+                continue
+            for other in _same_shape(s, arg):
+                args = node.args[:k] + (Name(other),) + node.args[k + 1 :]
+                yield (
+                    node,
+                    replace(node, args=args),
+                    f"argument:{arg.name}->{other}",
+                    (
+                        f"`{to_source(node)}` is evaluated at the wrong point: "
+                        f"{node.name}{chr(39) if node.prime else ''} is taken at "
+                        f"{other}, not at {arg.name}."
+                    ),
+                )
     for node in nodes:
         if isinstance(node, Name):
             for other in _same_shape(s, node):
@@ -268,6 +291,9 @@ def _edits(s: Structure) -> Iterator[tuple[Node, Node, str, str]]:
                     f"name:{node.name}->{other}",
                     (f"`{node.name}` is used where `{other}` belongs."),
                 )
+
+
+def _transpose_edits(s: Structure, nodes: list[Node]) -> Iterator[Edit]:
     for node in nodes:
         if isinstance(node, Transpose):
             yield (
@@ -283,8 +309,11 @@ def _edits(s: Structure) -> Iterator[tuple[Node, Node, str, str]]:
                 "missing-transpose",
                 (f"`{node.name}` needs a transpose here."),
             )
+
+
+def _factor_edits(s: Structure, nodes: list[Node]) -> Iterator[Edit]:
     for node in nodes:
-        if isinstance(node, Call) and len(node.args) == 1 and node.name not in ("diag",):
+        if isinstance(node, Call) and len(node.args) == 1 and node.name != "diag":
             yield (
                 node,
                 node.args[0],
@@ -316,48 +345,38 @@ def _edits(s: Structure) -> Iterator[tuple[Node, Node, str, str]]:
                     f"extra-factor:{to_source(dropped)}",
                     (f"the factor `{to_source(dropped)}` in `{to_source(node)}` does not belong."),
                 )
+
+
+_SWAPS = {
+    SUB: (ADD, "sign", "subtracts where it should add"),
+    ADD: (SUB, "sign", "adds where it should subtract"),
+    MATMUL: (MUL, "matrix-for-elementwise", "is a matrix product where ⊙ belongs"),
+    PRODUCT: (MUL, "matrix-for-elementwise", "is a matrix product where ⊙ belongs"),
+    MUL: (MATMUL, "elementwise-for-matrix", "is an elementwise product where @ belongs"),
+    DIV: (MUL, "division", "divides where it should multiply"),
+}
+
+
+def _operator_edits(s: Structure, nodes: list[Node]) -> Iterator[Edit]:
     for node in nodes:
         if isinstance(node, Neg):
             yield node, node.operand, "sign", f"the minus sign on `{to_source(node)}` is wrong."
-        if isinstance(node, BinOp) and node.op == SUB:
-            yield (
-                node,
-                replace(node, op=ADD),
-                "sign",
-                (f"`{to_source(node)}` subtracts where it should add."),
-            )
-        if isinstance(node, BinOp) and node.op == ADD:
-            yield (
-                node,
-                replace(node, op=SUB),
-                "sign",
-                (f"`{to_source(node)}` adds where it should subtract."),
-            )
-    for node in nodes:
-        if isinstance(node, BinOp) and node.op in (MATMUL, PRODUCT):
-            yield (
-                node,
-                replace(node, op=MUL),
-                "matrix-for-elementwise",
-                (
-                    f"`{to_source(node)}` is a matrix product where the elementwise product ⊙ "
-                    "belongs."
-                ),
-            )
-        if isinstance(node, BinOp) and node.op == MUL:
-            yield (
-                node,
-                replace(node, op=MATMUL),
-                "elementwise-for-matrix",
-                (f"`{to_source(node)}` is an elementwise product where a matrix product belongs."),
-            )
-        if isinstance(node, BinOp) and node.op == DIV:
-            yield (
-                node,
-                replace(node, op=MUL),
-                "division",
-                (f"`{to_source(node)}` divides where it should multiply."),
-            )
+        if isinstance(node, BinOp) and node.op in _SWAPS:
+            op, key, words = _SWAPS[node.op]
+            yield node, replace(node, op=op), key, f"`{to_source(node)}` {words}."
+
+
+def _edits(s: Structure) -> Iterator[Edit]:
+    """The single edits tried, in order."""
+    nodes = list(walk(s.tree))
+    for family in (
+        _activation_edits,
+        _name_edits,
+        _factor_edits,
+        _transpose_edits,
+        _operator_edits,
+    ):
+        yield from family(s, nodes)
 
 
 def _same_shape(s: Structure, node: Name) -> list[str]:

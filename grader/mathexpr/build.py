@@ -111,6 +111,19 @@ class Builder:
             shape = (shape[1], shape[0])
         return Transpose(operand, **self._meta(col, operand.start, shape, operand))
 
+    @staticmethod
+    def _check_axes(name: str, args: tuple[Node, ...]) -> None:
+        """Refuse an axis argument that is not the literal 0 or 1."""
+        for position in BUILTINS[name].axis_args:
+            if position < len(args):
+                axis = args[position]
+                if not (isinstance(axis, Number) and axis.value in (0.0, 1.0)):
+                    raise FormulaSyntaxError(
+                        f"the axis of {name} is 0 (down the rows) or 1 (across the "
+                        f"columns): write {name}(A, 0) or {name}(A, 1)",
+                        axis.start,
+                    )
+
     def call(self, name: str, args: tuple[Node, ...], prime: bool = False, col: int = 1) -> Node:
         """``name(args)`` or ``name'(args)``; ``transpose(A)`` becomes a Transpose node.
 
@@ -138,15 +151,7 @@ class Builder:
                 col,
             )
         if self.ns.is_builtin(name):
-            for position in BUILTINS[name].axis_args:
-                if position < len(args):
-                    axis = args[position]
-                    if not (isinstance(axis, Number) and axis.value in (0.0, 1.0)):
-                        raise FormulaSyntaxError(
-                            f"the axis of {name} is 0 (down the rows) or 1 (across the "
-                            f"columns): write {name}(A, 0) or {name}(A, 1)",
-                            axis.start,
-                        )
+            self._check_axes(name, args)
         shape = static_call_shape(name, prime, tuple(a.shape for a in args), self._activations)
         sized = [a for a in args if isinstance(a, Size | Number)]
         if name in ("ones", "eye") and len(sized) == len(args):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
@@ -12,10 +11,6 @@ from sqlalchemy.engine import Engine
 
 from grader.extensions import db, migrate
 
-# The checkout's folder; an installed copy (Docker) names it with GRADER_MIGRATIONS_DIR.
-MIGRATIONS_DIR = Path(
-    os.environ.get("GRADER_MIGRATIONS_DIR", Path(__file__).resolve().parent.parent / "migrations")
-)
 _SQLITE_HOOK_INSTALLED = False
 
 
@@ -40,4 +35,5 @@ def configure_database(app: Flask) -> None:
         event.listen(Engine, "connect", _sqlite_pragmas)
         _SQLITE_HOOK_INSTALLED = True
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    # The checkout's folder by default; an installed copy (Docker) sets GRADER_MIGRATIONS_DIR.
+    migrate.init_app(app, db, directory=str(app.config["GRADER_MIGRATIONS_DIR"]))

@@ -59,11 +59,12 @@ GRADING_LATENCY = Histogram(
 bp = Blueprint("metrics", __name__)
 
 
-def scrape_registry() -> CollectorRegistry:
-    """Return the registry a scrape reads: all workers' files in multiprocess mode, else global."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def scrape_registry(folder: str | os.PathLike[str] | None) -> CollectorRegistry:
+    """Return the registry a scrape reads: all workers' files in ``folder`` in multiprocess
+    mode (``PROMETHEUS_MULTIPROC_DIR``), else the global one."""
+    if folder:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry, path=str(folder))
         return registry
     return REGISTRY
 
@@ -99,7 +100,7 @@ class QueueDepthCollector(Collector):
 @bp.get("/metrics")
 def metrics_view() -> Response:
     """Return every series in the Prometheus text format (401 without the configured token)."""
-    token = current_app.config.get("GRADER_METRICS_TOKEN") or os.environ.get("GRADER_METRICS_TOKEN")
+    token = current_app.config.get("GRADER_METRICS_TOKEN")
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
@@ -109,7 +110,7 @@ def metrics_view() -> Response:
                 mimetype="text/plain",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-    registry = scrape_registry()
+    registry = scrape_registry(current_app.config.get("PROMETHEUS_MULTIPROC_DIR"))
     body = generate_latest(registry)
     body += generate_latest(_queue_registry(current_app._get_current_object()))
     return Response(body, mimetype=CONTENT_TYPE_LATEST)

@@ -184,11 +184,6 @@ class Submission(db.Model):
 
     user: Mapped[User] = relationship(back_populates="submissions")
     version: Mapped[ExerciseVersion] = relationship()
-    part_rows: Mapped[list[SubmissionPart]] = relationship(
-        back_populates="submission",
-        cascade="all, delete-orphan",
-        order_by="SubmissionPart.position",
-    )
 
 
 class SubmissionPart(db.Model):
@@ -214,8 +209,6 @@ class SubmissionPart(db.Model):
     diagnosis: Mapped[str] = mapped_column(String(200), default="")
     feedback: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-
-    submission: Mapped[Submission] = relationship(back_populates="part_rows")
 
 
 class SubmissionGrade(db.Model):

@@ -201,10 +201,8 @@ def submit(
         created_at=now,
         graded_at=None if waiting else now,
     )
-    record_parts(submission, [r.to_dict() for r in results])
-    db.session.add(submission)
     try:
-        db.session.flush()
+        record_parts(submission, [r.to_dict() for r in results])
         submission_id, status = submission.id, submission.status
         db.session.commit()
     except IntegrityError:
@@ -348,6 +346,7 @@ def find_submission(submission_id: int) -> Submission | None:
             joinedload(Submission.version).joinedload(ExerciseVersion.exercise),
             joinedload(Submission.user),
         ],
+        populate_existing=True,  # objects a commit expired are refreshed by this same query
     )
 
 

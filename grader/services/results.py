@@ -13,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import delete, insert
+
+from grader.extensions import db
 from grader.kinds.base import ERROR, NEEDS_REVIEW, QUEUED
 from grader.models import Status, Submission, SubmissionPart
 
@@ -46,25 +49,37 @@ def total_score(parts: Iterable[dict[str, Any]]) -> float | None:
 
 def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> None:
     """Set ``submission``'s part results (the JSON column and its ``submission_parts`` rows),
-    its status and its score, in the caller's transaction. A pending part's score is stored as
-    None whatever the kind returned for it."""
+    its status and its score, in the caller's transaction (a new submission is added to the
+    session and flushed, for its id). A pending part's score is stored as None whatever the
+    kind returned for it."""
     parts = [
         dict(part, score=None) if part.get("status") in PENDING else dict(part) for part in parts
     ]
     submission.parts = parts  # a new list: JSON columns do not track in-place changes
     submission.status = overall_status(part.get("status", "") for part in parts)
     submission.score = total_score(parts)
-    rows = {row.part_id: row for row in submission.part_rows}
-    kept = []
-    for position, part in enumerate(parts):
-        row = rows.get(part["id"]) or SubmissionPart(part_id=part["id"])
-        row.position = position
-        row.status = str(part.get("status") or "graded")
-        row.score = part.get("score")
-        row.max_score = float(part.get("max_score") or 0)
-        row.correct = bool(part.get("correct"))
-        row.diagnosis = str(part.get("diagnosis") or "")[:200]
-        row.feedback = str(part.get("feedback") or "")
-        row.details = part.get("details") or {}
-        kept.append(row)
-    submission.part_rows = kept  # rows of parts no longer present are deleted (delete-orphan)
+    if submission.id is None:
+        db.session.add(submission)
+        db.session.flush()
+    else:
+        db.session.execute(
+            delete(SubmissionPart).where(SubmissionPart.submission_id == submission.id)
+        )
+    db.session.execute(
+        insert(SubmissionPart),
+        [
+            {
+                "submission_id": submission.id,
+                "part_id": part["id"],
+                "position": position,
+                "status": str(part.get("status") or "graded"),
+                "score": part.get("score"),
+                "max_score": float(part.get("max_score") or 0),
+                "correct": bool(part.get("correct")),
+                "diagnosis": str(part.get("diagnosis") or "")[:200],
+                "feedback": str(part.get("feedback") or ""),
+                "details": part.get("details") or {},
+            }
+            for position, part in enumerate(parts)
+        ],
+    )

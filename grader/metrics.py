@@ -87,7 +87,7 @@ class QueueDepthCollector(Collector):
                     .select_from(Submission)
                     .where(Submission.status == "queued")
                 )
-        except Exception:  # noqa: BLE001 - an outage must not turn /metrics into a 500
+        except Exception:  # an outage must not turn /metrics into a 500
             self.app.logger.warning("queue depth unavailable: database error", exc_info=True)
             return
         gauge = GaugeMetricFamily(
@@ -112,16 +112,14 @@ def metrics_view() -> Response:
             )
     registry = scrape_registry(current_app.config.get("PROMETHEUS_MULTIPROC_DIR"))
     body = generate_latest(registry)
-    body += generate_latest(_queue_registry(current_app._get_current_object()))
+    body += generate_latest(current_app.extensions["grader_queue_registry"])
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
 
 
 def _queue_registry(app: Flask) -> CollectorRegistry:
-    registry = app.extensions.get("grader_queue_registry")
-    if registry is None:
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(QueueDepthCollector(app))
-        app.extensions["grader_queue_registry"] = registry
+    """Return a registry of ``app``'s queue depth, read at each scrape."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(QueueDepthCollector(app))
     return registry
 
 
@@ -158,6 +156,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_start_timer)
     app.after_request(_observe_request)
     app.register_blueprint(bp)
+    app.extensions["grader_queue_registry"] = _queue_registry(app)
     folder = app.config.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         os.makedirs(folder, exist_ok=True)

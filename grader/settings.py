@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     grader_metrics_token: str | None = None
     prometheus_multiproc_dir: Path | None = None
     grader_worker_metrics_port: int | None = Field(None, ge=1, le=65535)
-    grader_worker_metrics_addr: str = "0.0.0.0"  # noqa: S104 - inside a container
+    grader_worker_metrics_addr: str = "0.0.0.0"  # all interfaces: inside a container
 
     # -- development only
     grader_sandbox_unconfined: bool = False

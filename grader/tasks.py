@@ -26,7 +26,7 @@ class FlaskTask(Task):
     """A task that runs in a fresh app context of the calling app (eager) or the worker's app."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        app = current_app._get_current_object() if has_app_context() else self.app.flask_app
+        app = current_app._get_current_object() if has_app_context() else self.app.flask_app  # type: ignore[attr-defined]
         with app.app_context():
             return self.run(*args, **kwargs)
 
@@ -113,6 +113,9 @@ def init_celery(app: Flask) -> Celery:
         task_ignore_result=True,
     )
     app.extensions["celery"] = celery_app
+    from grader.services.grading import ENQUEUE
+
+    app.extensions[ENQUEUE] = enqueue  # how the grading service queues (it never imports tasks)
     return celery_app
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import contains_eager
 
 from grader.extensions import db
 from grader.kinds.base import PartStatus
+from grader.kinds.registry import get_kind
 from grader.models import Exercise, ExerciseVersion, Status, Submission, SubmissionPart, User
 from grader.services.exercises import list_current_versions, spec_of
 
@@ -76,9 +77,9 @@ def diagnosis_label(part: Any, diagnosis: str) -> str:
     ``part`` is the part's spec (or None when the part is gone from the current version).
     """
     kind, _, rest = diagnosis.partition(":")
-    mistakes = getattr(part, "mistakes", None) or []
+    mistakes = get_kind(part.kind).mistake_answers(part) if part is not None else []
     if kind == "mistake" and rest.isdigit() and int(rest) < len(mistakes):
-        return f"listed mistake: {mistakes[int(rest)].answer}"
+        return f"listed mistake: {mistakes[int(rest)]}"
     if kind == "option":
         return "chose " + ", ".join(rest.split(","))
     if diagnosis == "unanswered":
@@ -112,7 +113,7 @@ def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
     ).one()
     stats.submissions, stats.needs_review = int(submissions), int(needs_review)
     best = [
-        float(fraction)
+        float(fraction or 0)
         for (fraction,) in db.session.execute(
             select(func.max(Submission.score / Submission.max_score))
             .where(in_exercise, Submission.score.is_not(None), Submission.max_score > 0)
@@ -125,14 +126,14 @@ def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
     if best:
         stats.mean_best = round(sum(best) / len(best) * spec.max_score, 3)
     joined = select(SubmissionPart.part_id).join(Submission).where(in_exercise)
-    answered = dict(
+    answered: dict[str, int] = dict(
         db.session.execute(
             joined.add_columns(func.count())
             .where(SubmissionPart.diagnosis != "unanswered")
             .group_by(SubmissionPart.part_id)
         ).all()
     )
-    correct = dict(
+    correct: dict[str, int] = dict(
         db.session.execute(
             joined.add_columns(func.count())
             .where(SubmissionPart.correct.is_(True))

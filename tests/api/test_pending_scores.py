@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from grader import tasks
 from grader.extensions import db
 from grader.models import Submission, User
 from grader.services import grading
@@ -21,10 +20,10 @@ ESSAY_URL = "/api/v1/exercises/multi-gpu/submissions"
 
 
 @pytest.fixture()
-def left_queued(monkeypatch):
+def left_queued(imported, monkeypatch):
     """Choice parts go through the queue, and the queue does not run them."""
     monkeypatch.setattr(grading, "is_deferred", lambda part: part.kind == "choice")
-    monkeypatch.setattr(tasks, "enqueue", lambda _id: None)
+    monkeypatch.setitem(imported.extensions, grading.ENQUEUE, lambda _id: None)
 
 
 def test_a_queued_result_has_no_score_until_graded(imported, client, make_token, left_queued):

@@ -21,9 +21,11 @@ Earlier formula parts' ids are names later parts may use, bound to their referen
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from cachetools import LRUCache
 from pydantic import Field
 
 from grader.kinds.base import (
@@ -70,7 +72,10 @@ from grader.mathexpr import (
 from grader.mathexpr.shapes import size_names
 
 MAX_ANSWER_CHARS = 2000
-_PARSED: dict[tuple[str, int], tuple[Namespace, Node]] = {}
+# Parsed answers per (text, namespace), least recently used out first. An entry keeps its
+# namespace alive, so its id cannot name another one meanwhile.
+_PARSED: LRUCache[tuple[str, int], tuple[Namespace, Node]] = LRUCache(maxsize=4096)
+_PARSED_LOCK = threading.Lock()
 
 
 class FormulaPart(PartSpec):
@@ -147,14 +152,13 @@ def _student_tree(prepared: PartPlan) -> Node | None:
 def parse_answer(text: str, plan: PartPlan) -> Node:
     """Parse a student's answer against the part's namespace (parsed trees are cached)."""
     key = (text, id(plan.student_ns))
-    cached = _PARSED.get(key)
+    with _PARSED_LOCK:
+        cached = _PARSED.get(key)
     if cached is not None:
         return cached[1]
     tree = parse(text, plan.student_ns)
-    if len(_PARSED) > 4096:
-        _PARSED.clear()
-    # the entry keeps its namespace alive, so its id cannot name another one meanwhile
-    _PARSED[key] = (plan.student_ns, tree)
+    with _PARSED_LOCK:
+        _PARSED[key] = (plan.student_ns, tree)
     return tree
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from grader import engine
 from grader.kinds.base import GradingContext
@@ -61,7 +62,9 @@ class SpecPlan:
     errors: dict[str, list[tuple[tuple[str | int, ...], str]]]
 
 
-_PLANS: dict[int, SpecPlan] = {}
+# Plans per spec object (an entry keeps its spec alive), least recently used out first.
+_PLANS: LRUCache[int, SpecPlan] = LRUCache(maxsize=256)
+_PLANS_LOCK = threading.Lock()
 
 
 def _symbolic(shape: tuple[int, ...], sizes: Mapping[str, int]) -> list[str | int] | None:
@@ -109,7 +112,8 @@ def spec_plan(spec: ExerciseSpec) -> SpecPlan:
     """
     from grader.kinds.instances import draw_trials, namespace_for
 
-    cached = _PLANS.get(id(spec))
+    with _PLANS_LOCK:
+        cached = _PLANS.get(id(spec))
     if cached is not None and cached.spec is spec:
         return cached
     plan = SpecPlan(spec, {}, {}, {})
@@ -192,9 +196,8 @@ def spec_plan(spec: ExerciseSpec) -> SpecPlan:
         )
         plan.shapes[part.id] = shape
         earlier.append(part.id)
-    if len(_PLANS) > 256:
-        _PLANS.clear()
-    _PLANS[id(spec)] = plan
+    with _PLANS_LOCK:
+        _PLANS[id(spec)] = plan
     return plan
 
 

@@ -124,11 +124,15 @@ def _neighbours(graph: DrawnGraph, node_id: str) -> tuple[set[str], set[str]]:
 def _overlap(
     drawn: DrawnGraph, reference: DrawnGraph, mapping: dict[str, str], node_id: str, ref_id: str
 ) -> int:
+    """Return how well two nodes' aligned neighbours agree: 2 per neighbour on the same side,
+    1 per neighbour on the other side (an edge drawn reversed still places the node)."""
     ins, outs = _neighbours(drawn, node_id)
     ref_ins, ref_outs = _neighbours(reference, ref_id)
-    return len({mapping[i] for i in ins if i in mapping} & ref_ins) + len(
-        {mapping[o] for o in outs if o in mapping} & ref_outs
-    )
+    mapped_ins = {mapping[i] for i in ins if i in mapping}
+    mapped_outs = {mapping[o] for o in outs if o in mapping}
+    same = len(mapped_ins & ref_ins) + len(mapped_outs & ref_outs)
+    crossed = len(mapped_ins & ref_outs) + len(mapped_outs & ref_ins)
+    return 2 * same + crossed
 
 
 def _align_operators(
@@ -144,7 +148,7 @@ def _align_operators(
         bipartite = nx.Graph()
         for a in mine:
             for b in theirs:
-                weight = 1 + 4 * _overlap(drawn, reference, mapping, a, b)
+                weight = 1 + 2 * _overlap(drawn, reference, mapping, a, b)
                 bipartite.add_edge(("d", a), ("r", b), weight=weight)
         for u, v in nx.max_weight_matching(bipartite):
             (side_u, a), (_, b) = (u, v) if u[0] == "d" else (v, u)
@@ -209,14 +213,32 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph) -> Comparison:
                 f"{_cap(reference.describe(a))} is not connected to {reference.describe(b)}.",
             )
         )
-    for (a, b), _ in reversed_edges:
-        messages.append(
+    if len(reversed_edges) == 1:
+        (a, b), _ = reversed_edges[0]
+        messages.insert(
+            0,
             (
                 "reversed-edge",
-                f"The edge {drawn.describe_short(a)} → {drawn.describe_short(b)} points "
-                f"the wrong way: the value flows from {drawn.describe_short(b)} to "
-                f"{drawn.describe_short(a)}.",
-            )
+                f"The edge {drawn.describe_short(a)} → {drawn.describe_short(b)} is reversed: "
+                f"the value flows from {drawn.describe_short(b)} to {drawn.describe_short(a)}.",
+            ),
+        )
+    elif reversed_edges:
+        named = ", ".join(
+            f"{drawn.describe_short(a)} → {drawn.describe_short(b)}"
+            for (a, b), _ in reversed_edges[:3]
+        )
+        more = "" if len(reversed_edges) <= 3 else ", …"
+        whole = "all" if len(reversed_edges) == len(drawn.edges) else str(len(reversed_edges))
+        messages.insert(
+            0,
+            (
+                "reversed-edge",
+                f"{whole.capitalize()} of your {len(drawn.edges)} edges are reversed ({named}"
+                f"{more}): arrows point the way values flow, from each variable into the "
+                "operators that use it and from each operator to the variable it computes, "
+                "towards the output.",
+            ),
         )
     extra_nodes = [n for n in drawn.nodes.values() if n.id not in mapping]
     for node in extra_nodes:

@@ -1,0 +1,244 @@
+"""Credit for a drawn graph, step by step against the model (docs/DESIGN.md, section 6).
+
+A *step* is one quantity the model computes (``z``, ``h``, ``o``, ``L``, ``s``, ``J``), worth the
+number of the reference graph's edges that compute it (the edges into its operators and from
+them into it). A step counts when the drawing has that variable once, computes it with an
+operator, and, with the variables it reads holding their true values, gets the model's value on
+every trial (``graph_eval.local_values``): a mistake is charged to the step where it is made,
+not again to the steps after it.
+
+Faults that leave every value right still cost one edge each: a node that does not lead to the
+output (a dead end), a variable drawn more than once, an input or parameter that something
+points into, a variable drawn as a circle or an operator as a square. The share is
+``(edges of the steps that count − faults) / edges of the reference``, at least 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from grader.kinds.graph_eval import Macro, Failed, local_values, same_value
+from grader.kinds.graph_parse import (
+    OPERATOR,
+    VARIABLE,
+    DrawnGraph,
+    DrawnNode,
+    is_operator_spelling,
+    operator_key,
+    variable_key,
+)
+
+if TYPE_CHECKING:
+    from grader.kinds.instances import Trial
+
+
+@dataclass(frozen=True)
+class Step:
+    """A quantity the reference computes and the number of reference edges that compute it."""
+
+    name: str
+    weight: int
+
+
+def reference_steps(reference: DrawnGraph) -> list[Step]:
+    """Return the steps of a reference drawing, in the order its variables appear."""
+    incoming: dict[str, list[str]] = {node_id: [] for node_id in reference.nodes}
+    for a, b in reference.edges:
+        incoming[b].append(a)
+    steps = []
+    for node in reference.nodes.values():
+        if node.type != VARIABLE or not incoming[node.id]:
+            continue
+        weight, stack, seen = 0, [node.id], set()
+        while stack:
+            current = stack.pop()
+            for source in incoming[current]:
+                weight += 1
+                if reference.nodes[source].type == OPERATOR and source not in seen:
+                    seen.add(source)
+                    stack.append(source)
+        steps.append(Step(node.key, weight))
+    return steps
+
+
+@dataclass
+class Credit:
+    """The share of credit of a drawing and why: steps that count, steps that do not, faults."""
+
+    share: float
+    steps: list[str] = field(default_factory=list)
+    counted: list[str] = field(default_factory=list)
+    messages: list[tuple[str, str]] = field(default_factory=list)  # (diagnosis, sentence)
+    fault_nodes: set[str] = field(default_factory=set)  # variable names the faults are about
+
+    @property
+    def perfect(self) -> bool:
+        """Return True when every step counts and nothing is at fault."""
+        return self.share >= 1.0 and not self.messages
+
+
+def _retyped(drawn: DrawnGraph, names: Mapping[str, str]) -> tuple[DrawnGraph, list[DrawnNode]]:
+    """Return the drawing with each node read as what its label names, and the nodes whose
+    drawn type was the wrong one (``(z)`` is the variable z, ``[l]`` the loss operator)."""
+    known = set(names.values())
+    flipped, nodes = [], {}
+    for node in drawn.nodes.values():
+        core = node.label.split("#", 1)[0].strip()
+        as_variable = variable_key(core, names)
+        if node.type == OPERATOR and as_variable in known and not is_operator_spelling(core):
+            nodes[node.id] = DrawnNode(node.id, node.label, VARIABLE, as_variable)
+            flipped.append(node)
+        elif node.type == VARIABLE and node.key not in known and is_operator_spelling(core):
+            key, constant = operator_key(core)
+            nodes[node.id] = DrawnNode(node.id, node.label, OPERATOR, key, constant)
+            flipped.append(node)
+        else:
+            nodes[node.id] = node
+    if not flipped:
+        return drawn, []
+    return DrawnGraph(nodes, list(drawn.edges)), flipped
+
+
+def _faults(
+    drawn: DrawnGraph, flipped: list[DrawnNode], inputs: set[str], output: str
+) -> list[tuple[str, str, str]]:
+    """Return (diagnosis, sentence, variable name) for each fault; each costs one edge."""
+    found = []
+    for node in flipped:
+        if node.type == OPERATOR:
+            found.append(
+                (
+                    f"type:{node.key}",
+                    f"{node.label} is a variable: draw it as a square, not as a circle.",
+                    node.key,
+                )
+            )
+        else:
+            found.append(
+                (
+                    f"type:{node.key}",
+                    f"{node.label} is an operator: draw it as a circle, not as a square.",
+                    node.key,
+                )
+            )
+    counts: dict[str, int] = {}
+    for node in drawn.nodes.values():
+        if node.type == VARIABLE:
+            counts[node.key] = counts.get(node.key, 0) + 1
+    for name, count in counts.items():
+        for _ in range(count - 1):
+            found.append(
+                (
+                    f"twice:{name}",
+                    f"{name} is drawn {count} times: draw each variable once, with an edge to "
+                    "every operator that uses it (the gradient with respect to it sums over "
+                    "those edges).",
+                    name,
+                )
+            )
+    has_input = {b for _, b in drawn.edges}
+    has_output = {a for a, _ in drawn.edges}
+    for node in drawn.nodes.values():
+        if node.type == VARIABLE and node.key in inputs and node.id in has_input:
+            found.append(
+                (
+                    f"input-computed:{node.key}",
+                    f"{node.key} is an input of the model: nothing points into it.",
+                    node.key,
+                )
+            )
+    for node in drawn.nodes.values():
+        if node.id not in has_output and not (node.type == VARIABLE and node.key == output):
+            found.append(
+                (
+                    f"dead-end:{node.key}",
+                    f"{drawn.describe_short(node.id)} leads nowhere: every node lies on a path "
+                    f"to {output} (connect it or remove it).",
+                    node.key,
+                )
+            )
+    return found
+
+
+def judge(
+    drawn: DrawnGraph,
+    steps: list[Step],
+    trials: Iterable[Trial],
+    names: Mapping[str, str],
+    inputs: list[str],
+    output: str,
+    macros: Mapping[str, Macro],
+    rtol: float,
+    atol: float,
+) -> Credit:
+    """Return the credit of ``drawn`` (see the module docstring).
+
+    ``names`` maps spellings to the exercise's names (variables and model quantities),
+    ``inputs`` are the exercise's variables (the only legitimate sources).
+    """
+    graph, flipped = _retyped(drawn, names)
+    faults = _faults(graph, flipped, set(inputs), output)
+    known = set(inputs) | {step.name for step in steps}
+    by_name: dict[str, list[str]] = {}
+    for node in graph.nodes.values():
+        if node.type == VARIABLE:
+            by_name.setdefault(node.key, []).append(node.id)
+    sources = list(inputs)
+    failures: dict[str, tuple[str, str]] = {}
+    for step in steps:
+        ids = by_name.get(step.name, [])
+        if not ids:
+            failures[step.name] = (
+                f"missing-node:{step.name}",
+                f"Your graph has no {step.name} (a variable, drawn as a square): draw every "
+                "quantity the model computes.",
+            )
+        elif len(ids) > 1:
+            failures[step.name] = (
+                f"twice:{step.name}",
+                f"{step.name} is drawn {len(ids)} times, so the graph does not say which one "
+                "is used: draw it once.",
+            )
+        elif not any(b == ids[0] for _, b in graph.edges):
+            failures[step.name] = (
+                f"not-computed:{step.name}",
+                f"{step.name} is never computed: nothing points into it. Only the inputs and "
+                f"parameters ({', '.join(sources)}) have no incoming edge; {step.name} is the "
+                "result of an operator.",
+            )
+    for trial in trials:
+        if len(failures) == len(steps):
+            break
+        computed = local_values(graph, trial, known, macros)
+        for step in steps:
+            if step.name in failures:
+                continue
+            value = computed[by_name[step.name][0]]
+            if isinstance(value, Failed):
+                failures[step.name] = (
+                    f"wrong-step:{step.name}",
+                    f"{step.name} cannot be computed: {value.reason}.",
+                )
+            elif value is None or not same_value(
+                np.asarray(value), trial.values[step.name], rtol, atol
+            ):
+                failures[step.name] = (
+                    f"wrong-step:{step.name}",
+                    f"{step.name} is not computed as the model computes it from the variables "
+                    "your graph feeds into it.",
+                )
+    total = sum(step.weight for step in steps) or 1
+    counted = [step.name for step in steps if step.name not in failures]
+    earned = sum(step.weight for step in steps if step.name not in failures) - len(faults)
+    messages = [failures[step.name] for step in steps if step.name in failures]
+    messages += [(key, text) for key, text, _ in faults]
+    return Credit(
+        max(0.0, earned / total),
+        [step.name for step in steps],
+        counted,
+        messages, {name for _, _, name in faults}
+    )

@@ -7,11 +7,13 @@ written in the part. ``collapse`` draws a model quantity's whole sub-graph as on
 chapter's ℓ2 circle for ``s``); ``optional`` lists variables a drawing may leave out (λ).
 
 Grading, in order: unreadable drawings (bad format, a cycle, a dangling node, over the size
-limits) are invalid and cost no attempt; a listed mistake is named; a labelled isomorphism with
-the reference scores full marks; a drawing that computes the reference's output on every trial
-(``evaluate``) is equivalent and scores full marks when it shows every variable of the
-reference; otherwise the score is the share of node and edge agreement (``graph_compare``),
-with the missing, extra, reversed and mislabelled pieces named.
+limits) are invalid and cost no attempt; a labelled isomorphism with the reference scores full
+marks; with ``reference: model`` (and ``evaluate``), credit for each step of the model the
+drawing computes correctly, less its faults (``graph_credit``, docs/DESIGN.md section 6), full
+marks when every step counts and nothing is at fault; a listed mistake is named with its own
+feedback. A reference written by hand is scored by node and edge agreement (``graph_compare``).
+Feedback names reversed edges, the steps that do not count, the faults, and the missing, extra
+and mislabelled pieces.
 """
 
 from __future__ import annotations

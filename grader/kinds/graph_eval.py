@@ -1,13 +1,14 @@
-"""Evaluating a drawn graph on a trial's values, so an equivalent drawing earns credit.
+"""Evaluating a drawn graph on a trial's values, step by step (see ``graph_credit``).
 
 Each operator is interpreted by its normalised label through the engine's ops (with the trial's
 activation bound to ``phi``): ``add`` and ``mul`` take any number of inputs; ``matmul`` takes
 its inputs in the order whose shapes fit (and multiplies by a scalar); ``sub``/``div`` take
 them in the order drawn, or one input and the label's constant (``/ 2``); ``pow`` takes the
-label's exponent (2 if none). A variable with no incoming edge takes the trial's value of its
-name; a variable with one incoming edge carries that operator's result. An operator label that
-stands for a collapsed quantity (the part's ``collapse``) evaluates that quantity's model
-formula with the drawn inputs bound.
+label's exponent (2 if none). An operator label that stands for a collapsed quantity (the
+part's ``collapse``) evaluates that quantity's model formula with the drawn inputs bound.
+``local_values`` gives each variable the value its operator computes when the variables it
+reads hold their true values; a variable with no incoming edge is never given a value unless it
+is one of the exercise's inputs.
 """
 
 from __future__ import annotations

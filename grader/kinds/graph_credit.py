@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from grader.kinds.graph_eval import Macro, Failed, local_values, same_value
+from grader.kinds.graph_eval import Failed, Macro, local_values, same_value
 from grader.kinds.graph_parse import (
     OPERATOR,
     VARIABLE,
@@ -240,5 +240,6 @@ def judge(
         max(0.0, earned / total),
         [step.name for step in steps],
         counted,
-        messages, {name for _, _, name in faults}
+        messages,
+        {name for _, _, name in faults},
     )

@@ -162,6 +162,7 @@ class KindBase:
         (used before a deferred part is queued), or None. Default: nothing to check."""
         return None
 
-    def public(self, part: PartSpec) -> dict[str, Any]:
-        """Return the part as students may see it: without its private fields."""
+    def public(self, part: PartSpec, exercise: ExerciseSpec | None = None) -> dict[str, Any]:
+        """Return the part as students may see it: without its private fields. ``exercise``
+        (the part's exercise) lets a kind add what its answer widget needs from it."""
         return part.model_dump(mode="json", exclude=set(self.private_fields))

@@ -144,9 +144,9 @@ class CodeKind(KindBase):
     def __init__(self) -> None:
         self._trees: dict[tuple[int, tuple[str, ...]], tuple[Any, dict[str, Any]]] = {}
 
-    def public(self, part: CodePart) -> dict[str, Any]:
+    def public(self, part: CodePart, exercise: Any = None) -> dict[str, Any]:
         """Return the part without its references; the output names stay (students need them)."""
-        data = super().public(part)
+        data = super().public(part, exercise)
         data["outputs"] = list(part.outputs)
         return data
 

@@ -38,6 +38,7 @@ from grader.kinds.graph_parse import (
     parse_graph,
     render_edge_list,
     variable_key,
+    vocabulary,
 )
 from grader.kinds.registry import register
 from grader.mathexpr import parse
@@ -225,6 +226,13 @@ class GraphKind(KindBase):
 
     def __init__(self) -> None:
         self._references: dict[tuple[int, str], tuple[Any, GraphPart, Reference]] = {}
+
+    def public(self, part: GraphPart, exercise: Any = None) -> dict[str, Any]:
+        """Return the part without its reference, with the names and operator spellings the
+        editor reads labels with (the exercise's variables and model quantities)."""
+        data = super().public(part, exercise)
+        data["vocabulary"] = vocabulary(exercise_names(exercise) if exercise is not None else {})
+        return data
 
     def reference(self, part: GraphPart, spec: Any) -> Reference:
         """Return the part's reference drawing (cached per spec and part)."""

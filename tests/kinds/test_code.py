@@ -318,3 +318,33 @@ def test_an_exercise_without_a_model_is_graded_on_its_variables(monkeypatch):
     monkeypatch.setattr(code_module, "run_code", fake_run_code)
     result = KIND.grade(spec.part("c"), "def backward(x):\n    return {'g': 2 * x}\n", ctx)
     assert result.correct and result.status == GRADED, result.feedback
+
+
+def test_a_near_miss_is_precision_not_a_factor_of_one():
+    rng = np.random.default_rng(3)
+    reference = rng.normal(size=(5, 3))
+    near = reference * (1 + 1.4e-6)
+    verdict = compare("W1", near, reference, SIZES, 1e-6, 1e-9)
+    assert verdict.diagnosis == "precision", verdict.message
+    assert "divided by" not in verdict.message and "float64" in verdict.message
+    single = compare("W1", near.astype(np.float32), reference, SIZES, 1e-6, 1e-9)
+    assert "your array is float32" in single.message
+
+
+def test_a_listed_variant_is_named_before_the_generic_diagnosis():
+    from grader.kinds.code_verdicts import Variant
+
+    rng = np.random.default_rng(4)
+    reference = rng.normal(size=(5, 1))
+    wrong = reference * 0.5  # would otherwise read as "divided by 2"
+    variant = Variant("mistake:3", "φ′ is missing.", wrong.copy())
+    verdict = compare("b1", wrong.ravel(), reference, SIZES, 1e-6, 1e-9, variants=[variant])
+    assert verdict.diagnosis == "mistake:3" and "φ′ is missing." in verdict.message
+
+
+def test_mistakes_stay_private_and_are_checked():
+    assert "mistakes" not in KIND.public(PART)
+    data = PART.model_dump()
+    data["mistakes"] = [{"outputs": {"W1": "grad(J, W1)"}, "feedback": "same"}]
+    bad = type(PART).model_validate(data)
+    assert any("reference's value" in message for _, message in KIND.check(bad, SPEC))

@@ -45,6 +45,18 @@ _UNARY = (
 )
 
 
+_ARITY = {
+    "add": "two or more inputs",
+    "mul": "two or more inputs",
+    "matmul": "two inputs",
+    "sub": "two inputs (or one and a constant: - 1)",
+    "div": "two inputs (or one and a constant: / 2)",
+    "l": "two inputs (the output and the target)",
+    "pow": "one input",
+    "norm": "one input",
+}
+
+
 class GraphEvalError(ValueError):
     """Raised when a drawing cannot be evaluated; the message says where and why."""
 
@@ -96,7 +108,10 @@ def _apply(
         return ops["norm"](t[0]).value
     if label in _UNARY and n == 1:
         return ops[label](t[0]).value
-    raise GraphEvalError(f"an operator {label} with {n} input(s) has no meaning here")
+    arity = _ARITY.get(label, "one input" if label in _UNARY else None)
+    if arity is None:
+        raise GraphEvalError(f"{label} is not an operator the grader knows")
+    raise GraphEvalError(f"{label} takes {arity}, not {n}")
 
 
 class Failed:

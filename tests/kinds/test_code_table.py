@@ -387,3 +387,34 @@ def test_shape_messages_use_the_prompts_letters():
     source = body(RIGHT_RETURN.replace('"b2": g_o}', '"b2": np.sum(g_o, keepdims=True)}'))
     result = KIND.grade(PART, source, GradingContext(SPEC, 0))
     assert "b2 has shape (1,) but should have shape (q,) or (q, 1)" in result.feedback
+
+
+BATCH_SPEC = parse_exercise((ROOT / "exercises" / "backprop-code-batch.yaml").read_text())
+BATCH = """
+import numpy as np
+
+def backward(X, Y, W1, b1, W2, b2, lam):
+    H = np.tanh(X @ W1.T + b1)
+    G_O = 2 * (H @ W2.T + b2 - Y)
+    G_H = G_O @ W2
+    G_Z = G_H * (1 - H ** 2)
+    {change}
+    return {{"W1": G_Z.T @ X + lam * W1, "b1": G_Z.sum(axis=0),
+             "W2": G_O.T @ H + lam * W2, "b2": G_O.sum(axis=0)}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "right", "diagnosis"),
+    [
+        ("pass", ALL, "correct"),
+        ("G_Z = G_H * (1 - H)", {"W2", "b2"}, "mistake:0"),
+        ("G_Z = G_H", {"W2", "b2"}, "mistake:3"),
+    ],
+)
+def test_batch_mistakes_are_named(change, right, diagnosis):
+    part = BATCH_SPEC.part("code")
+    result = KIND.grade(part, BATCH.format(change=change), GradingContext(BATCH_SPEC, 2))
+    graded_right = {k for k, v in result.details["outputs"].items() if v["verdict"] == "correct"}
+    assert graded_right == right, result.feedback
+    assert result.diagnosis == diagnosis, result.feedback

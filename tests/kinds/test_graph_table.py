@@ -124,6 +124,24 @@ RIGHT = [
             )
         ),
     ),
+    (
+        "s as sums of squares",
+        edit(
+            (
+                "W1 -> l2; W2 -> l2; l2 -> s",
+                "W1 -> (pow 2)#1 -> sum#1 -> add#3; W2 -> (pow 2)#2 -> sum#2 -> add#3; "
+                "lam -> (/ 2) -> mul; add#3 -> mul -> s",
+            )
+        ),
+    ),
+    (
+        "L through a norm",
+        edit(("o -> l; y -> l; l -> L", "o -> sub; y -> sub; sub -> norm#3 -> (pow 2)#3 -> L")),
+    ),
+    (
+        "L as (y - o) squared and summed",
+        edit(("o -> l; y -> l; l -> L", "y -> sub; o -> sub; sub -> (pow 2)#3 -> sum#3 -> L")),
+    ),
     ("named product box", edit(("matmul#1 -> add#1", "matmul#1 -> u; u -> add#1"))),
     (
         "bias first",

@@ -173,6 +173,8 @@ def signature_problem(source: str, entry: str, parameters: list[str]) -> tuple[s
         return "", {}  # def entry(**kwargs): called by the exercise's names
     wanted = f"{entry}({', '.join(parameters)})"
     yours = ast.unparse(args)
+    if len(yours) > 120:
+        yours = yours[:117] + "..."
     required = len(positional) - len(args.defaults)
     if args.posonlyargs:
         return f"{entry} must not use / in its parameters: write {wanted}.", {}

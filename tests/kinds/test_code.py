@@ -348,3 +348,11 @@ def test_mistakes_stay_private_and_are_checked():
     data["mistakes"] = [{"outputs": {"W1": "grad(J, W1)"}, "feedback": "same"}]
     bad = type(PART).model_validate(data)
     assert any("reference's value" in message for _, message in KIND.check(bad, SPEC))
+
+
+def test_signature_message_stays_short():
+    from grader.kinds.code import signature_problem
+
+    source = "def backward(x, y=" + "+".join(["1"] * 500) + "):\n    pass\n"
+    message, names = signature_problem(source, "backward", list(PART.parameters))
+    assert "takes 2 parameters" in message and len(message) < 400 and names == {}

@@ -172,7 +172,10 @@ def signature_problem(source: str, entry: str, parameters: list[str]) -> tuple[s
     if not positional and args.vararg is None and args.kwarg is not None:
         return "", {}  # def entry(**kwargs): called by the exercise's names
     wanted = f"{entry}({', '.join(parameters)})"
-    yours = ast.unparse(args)
+    # the parameters' names only: unparsing the defaults could recurse without bound
+    shown = positional + ([f"*{args.vararg.arg}"] if args.vararg else [])
+    shown += [a.arg for a in args.kwonlyargs] + ([f"**{args.kwarg.arg}"] if args.kwarg else [])
+    yours = ", ".join(shown)
     if len(yours) > 120:
         yours = yours[:117] + "..."
     required = len(positional) - len(args.defaults)

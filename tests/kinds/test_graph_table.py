@@ -370,3 +370,50 @@ def test_a_dead_end_never_keeps_full_credit(at, label, kind, seed):
     drawing = {"nodes": REFERENCE["nodes"] + extra, "edges": edges}
     result = KIND.grade(PART, drawing, GradingContext(SPEC, seed=seed))
     assert not result.correct and result.score < 2.0, result.feedback
+
+
+LABELS = [
+    "x",
+    "y",
+    "W1",
+    "b1",
+    "W2",
+    "lam",
+    "z",
+    "h",
+    "o",
+    "L",
+    "s",
+    "J",
+    "u",
+    "+",
+    "×",
+    "⊙",
+    "φ",
+    "l",
+    "ℓ2",
+    "pow 2",
+    "/ 2",
+    "sum",
+    "tanh",
+    "-",
+    "norm",
+    "mystery",
+    "sigmoid",
+    "pow 99",
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    labels=st.lists(st.sampled_from(LABELS), min_size=2, max_size=14),
+    pairs=st.lists(st.tuples(st.integers(0, 13), st.integers(0, 13)), max_size=30),
+    seed=st.sampled_from(SEEDS),
+)
+def test_any_drawing_gets_a_result_within_the_points(labels, pairs, seed):
+    nodes = [{"id": f"n{i}", "label": label} for i, label in enumerate(labels)]
+    edges = [[f"n{a}", f"n{b}"] for a, b in pairs if a < b < len(labels)]  # acyclic
+    result = KIND.grade(PART, {"nodes": nodes, "edges": edges}, GradingContext(SPEC, seed=seed))
+    assert result.status in ("graded", "invalid")
+    assert 0 <= result.score <= 2.0 and result.feedback
+    assert result.correct is (result.score == 2.0)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from grader import engine
 from grader.kinds.base import GRADED, GradingContext, KindBase, PartResult, PartSpec, SelfTestCase
-from grader.kinds.graph_compare import MAX_MESSAGES, Comparison, compare, isomorphic
+from grader.kinds.graph_compare import Comparison, compare, feedback_text, isomorphic
 from grader.kinds.graph_credit import Credit, judge, reference_steps
 from grader.kinds.graph_eval import Macro
 from grader.kinds.graph_parse import (
@@ -64,14 +64,6 @@ def _merge(credit: Credit, comparison: Comparison) -> list[tuple[str, str]]:
                 continue
             messages.append((key, text))
     return messages
-
-
-def _feedback(messages: list[tuple[str, str]]) -> str:
-    shown = [text for _, text in messages[:MAX_MESSAGES]]
-    hidden = len(messages) - len(shown)
-    if hidden:
-        shown.append(f"…and {hidden} more difference(s).")
-    return " ".join(shown)
 
 
 def partial_score(points: float, share: float) -> float:
@@ -343,7 +335,7 @@ class GraphKind(KindBase):
             score,
             part.points,
             False,
-            _feedback(messages),
+            feedback_text(messages),
             GRADED,
             messages[0][0] if messages else "different",
             details,

@@ -51,20 +51,15 @@ class Comparison:
 
     share: float
     messages: list[tuple[str, str]] = field(default_factory=list)  # (diagnosis, sentence)
-    missing_variables: list[str] = field(default_factory=list)
 
-    @property
-    def diagnosis(self) -> str:
-        """Return the stable key of the first difference (``missing-edge:b1->add`` ...)."""
-        return self.messages[0][0] if self.messages else "different"
 
-    def feedback(self) -> str:
-        """Return the feedback: the first differences, and how many more there are."""
-        shown = [text for _, text in self.messages[:MAX_MESSAGES]]
-        hidden = len(self.messages) - len(shown)
-        if hidden:
-            shown.append(f"…and {hidden} more difference(s).")
-        return " ".join(shown)
+def feedback_text(messages: list[tuple[str, str]]) -> str:
+    """Return the feedback of (diagnosis, sentence) pairs: the first few, and how many more."""
+    shown = [text for _, text in messages[:MAX_MESSAGES]]
+    hidden = len(messages) - len(shown)
+    if hidden:
+        shown.append(f"…and {hidden} more difference(s).")
+    return " ".join(shown)
 
 
 def _align(drawn: DrawnGraph, reference: DrawnGraph) -> tuple[dict[str, str], set[str]]:
@@ -162,7 +157,6 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph) -> Comparison:
     messages: list[tuple[str, str]] = []
     aligned = set(mapping.values())
     missing_nodes = [n for n in reference.nodes.values() if n.id not in aligned]
-    missing_vars = [n.key for n in missing_nodes if n.type == VARIABLE]
     for node in missing_nodes:
         if node.type == VARIABLE:
             messages.append(
@@ -260,7 +254,7 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph) -> Comparison:
     node_share = good_nodes / max(1, len(reference.nodes) + len(extra_nodes))
     edge_share = len(matched) / max(1, len(reference.edges) + len(extra) + len(reversed_edges))
     share = (node_share + edge_share) / 2
-    return Comparison(share, messages, missing_vars)
+    return Comparison(share, messages)
 
 
 def _cap(text: str) -> str:

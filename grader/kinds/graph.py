@@ -291,8 +291,8 @@ class GraphKind(KindBase):
             return PartResult(
                 part.id, part.points, part.points, True, "Correct.", GRADED, "correct"
             )
-        comparison = compare(drawn, target)
         credit = self._credit(part, drawn, reference, ctx)
+        comparison = compare(drawn, target, credit.steps if credit is not None else ())
         if credit is None:  # a reference drawn by hand: credit for structural agreement
             share, messages = comparison.share, comparison.messages
             score = partial_score(part.points, share)

@@ -13,6 +13,7 @@ what is extra: ``nodes = (matched + ½·mislabelled) / (reference nodes + extra 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -151,21 +152,27 @@ def _align_operators(
     return result
 
 
-def compare(drawn: DrawnGraph, reference: DrawnGraph) -> Comparison:
-    """Align ``drawn`` with ``reference`` and return the share of agreement and the feedback."""
+def compare(drawn: DrawnGraph, reference: DrawnGraph, said: Collection[str] = ()) -> Comparison:
+    """Align ``drawn`` with ``reference`` and return the share of agreement and the feedback.
+
+    Missing variables named in ``said`` (feedback that says it already) are not named again.
+    """
     mapping, flawed = _align(drawn, reference)
     messages: list[tuple[str, str]] = []
     aligned = set(mapping.values())
     missing_nodes = [n for n in reference.nodes.values() if n.id not in aligned]
-    for node in missing_nodes:
-        if node.type == VARIABLE:
-            messages.append(
-                (
-                    f"missing-node:{node.key}",
-                    f"Your graph has no {node.key} (a variable, drawn as a square).",
-                )
+    absent = [n.key for n in missing_nodes if n.type == VARIABLE and n.key not in said]
+    if absent:
+        many = len(absent) > 1
+        messages.append(
+            (
+                f"missing-node:{absent[0]}",
+                f"Your graph has no {either(absent)} ("
+                + ("variables, drawn as squares)." if many else "a variable, drawn as a square)."),
             )
-        else:
+        )
+    for node in missing_nodes:
+        if node.type != VARIABLE:
             messages.append(
                 (f"missing-node:{node.key}", f"There is no {reference.describe(node.id)[4:]}.")
             )
@@ -255,6 +262,11 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph) -> Comparison:
     edge_share = len(matched) / max(1, len(reference.edges) + len(extra) + len(reversed_edges))
     share = (node_share + edge_share) / 2
     return Comparison(share, messages)
+
+
+def either(names: list[str]) -> str:
+    """Return ``a``, ``a or b``, ``a, b or c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _cap(text: str) -> str:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from grader.kinds.graph_compare import either
 from grader.kinds.graph_eval import Failed, Macro, local_values, same_value
 from grader.kinds.graph_parse import (
     OPERATOR,
@@ -164,6 +165,55 @@ def _faults(
     return found
 
 
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _step_messages(
+    wrong: list[str], failures: Mapping[str, tuple[str, str]], sources: list[str]
+) -> list[tuple[str, str]]:
+    """Return one sentence per kind of failure, naming its steps in the model's order."""
+    groups: dict[str, list[str]] = {}
+    for name in wrong:
+        groups.setdefault(failures[name][0], []).append(name)
+    messages = []
+    for kind, names in groups.items():
+        key, many = f"{'wrong-step' if kind == 'cannot' else kind}:{names[0]}", len(names) > 1
+        if kind == "missing-node":
+            messages.append(
+                (
+                    key,
+                    f"Your graph has no {either(names)} (drawn as "
+                    f"{'squares' if many else 'a square'}): draw every quantity the model "
+                    "computes.",
+                )
+            )
+        elif kind == "not-computed":
+            messages.append(
+                (
+                    key,
+                    f"{_listed(names)} {'are' if many else 'is'} never computed: nothing points "
+                    f"into {'them' if many else 'it'}. Only the inputs and parameters "
+                    f"({', '.join(sources)}) have no incoming edge; every other variable is the "
+                    "result of an operator.",
+                )
+            )
+        elif kind == "wrong-step":
+            messages.append(
+                (
+                    key,
+                    f"{_listed(names)} {'are' if many else 'is'} not computed as the model "
+                    f"computes {'them' if many else 'it'} from the variables your graph feeds in.",
+                )
+            )
+        elif kind == "cannot":
+            messages += [
+                (f"wrong-step:{name}", f"{name} cannot be computed: {failures[name][1]}.")
+                for name in names
+            ]
+    return messages
+
+
 def judge(
     drawn: DrawnGraph,
     steps: list[Step],
@@ -192,24 +242,11 @@ def judge(
     for step in steps:
         ids = by_name.get(step.name, [])
         if not ids:
-            failures[step.name] = (
-                f"missing-node:{step.name}",
-                f"Your graph has no {step.name} (a variable, drawn as a square): draw every "
-                "quantity the model computes.",
-            )
+            failures[step.name] = ("missing-node", "")
         elif len(ids) > 1:
-            failures[step.name] = (
-                f"twice:{step.name}",
-                f"{step.name} is drawn {len(ids)} times, so the graph does not say which one "
-                "is used: draw it once.",
-            )
+            failures[step.name] = ("twice", "")  # said by the fault
         elif not any(b == ids[0] for _, b in graph.edges):
-            failures[step.name] = (
-                f"not-computed:{step.name}",
-                f"{step.name} is never computed: nothing points into it. Only the inputs and "
-                f"parameters ({', '.join(sources)}) have no incoming edge; {step.name} is the "
-                "result of an operator.",
-            )
+            failures[step.name] = ("not-computed", "")
     for trial in trials:
         if len(failures) == len(steps):
             break
@@ -219,22 +256,15 @@ def judge(
                 continue
             value = computed[by_name[step.name][0]]
             if isinstance(value, Failed):
-                failures[step.name] = (
-                    f"wrong-step:{step.name}",
-                    f"{step.name} cannot be computed: {value.reason}.",
-                )
+                failures[step.name] = ("cannot", value.reason)
             elif value is None or not same_value(
                 np.asarray(value), trial.values[step.name], rtol, atol
             ):
-                failures[step.name] = (
-                    f"wrong-step:{step.name}",
-                    f"{step.name} is not computed as the model computes it from the variables "
-                    "your graph feeds into it.",
-                )
+                failures[step.name] = ("wrong-step", "")
     total = sum(step.weight for step in steps) or 1
     counted = [step.name for step in steps if step.name not in failures]
     earned = sum(step.weight for step in steps if step.name not in failures) - len(faults)
-    messages = [failures[step.name] for step in steps if step.name in failures]
+    messages = _step_messages([s.name for s in steps if s.name in failures], failures, sources)
     messages += [(key, text) for key, text, _ in faults]
     return Credit(
         max(0.0, earned / total),

@@ -332,7 +332,7 @@ def test_reversed_edges_are_said_to_be_reversed_once():
 def test_l_plus_s_alone_is_little():
     result = KIND.grade(PART, "L -> +; s -> +; + -> J", GradingContext(SPEC, seed=7))
     assert result.score <= 0.35
-    assert "L is never computed" in result.feedback
+    assert "L and s are never computed" in result.feedback
 
 
 REFERENCE = KIND.reference(PART, SPEC).json

@@ -417,3 +417,16 @@ def test_any_drawing_gets_a_result_within_the_points(labels, pairs, seed):
     assert result.status in ("graded", "invalid")
     assert 0 <= result.score <= 2.0 and result.feedback
     assert result.correct is (result.score == 2.0)
+
+
+def test_removing_each_reference_edge_loses_credit_exhaustively():
+    ctx = GradingContext(SPEC, seed=7)
+    for with_lam in (True, False):
+        nodes = [n for n in REFERENCE["nodes"] if with_lam or n["label"] != "lam"]
+        ids = {n["id"] for n in nodes}
+        edges = [e for e in REFERENCE["edges"] if e[0] in ids and e[1] in ids]
+        assert KIND.grade(PART, {"nodes": nodes, "edges": edges}, ctx).correct
+        for cut in range(len(edges)):
+            drawing = {"nodes": nodes, "edges": edges[:cut] + edges[cut + 1 :]}
+            result = KIND.grade(PART, drawing, ctx)
+            assert not result.correct and result.score < 2.0, (edges[cut], result.feedback)

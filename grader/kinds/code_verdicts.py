@@ -139,12 +139,12 @@ def compare(
     """Return the verdict on a checked, finite float array ``got`` against ``reference``.
 
     Shapes first (a column may come back 1-D, and the message names sizes with the prompt's
-    letters); then values within ``atol + rtol·|reference|`` entrywise. A wrong value names the
-    entry with the largest error (in the student's layout), the relative error, and a diagnosis:
-    one of the reference's known ``variants`` computed on the same trial (a wrong activation
-    derivative, ...), values within 1e-3 of the reference (precision: float32), a constant
-    factor, a flipped sign, or one of ``terms`` (expression -> value, e.g. ``lam*W1``) missing
-    or added twice.
+    letters); a float32 (or smaller) array is refused as such, since float64 is graded; then
+    values within ``atol + rtol·|reference|`` entrywise. A wrong value names the entry with the
+    largest error (in the student's layout), the relative error, and a diagnosis: one of the
+    reference's known ``variants`` computed on the same trial (a wrong activation derivative,
+    ...), values within 1e-3 of the reference (precision), a constant factor, a flipped sign,
+    or one of ``terms`` (expression -> value, e.g. ``lam*W1``) missing or added twice.
     """
     if tuple(got.shape) not in accepted_shapes(reference):
         message = _shape_message(name, tuple(got.shape), tuple(reference.shape), sizes)
@@ -160,6 +160,15 @@ def compare(
             f"{message}.",
             "wrong-shape",
             {"expected": list(reference.shape), "got": list(got.shape)},
+        )
+    if got.dtype.kind == "f" and got.dtype.itemsize < 8:
+        return Verdict(
+            WRONG_VALUES,
+            f"{name} is a {got.dtype} array: answers are graded in float64, numpy's default, "
+            f"to a relative tolerance of {rtol:g}, which {got.dtype} does not reach. Compute "
+            "in float64.",
+            "precision",
+            {"dtype": str(got.dtype)},
         )
     value = got.reshape(reference.shape).astype(np.float64, copy=False)
     error = np.abs(value - reference)

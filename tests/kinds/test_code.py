@@ -327,8 +327,9 @@ def test_a_near_miss_is_precision_not_a_factor_of_one():
     verdict = compare("W1", near, reference, SIZES, 1e-6, 1e-9)
     assert verdict.diagnosis == "precision", verdict.message
     assert "divided by" not in verdict.message and "float64" in verdict.message
-    single = compare("W1", near.astype(np.float32), reference, SIZES, 1e-6, 1e-9)
-    assert "your array is float32" in single.message
+    single = compare("W1", reference.astype(np.float32), reference, SIZES, 1e-6, 1e-9)
+    assert single.diagnosis == "precision" and not single.correct
+    assert "float32 array" in single.message and "float64" in single.message
 
 
 def test_a_listed_variant_is_named_before_the_generic_diagnosis():

@@ -418,3 +418,13 @@ def test_batch_mistakes_are_named(change, right, diagnosis):
     graded_right = {k for k, v in result.details["outputs"].items() if v["verdict"] == "correct"}
     assert graded_right == right, result.feedback
     assert result.diagnosis == diagnosis, result.feedback
+
+
+def test_float32_is_refused_at_every_seed():
+    """Float64 is graded (the prompt says so): a float32 answer fails at every seed, with a
+    message that says why, instead of passing or failing by seed."""
+    source = body("{k: v.astype(np.float32) for k, v in g.items()}", "g = " + RIGHT_RETURN)
+    for seed in SEEDS:
+        result = KIND.grade(PART, source, GradingContext(SPEC, seed))
+        assert result.score == 0 and result.diagnosis == "precision", result.feedback
+        assert "float32 array" in result.feedback

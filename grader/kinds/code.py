@@ -219,6 +219,13 @@ class CodeKind(KindBase):
     def __init__(self) -> None:
         self._trees: dict[tuple[int, tuple[str, ...]], tuple[Any, dict[str, Any]]] = {}
 
+    def mistake_answers(self, part: CodePart) -> list[str]:
+        """Return the listed mistakes in order, each named by its wrong expressions."""
+        return [
+            ", ".join(f"{name} = {text}" for name, text in mistake.outputs.items())
+            for mistake in part.mistakes
+        ]
+
     def public(self, part: CodePart, exercise: Any = None) -> dict[str, Any]:
         """Return the part without its references; the output names stay (students need them)."""
         data = super().public(part, exercise)
@@ -313,7 +320,9 @@ class CodeKind(KindBase):
             {names.get(key, key): value for key, value in self._arguments(part, ctx, trial).items()}
             for trial in trials
         ]
-        expected = [{name: None for name in part.outputs} for _ in trials]
+        expected: list[dict[str, tuple[int, ...] | None]] = [
+            {name: None for name in part.outputs} for _ in trials
+        ]
         result = run_code(
             answer,
             part.entry,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -133,7 +134,7 @@ def compare(
     sizes: Mapping[str, int],
     rtol: float,
     atol: float,
-    terms: Mapping[str, np.ndarray] = (),
+    terms: Mapping[str, np.ndarray] = MappingProxyType({}),
     variants: Sequence[Variant] = (),
 ) -> Verdict:
     """Return the verdict on a checked, finite float array ``got`` against ``reference``.

@@ -214,6 +214,49 @@ def _step_messages(
     return messages
 
 
+def _drawing_failures(
+    graph: DrawnGraph, steps: list[Step], by_name: Mapping[str, list[str]]
+) -> dict[str, tuple[str, str]]:
+    """Return the steps the drawing cannot compute: not drawn, drawn twice, never computed."""
+    failures: dict[str, tuple[str, str]] = {}
+    for step in steps:
+        ids = by_name.get(step.name, [])
+        if not ids:
+            failures[step.name] = ("missing-node", "")
+        elif len(ids) > 1:
+            failures[step.name] = ("twice", "")  # said by the fault
+        elif not any(b == ids[0] for _, b in graph.edges):
+            failures[step.name] = ("not-computed", "")
+    return failures
+
+
+def _value_failures(
+    graph: DrawnGraph,
+    steps: list[Step],
+    by_name: Mapping[str, list[str]],
+    failed: Mapping[str, tuple[str, str]],
+    trials: Iterable[Trial],
+    known: set[str],
+    macros: Mapping[str, Macro],
+    rtol: float,
+    atol: float,
+) -> dict[str, tuple[str, str]]:
+    """Return the other steps whose value is wrong, or cannot be computed, on some trial."""
+    failures: dict[str, tuple[str, str]] = {}
+    for trial in trials:
+        left = [s.name for s in steps if s.name not in failed and s.name not in failures]
+        if not left:
+            break
+        computed = local_values(graph, trial, known, macros)
+        for name in left:
+            value = computed[by_name[name][0]]
+            if isinstance(value, Failed):
+                failures[name] = ("cannot", value.reason)
+            elif value is None or not same_value(np.asarray(value), trial.values[name], rtol, atol):
+                failures[name] = ("wrong-step", "")
+    return failures
+
+
 def judge(
     drawn: DrawnGraph,
     steps: list[Step],
@@ -238,29 +281,8 @@ def judge(
         if node.type == VARIABLE:
             by_name.setdefault(node.key, []).append(node.id)
     sources = list(inputs)
-    failures: dict[str, tuple[str, str]] = {}
-    for step in steps:
-        ids = by_name.get(step.name, [])
-        if not ids:
-            failures[step.name] = ("missing-node", "")
-        elif len(ids) > 1:
-            failures[step.name] = ("twice", "")  # said by the fault
-        elif not any(b == ids[0] for _, b in graph.edges):
-            failures[step.name] = ("not-computed", "")
-    for trial in trials:
-        if len(failures) == len(steps):
-            break
-        computed = local_values(graph, trial, known, macros)
-        for step in steps:
-            if step.name in failures:
-                continue
-            value = computed[by_name[step.name][0]]
-            if isinstance(value, Failed):
-                failures[step.name] = ("cannot", value.reason)
-            elif value is None or not same_value(
-                np.asarray(value), trial.values[step.name], rtol, atol
-            ):
-                failures[step.name] = ("wrong-step", "")
+    failures = _drawing_failures(graph, steps, by_name)
+    failures |= _value_failures(graph, steps, by_name, failures, trials, known, macros, rtol, atol)
     total = sum(step.weight for step in steps) or 1
     counted = [step.name for step in steps if step.name not in failures]
     earned = sum(step.weight for step in steps if step.name not in failures) - len(faults)

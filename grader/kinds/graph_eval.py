@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -145,7 +146,10 @@ def _macro_value(
 
 
 def local_values(
-    drawn: DrawnGraph, trial: Trial, known: set[str], macros: Mapping[str, Macro] = ()
+    drawn: DrawnGraph,
+    trial: Trial,
+    known: set[str],
+    macros: Mapping[str, Macro] = MappingProxyType({}),
 ) -> dict[str, np.ndarray | Failed | None]:
     """Return, for each variable node of ``drawn``, the value its incoming operator computes on
     ``trial`` when every variable it reads holds its true value (None when nothing points in).
@@ -191,6 +195,7 @@ def local_values(
         if failed is not None:
             passed[node_id] = failed
             continue
+        arrays = [a for a in args if not isinstance(a, Failed)]  # all of them, here
         try:
             macro = macros.get(node.key)
             names = [drawn.nodes[s].key for s in sources]
@@ -198,9 +203,9 @@ def local_values(
                 drawn.nodes[b].type == OPERATOR and drawn.nodes[b].key == "add"
                 for b in outputs[node_id]
             )
-            result = None if macro is None else _macro_value(macro, trial, names, args, summed)
+            result = None if macro is None else _macro_value(macro, trial, names, arrays, summed)
             if result is None:
-                result = _apply(node.key, node.constant, args, ops)
+                result = _apply(node.key, node.constant, arrays, ops)
             passed[node_id] = np.asarray(result)
         except GraphEvalError as exc:
             passed[node_id] = Failed(f"{drawn.describe(node_id)}: {exc}")

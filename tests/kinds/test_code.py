@@ -357,3 +357,11 @@ def test_signature_message_stays_short():
     source = "def backward(x, y=" + "+".join(["1"] * 500) + "):\n    pass\n"
     message, names = signature_problem(source, "backward", list(PART.parameters))
     assert "takes 2 parameters" in message and len(message) < 400 and names == {}
+
+
+def test_the_dashboard_names_a_listed_code_mistake():
+    from grader.services.dashboard import diagnosis_label
+
+    label = diagnosis_label(PART, "mistake:3")
+    assert label.startswith("listed mistake: W1 = grad(J, h) @ x.T + lam*W1"), label
+    assert KIND.mistake_answers(PART)[6].startswith("b1 = grad(J, b1) + lam*b1")

@@ -186,6 +186,6 @@ class ExerciseSpec(_Strict):
                 for name, v in self.variables.items()
             },
             "functions": {name: f.choices for name, f in self.functions.items()},
-            "parts": [get_kind(part.kind).public(part) for part in self.parts],
+            "parts": [get_kind(part.kind).public(part, self) for part in self.parts],
             "max_score": self.max_score,
         }

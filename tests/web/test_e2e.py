@@ -228,16 +228,14 @@ def test_preview_marks_the_error_and_invalid_answers_are_kept(page, server):
     assert page.locator("#error-shape").is_visible()
 
 
-def test_graph_editor_builds_json_by_clicking(page, server, monkeypatch):
-    """The editor on a real exercise page (a graph widget shown for a shape part here, since
-    what is tested is the editor: it fills the hidden field and the edge list)."""
-    from grader.web import widgets
-
-    monkeypatch.setitem(widgets.WIDGETS, "shape", widgets.WIDGETS["graph"])
-    base, _ = server
+def test_graph_editor_builds_json_by_clicking(page, server):
+    """The editor on a real exercise page: it fills the hidden field and the edge list, and
+    reads names with the vocabulary the server sends with the part."""
+    base, app = server
+    need_exercise(app, "graph-bias")
     sign_in(page, base, "student@example.org")
-    page.goto(base + "/exercises/jacobian-shape")
-    editor = page.locator(".graph-editor[data-part=shape]")
+    page.goto(base + "/exercises/graph-bias")
+    editor = page.locator(".graph-editor[data-part=graph]")
     label = editor.get_by_label("Node label")
     for text, kind in (("x", "variable"), ("W1", "variable"), ("matmul", "operator")):
         label.fill(text)

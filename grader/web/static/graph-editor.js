@@ -6,10 +6,51 @@
 
 (function () {
   const SVG = "http://www.w3.org/2000/svg";
-  const OPERATORS = new Set(["matmul", "@", "×", "·", "*", "⊙", "+", "-", "−", "add", "sub", "mul",
-    "sum", "mean", "phi", "φ", "ϕ", "l", "loss", "ℓ", "norm", "square", "sq", "^2", "exp", "log",
-    "tanh", "sigmoid", "relu", "softplus", "transpose", "ᵀ", "prod", "dot", "outer", "reg", "penalty"]);
   const W = 640, H = 320, R = 22;
+
+  // Reading a bare label as a variable or an operator, as the server's graph_parse does. The
+  // server sends the vocabulary (data-vocabulary): the exercise's names (normalised spelling ->
+  // name), Greek spellings, and every operator spelling. Rule: an exercise name is a variable,
+  // else an operator spelling is an operator, else a variable.
+  const SUBSCRIPTS = { "₀": "0", "₁": "1", "₂": "2", "₃": "3", "₄": "4", "₅": "5", "₆": "6", "₇": "7",
+    "₈": "8", "₉": "9", "⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6",
+    "⁷": "7", "⁸": "8", "⁹": "9" };
+  const DECORATION = /\\(?:mathbf|boldsymbol|mathrm|bm|vec)\s*/g;
+
+  function Vocabulary(data) {
+    this.names = data.names || {};
+    this.greek = data.greek || {};
+    this.operators = new Set(data.operators || []);
+    this.lowered = new Set(Array.from(this.operators, function (s) { return s.toLowerCase(); }));
+  }
+
+  Vocabulary.prototype.variableKey = function (label) {
+    let text = label.trim().replace(/^\$+|\$+$/g, "").replace(DECORATION, "");
+    text = text.replace(/[₀-₉⁰¹²³⁴-⁹]/g, function (c) { return SUBSCRIPTS[c]; });
+    text = text.replace(/[\s_^{}()⁽⁾₍₎\[\]]/g, "");
+    if (Object.prototype.hasOwnProperty.call(this.names, text)) return this.names[text];
+    return Object.prototype.hasOwnProperty.call(this.greek, text) ? this.greek[text] : text;
+  };
+
+  Vocabulary.prototype.spelled = function (text) {
+    return this.operators.has(text) || (text.length > 1 && this.lowered.has(text.toLowerCase()));
+  };
+
+  Vocabulary.prototype.isOperator = function (label) {
+    const text = label.trim().replace(/^\$+|\$+$/g, "").replace(DECORATION, "").trim();
+    if (this.spelled(text) || text === "^2" || text === "²") return true;
+    const match = /^(.*?)\s*([-+]?\d+(?:\.\d+)?)$/.exec(text);
+    if (!match || !match[1].trim()) return false;
+    const head = match[1].trim();
+    return this.spelled(head) || head === "^" || head === "/" || head === "*";
+  };
+
+  Vocabulary.prototype.typeOf = function (label) {
+    const core = label.split("#")[0].trim() || label;
+    const known = Object.values(this.names);
+    if (known.includes(this.variableKey(core))) return "variable";
+    return this.isOperator(core) ? "operator" : "variable";
+  };
 
   function el(name, attrs) {
     const node = document.createElementNS(SVG, name);
@@ -17,13 +58,11 @@
     return node;
   }
 
-  function guessType(label) {
-    const base = label.replace(/#\d+$/, "");
-    return OPERATORS.has(base) || OPERATORS.has(base.toLowerCase()) || /^[^A-Za-z0-9λ]+$/.test(base) ? "operator" : "variable";
-  }
-
   function Editor(root) {
     this.root = root;
+    let data = {};
+    try { data = JSON.parse(root.dataset.vocabulary || "{}"); } catch (e) { data = {}; }
+    this.vocabulary = new Vocabulary(data);
     this.hidden = root.querySelector("input.graph-json");
     this.text = root.querySelector("textarea.graph-edges");
     this.labelInput = root.querySelector("input.graph-label");
@@ -66,7 +105,7 @@
     this.root.querySelector("button.graph-delete").addEventListener("click", function () { self.remove(); });
     this.root.querySelector("button.graph-relabel").addEventListener("click", function () { self.relabel(); });
     this.labelInput.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") { event.preventDefault(); self.add(guessType(self.labelInput.value.trim())); }
+      if (event.key === "Enter") { event.preventDefault(); self.add(self.vocabulary.typeOf(self.labelInput.value.trim())); }
     });
     this.text.addEventListener("input", function () { self.fromText(self.text.value); self.writeHidden(); self.render(); });
     this.svg.addEventListener("keydown", function (event) {
@@ -182,7 +221,7 @@
   Editor.prototype.token = function (node, names) {
     // a bare name when its type is the one guessed from it, else [variable] or (operator)
     const name = names[node.id];
-    if (guessType(node.label) === node.type) return name;
+    if (this.vocabulary.typeOf(node.label) === node.type) return name;
     return node.type === "operator" ? "(" + name + ")" : "[" + name + "]";
   };
 
@@ -198,6 +237,7 @@
   };
 
   Editor.prototype.fromText = function (text) {
+    const vocabulary = this.vocabulary;
     const previous = {};
     const names = this.names();
     this.nodes.forEach(function (n) { previous[names[n.id]] = n; });
@@ -210,7 +250,7 @@
       if (!byName[name]) {
         const old = previous[name];
         byName[name] = { id: name, label: name.replace(/#\d+$/, ""),
-                         type: declared || (old ? old.type : guessType(name)),
+                         type: declared || (old ? old.type : vocabulary.typeOf(name)),
                          x: old ? old.x : undefined, y: old ? old.y : undefined };
         nodes.push(byName[name]);
       }
@@ -312,5 +352,6 @@
     });
   };
 
+  window.GraphVocabulary = Vocabulary;  // for tests that compare the editor with the server
   document.querySelectorAll(".graph-editor").forEach(function (root) { root.graphEditor = new Editor(root); });
 })();

@@ -57,7 +57,8 @@ Memory (convention in ``grader.engine.memory``)
 
 Graph (convention in ``grader.engine.graph``)
     ``computational_graph(roots)`` -> ``{"nodes": [{"id", "label", "type"}], "edges"}``;
-    ``to_dot(roots)`` for Graphviz. Leaves and named results are variables; each op is an
+    ``to_dot(roots)`` for Graphviz; ``traced_graph(roots)`` adds where each tensor is drawn.
+    Leaves and named results are variables; each op is an
     operator labelled ``op_label(op)`` (matmul, add, sub, mul, div, pow, phi, l, norm, ...);
     scalar numeric constants are omitted (shown in DOT labels only).
 """
@@ -71,7 +72,7 @@ from grader.engine.accumulation import (
     reverse_accumulation,
 )
 from grader.engine.autodiff import CostReport, costs, grad, hessian, hvp, jacobian, jvp
-from grader.engine.graph import OP_LABELS, computational_graph, op_label, to_dot
+from grader.engine.graph import OP_LABELS, computational_graph, op_label, to_dot, traced_graph
 from grader.engine.memory import (
     MemoryItem,
     MemoryReport,
@@ -218,6 +219,7 @@ __all__ = [
     "tanh",
     "to_dot",
     "trace",
+    "traced_graph",
     "training_memory",
     "transpose",
 ]

@@ -21,6 +21,7 @@ from grader.services.exercises import (
     spec_of,
 )
 from grader.services.grading import InvalidAnswers, submit
+from grader.services.worked import worked_view
 from grader.web.auth import is_instructor, signed_in_user
 from grader.web.blueprint import bp
 from grader.web.markdown import answers_mathml
@@ -82,6 +83,7 @@ def submission_context(row: Submission) -> dict[str, Any]:
         "results": {p["id"]: p for p in row.parts or []},
         "answers": answers,
         "mathml": answers_mathml(spec, answers),
+        "worked": worked_view(row),
     }
 
 

@@ -1,16 +1,15 @@
 // The worked backprop on a submission's page: draws the computational graph of the student's
 // instance as SVG (read-only; variables as squares, operators as circles, as in the graph
 // editor) and steps forward through the values and backward through the gradients. The data
-// is the JSON block #worked-data, built by grader/services/worked.py; text goes in with
+// is the section's data-worked JSON, built by grader/services/worked.py; text goes in with
 // textContent only. Buttons are native (Enter and Space work), and the arrow keys step while
 // the section has focus; each step is announced through an aria-live region.
 "use strict";
 
 (function () {
   const root = document.getElementById("worked");
-  const source = document.getElementById("worked-data");
-  if (!root || !source) return;
-  const data = JSON.parse(source.textContent);
+  if (!root || !root.dataset.worked) return;
+  const data = JSON.parse(root.dataset.worked);
   const SVG = "http://www.w3.org/2000/svg";
   const STEP_X = 92, STEP_Y = 58, R = 20, PAD = 36;
   const SYMBOLS = { matmul: "@", add: "+", sub: "−", mul: "⊙", div: "÷", phi: "φ", l: "ℓ",

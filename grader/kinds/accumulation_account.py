@@ -81,7 +81,18 @@ def _text(expr: sympy.Expr) -> str:
 
 def accumulation_accounting(spec: ExerciseSpec, part: Any, values: Mapping[str, int]) -> Accounting:
     """Return the engine's measured count of ``part.measure`` on the exercise's model, traced
-    on one example at ``values`` (which decide the peak's tensors)."""
+    on one example at ``values`` (which decide the peak's tensors).
+
+    Raises ValueError (with the engine's reason) when the model cannot be measured so, e.g.
+    the objective does not depend on ``wrt`` or is not a scalar.
+    """
+    try:
+        return _accounting(spec, part, values)
+    except engine.EngineError as exc:
+        raise ValueError(f"measure {part.measure} with respect to {part.wrt}: {exc}") from None
+
+
+def _accounting(spec: ExerciseSpec, part: Any, values: Mapping[str, int]) -> Accounting:
     model = trace_batch(spec, {**values, part.batch: 1}, part.batch)
     one = {engine.size_symbol(part.batch): 1}
     J, w = model[part.objective], model[part.wrt]
@@ -90,8 +101,10 @@ def accumulation_accounting(spec: ExerciseSpec, part: Any, values: Mapping[str, 
         return sympy.expand(sympy.sympify(expr).xreplace(one))
 
     if part.measure in ("forward-passes", "reverse-passes"):
-        mode = engine.forward_accumulation if part.measure == "forward-passes" else None
-        total = sym(mode(J, w).forward.sym_passes) if mode else sympy.Integer(1)
+        if part.measure == "forward-passes":
+            total = sym(engine.forward_accumulation(J, w).forward.sym_passes)
+        else:
+            total = sym(engine.reverse_accumulation(J, w).sym_passes)
         return Accounting(part.measure, total, [], [], unit="passes")
     if part.measure in ("forward-mults", "reverse-mults"):
         return _mults(part, J, w, sym)

@@ -120,3 +120,19 @@ def test_jacobian_is_an_instructor_call_through_forward_mode() -> None:
     local = 1 - np.tanh(v["z"]) ** 2
     assert value.shape == (trial.sizes["q"], trial.sizes["d"])
     assert np.allclose(value, v["W2"] @ (local * v["W1"]))
+
+
+@pytest.mark.parametrize(
+    ("part", "message"),
+    [
+        ("    measure: forward-passes\n    wrt: V\n", "does not depend on V"),
+        ("    measure: reverse-passes\n    wrt: W1\n    objective: o\n", "needs a scalar"),
+    ],
+)
+def test_a_measure_the_engine_cannot_take_is_a_clear_load_error(part: str, message: str) -> None:
+    source = SOURCE.replace(
+        "  lam: {shape: [], range",
+        "  V: {shape: [q, h], role: constant}\n  lam: {shape: [], range",
+    ).replace("    measure: forward-passes\n    wrt: W1\n", part, 1)
+    with pytest.raises(CatalogError, match=message):
+        parse_exercise(source)

@@ -21,6 +21,7 @@ from grader.services.exercises import (
     spec_of,
 )
 from grader.services.grading import InvalidAnswers, submit
+from grader.services.worked import worked_view
 from grader.web.auth import is_instructor, signed_in_user
 from grader.web.blueprint import bp
 from grader.web.markdown import answers_mathml
@@ -75,10 +76,6 @@ def submission_context(row: Submission) -> dict[str, Any]:
     """Return what a submission's page shows: the submission, its version's public spec, the
     part results by id, the answers, the formula answers as MathML and the worked backprop
     (None where the exercise shows none)."""
-    # Imported here: schemathesis harvests the literals of the modules a view module imports
-    # (tests/api/test_openapi.py), and its derandomized API sequences shift with them.
-    from grader.services.worked import worked_view
-
     spec = spec_of(row.version)
     answers = row.answers or {}
     return {

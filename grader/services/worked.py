@@ -138,12 +138,18 @@ def _targets(spec: Any, objective: str) -> dict[str, tuple[str, str]]:
 def worked_backprop(spec: Any, seed: int, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Return the worked backprop of a submission (``seed``, part ``results`` by id) as a
     JSON-ready dict: ``graph``, ``steps``, the instance's ``sizes`` and ``functions``, and
-    ``wrong`` (the first wrong formula part that names a node, or None)."""
+    ``wrong`` (the first wrong formula part that names a node, or None).
+
+    Raises ValueError when the exercise has no model to step through.
+    """
     from grader.kinds.instances import trials_of
 
     trial = trials_of(GradingContext(spec, seed))[0]
+    model = trial.model
+    if model is None or not spec.model:
+        raise ValueError(f"exercise {spec.slug} has no model to step through")
     objective = "J" if "J" in spec.model else list(spec.model)[-1]
-    J = trial.model[objective]
+    J = model[objective]
     graph, source, operator = engine.traced_graph(J)
     order = [t for t in engine.ancestors([J]) if t.id in source]
     grads = dict(zip([t.id for t in order], engine.grad(J, order), strict=True))
@@ -204,7 +210,7 @@ def worked_backprop(spec: Any, seed: int, results: dict[str, dict[str, Any]]) ->
         "functions": dict(trial.functions),
         "graph": graph,
         "steps": steps,
-        "wrong": _first_wrong(spec, objective, results, made_at, last_grad, trial, source),
+        "wrong": _first_wrong(spec, objective, results, made_at, last_grad, model, source),
     }
 
 
@@ -214,7 +220,7 @@ def _first_wrong(
     results: dict[str, dict[str, Any]],
     made_at: dict[str, int],
     last_grad: dict[str, int],
-    trial: Any,
+    model: engine.Model,
     source: dict[int, str],
 ) -> dict[str, Any] | None:
     """The wrong formula part whose node the steps reach first (answered parts only: an
@@ -227,7 +233,7 @@ def _first_wrong(
             or result.get("correct")
             or result.get("diagnosis") == "unanswered"
             or result.get("status") != "graded"
-            or quantity not in trial.model
+            or quantity not in model
         ):
             continue
         step = (made_at if phase == "forward" else last_grad).get(quantity)
@@ -239,7 +245,7 @@ def _first_wrong(
     return {
         "part": part_id,
         "phase": phase,
-        "node": source[trial.model[quantity].id],
+        "node": source[model[quantity].id],
         "step": step,
         "feedback": feedback,
     }

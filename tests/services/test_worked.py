@@ -16,7 +16,7 @@ from tests.conftest import EXERCISES
 SPEC = parse_exercise(Path(EXERCISES / "backprop-bias.yaml").read_text())
 
 
-def as_array(shown) -> np.ndarray:  # noqa: ANN001
+def as_array(shown) -> np.ndarray:
     return np.array([[float(v) for v in row] for row in shown])
 
 

@@ -21,6 +21,7 @@ from grader.services.exercises import (
     spec_of,
 )
 from grader.services.grading import AnswersRejected, InvalidAnswers, submit
+from grader.services.worked import worked_view
 from grader.web.auth import is_instructor, signed_in_user
 from grader.web.blueprint import bp
 from grader.web.markdown import answers_mathml
@@ -73,7 +74,8 @@ def visible_submission(submission_id: int) -> Submission:
 
 def submission_context(row: Submission) -> dict[str, Any]:
     """Return what a submission's page shows: the submission, its version's public spec, the
-    part results by id, the answers and the formula answers as MathML."""
+    part results by id, the answers, the formula answers as MathML and the worked backprop
+    (None where the exercise shows none)."""
     spec = spec_of(row.version)
     answers = row.answers or {}
     return {
@@ -82,6 +84,7 @@ def submission_context(row: Submission) -> dict[str, Any]:
         "results": {p["id"]: p for p in row.parts or []},
         "answers": answers,
         "mathml": answers_mathml(spec, answers),
+        "worked": worked_view(row),
     }
 
 

@@ -43,7 +43,7 @@ def refuse(page) -> None:  # noqa: ANN001
     dialog = page.locator("#confirm-blank")
     if dialog.is_visible():
         dialog.get_by_role("button", name="Submit anyway").click()
-    page.locator("#error-summary").wait_for()
+    page.locator(".flash-error").wait_for()
 
 
 # 1. Enter moves on; blank parts ask first ---------------------------------------------------
@@ -88,3 +88,100 @@ def test_submitting_with_blank_parts_asks_first(page, server):
     dialog.get_by_role("button", name="Submit anyway").click()
     page.wait_for_url(f"{base}/submissions/*")
     assert count_submissions(app) == before + 1
+
+
+# 2. Every kind of answer survives "Try again" and a refused form ------------------------------
+
+TRICKY_CODE = (
+    "import numpy as np\n\n\ndef backward(x, y, W1, b1, W2, b2, lam):\n    s = \"<b> & 'q'\"\n"
+)
+# Per exercise: the answers typed (by field id: text, [checked option ids], or an edge list for
+# a graph editor), and answers that make the server refuse the form (kept as typed as well).
+ROUND_TRIPS = {
+    "jacobian-shape": (
+        {"shape": "n×m", "do_dh": "h × q", "vector_or_matrix": ["dJ_db1", "dJ_do"]},
+        {"shape": "n×?"},
+    ),
+    "backprop-bias": ({"z": "W1 x + b1", "dJ_do": "2(o - y)", "o": "W2 h + b2"}, {"z": "W1 @ ("}),
+    "memory-footprint": ({"training": "2*(h*d + h)", "prediction": "h*d"}, {"training": "n*("}),
+    "graph-bias": (
+        {"graph": 'x -> matmul; W1 -> matmul; matmul -> z; "q" -> z'},
+        {"graph": "x -> matmul; matmul -> x"},
+    ),
+    "multi-gpu": (
+        {
+            "partition": ["no-whole-graph"],
+            "tradeoffs": ["transfer", "idle"],
+            "discussion": 'Partition it: "send" <h> & its gradient across the devices.',
+        },
+        {"discussion": "too long " * 300},
+    ),
+    "backprop-code": ({"code": TRICKY_CODE}, {"code": TRICKY_CODE + "def (:\n"}),
+}
+
+
+def fill(page, answers: dict) -> None:  # noqa: ANN001
+    """Type each answer into its part's widget, as a student would."""
+    for part, value in answers.items():
+        section = page.locator(f"#part-{part}")
+        if isinstance(value, list):
+            for box in section.locator("input[type=checkbox], input[type=radio]").all():
+                box.set_checked(box.get_attribute("value") in value)
+        elif section.locator(".graph-editor").count():
+            section.locator("textarea.graph-edges").fill(value)
+        else:
+            page.locator(f"#answer-{part}").fill(value)
+
+
+def edges_of(page, part: str) -> set[tuple[str, str]]:  # noqa: ANN001
+    """Return the edges (by label) the graph editor holds in its hidden JSON field."""
+    graph = json.loads(page.locator(f"#answer-{part}").input_value())
+    labels = {node["id"]: node["label"] for node in graph["nodes"]}
+    return {(labels[a], labels[b]) for a, b in graph["edges"]}
+
+
+def check_kept(page, answers: dict, expected_edges: dict) -> None:  # noqa: ANN001
+    """Assert that every answer is back in its widget as typed."""
+    for part, value in answers.items():
+        section = page.locator(f"#part-{part}")
+        if isinstance(value, list):
+            checked = {box.get_attribute("value") for box in section.locator("input:checked").all()}
+            assert checked == set(value), part
+        elif section.locator(".graph-editor").count():
+            assert edges_of(page, part) == expected_edges[part], part
+            assert section.locator("svg g.node").count() == len(
+                {end for edge in expected_edges[part] for end in edge}
+            )
+        else:
+            assert page.locator(f"#answer-{part}").input_value() == value.replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("slug", sorted(ROUND_TRIPS))
+def test_every_answer_kind_survives_try_again_and_a_refused_form(page, server, slug):
+    base, app = server
+    need_exercise(app, slug)
+    if slug == "backprop-code" and e2e.shutil.which("bwrap") is None:
+        pytest.skip("grading code needs bubblewrap")
+    answers, unreadable = ROUND_TRIPS[slug]
+    sign_in(page, base, "student@example.org")
+    page.goto(f"{base}/exercises/{slug}")
+    fill(page, answers)
+    edges = {
+        part: edges_of(page, part)
+        for part in answers
+        if page.locator(f"#part-{part} .graph-editor").count()
+    }
+    submit_form(page, base)
+    page.locator("#summary .score").wait_for()
+    try_again(page, base)
+    check_kept(page, answers, edges)
+    # the same answers with one made unreadable: refused, and everything comes back as typed
+    fill(page, unreadable)
+    typed = answers | unreadable
+    edges |= {
+        part: edges_of(page, part)
+        for part in unreadable
+        if page.locator(f"#part-{part} .graph-editor").count()
+    }
+    refuse(page)
+    check_kept(page, typed, edges)

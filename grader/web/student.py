@@ -96,11 +96,13 @@ def _render_exercise(
     parts = [
         {
             "part": part,
+            "number": number,
             "macro": widget_for(part["kind"]).macro,
+            "focus": widget_for(part["kind"]).focus(part),
             "value": values.get(part["id"]),
             "error": errors.get(part["id"], ""),
         }
-        for part in public["parts"]
+        for number, part in enumerate(public["parts"], start=1)
     ]
     attempts = db.session.scalar(
         select(func.count(Submission.id)).where(

@@ -43,7 +43,7 @@ def refuse(page) -> None:  # noqa: ANN001
     dialog = page.locator("#confirm-blank")
     if dialog.is_visible():
         dialog.get_by_role("button", name="Submit anyway").click()
-    page.locator(".flash-error").wait_for()
+    page.locator("#error-summary").wait_for()
 
 
 # 1. Enter moves on; blank parts ask first ---------------------------------------------------
@@ -185,3 +185,41 @@ def test_every_answer_kind_survives_try_again_and_a_refused_form(page, server, s
     }
     refuse(page)
     check_kept(page, typed, edges)
+
+
+# 8. A refused form says what to fix, where, once --------------------------------------------
+
+
+def test_refused_form_has_an_error_summary_that_takes_focus_and_links_to_each_part(page, server):
+    base, app = server
+    need_exercise(app, "backprop-bias")
+    sign_in(page, base, "student@example.org")
+    page.goto(base + "/exercises/backprop-bias")
+    page.locator("#answer-z").fill("W1 x + (b1")
+    page.locator("#answer-dJ_do").fill("2(o - y)")
+    page.locator("#answer-dJ_dW1").fill("dJ_dz x^T + ")  # the last part, far down the page
+    refuse(page)
+    assert page.title().startswith("Error: ")
+    summary = page.locator("#error-summary")
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert "nothing was recorded" in summary.inner_text()
+    links = summary.get_by_role("link")
+    assert links.count() == 2
+    assert links.nth(0).inner_text().startswith("Part 1 (z): ")
+    assert links.nth(1).inner_text().startswith("Part 9 (dJ_dW1): ")
+    links.nth(1).click()
+    assert page.evaluate("document.activeElement.id") == "answer-dJ_dW1"
+    assert page.locator("#answer-dJ_dW1").is_visible()
+    box = page.locator("#answer-dJ_dW1").bounding_box()
+    assert 0 <= box["y"] <= page.viewport_size["height"]
+    # the message shows once in the part (not again in the preview)
+    message = page.locator("#error-z").inner_text().lstrip("✗ ").strip()
+    page.wait_for_timeout(600)  # a preview, if one were sent on load, has come back by now
+    assert page.locator("#part-z").inner_text().count(message[:40]) == 1
+    assert page.locator("#answer-z").get_attribute("aria-invalid") == "true"
+    # once the student edits the part, the live preview takes over from the stale error
+    page.locator("#answer-z").press("End")
+    page.locator("#answer-z").press_sequentially(")", delay=20)
+    page.locator("#preview-z math").wait_for()
+    assert page.locator("#error-z").count() == 0
+    assert page.locator("#answer-z").get_attribute("aria-invalid") is None

@@ -93,3 +93,20 @@ window.graderCsrfToken = function () {
     });
   }
 })();
+
+// A refused form: focus moves to the error summary; its links put the caret in the part's field.
+(function () {
+  const summary = document.getElementById("error-summary");
+  if (!summary) return;
+  summary.focus();
+  summary.addEventListener("click", function (event) {
+    const link = event.target.closest("a[href^='#']");
+    if (!link) return;
+    const target = document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) return;
+    event.preventDefault();
+    const section = document.getElementById(link.dataset.section) || target;
+    section.scrollIntoView();
+    target.focus();
+  });
+})();

@@ -61,11 +61,24 @@
       });
   }
 
+  // A part the server refused shows its error once, under the part; the preview takes over
+  // (and that error goes) when the student changes the answer.
+  function clearServerError(input) {
+    if (input.getAttribute("aria-invalid") !== "true") return;
+    const error = document.getElementById("error-" + input.dataset.part);
+    if (error) error.remove();
+    input.removeAttribute("aria-invalid");
+    input.setAttribute("aria-describedby", "prompt-" + input.dataset.part);
+    const section = input.closest("section.part");
+    if (section) section.classList.remove("has-error");
+  }
+
   for (const input of form.querySelectorAll("input[data-preview]")) {
     input.addEventListener("input", function () {
+      clearServerError(input);
       clearTimeout(timers.get(input));
       timers.set(input, setTimeout(function () { request(input); }, 250));
     });
-    if (input.value.trim()) request(input);
+    if (input.value.trim() && input.getAttribute("aria-invalid") !== "true") request(input);
   }
 })();

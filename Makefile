@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint selftest clean
+.PHONY: install run test lint selftest clean vendor
 
 install: $(STAMP)
 
@@ -31,6 +31,14 @@ test: install
 lint: install
 	$(BIN)/ruff check grader tests
 	$(BIN)/ruff format --check grader tests
+
+# Browser code from npm, committed so that CI and `make test` need no npm: axe-core for the
+# accessibility checks of the browser tests. Run after changing frontend/package.json.
+vendor:
+	cd frontend && npm ci --no-audit --no-fund
+	mkdir -p tests/web/vendor
+	cp frontend/node_modules/axe-core/axe.min.js tests/web/vendor/axe.min.js
+	cp frontend/node_modules/axe-core/LICENSE tests/web/vendor/axe-core.LICENSE
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

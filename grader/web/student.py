@@ -24,6 +24,7 @@ from grader.services.grading import InvalidAnswers, submit
 from grader.web.auth import is_instructor, signed_in_user
 from grader.web.blueprint import bp
 from grader.web.markdown import answers_mathml
+from grader.web.mathlabel import label_math
 from grader.web.widgets import answers_from_form, is_blank, widget_for
 
 PER_PAGE = 50
@@ -81,7 +82,9 @@ def submission_context(row: Submission) -> dict[str, Any]:
         "spec": spec.public(),
         "results": {p["id"]: p for p in row.parts or []},
         "answers": answers,
-        "mathml": answers_mathml(spec, answers),
+        "mathml": {
+            part: label_math(mathml) for part, mathml in answers_mathml(spec, answers).items()
+        },
     }
 
 

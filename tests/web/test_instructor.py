@@ -153,7 +153,7 @@ def test_instructor_sees_any_submission_in_full(client, users):
 def test_grading_a_needs_review_part(imported, instructor):
     sid = _needs_review_submission(imported)
     page = instructor.get(f"/instructor/submissions/{sid}").get_data(as_text=True)
-    assert "⧗ waiting for an instructor’s review" in page and "Grade this part" in page
+    assert "◷ waiting for an instructor’s review" in page and "Grade this part" in page
     assert '<label for="score-dh_dz">' in page
     response = instructor.post(
         f"/instructor/submissions/{sid}/parts/dh_dz/review",

@@ -6,6 +6,7 @@ run in the page), ordering and filtering. Same server and browser as ``test_e2e`
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -223,3 +224,183 @@ def test_refused_form_has_an_error_summary_that_takes_focus_and_links_to_each_pa
     page.locator("#preview-z math").wait_for()
     assert page.locator("#error-z").count() == 0
     assert page.locator("#answer-z").get_attribute("aria-invalid") is None
+
+
+# axe-core in the page: no accessibility violation on any page --------------------------------
+
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"
+
+
+def with_axe(page) -> None:  # noqa: ANN001
+    """Load axe-core (vendored from npm) into every page this context opens from now on. An init
+    script, not ``add_script_tag``: the pages' Content-Security-Policy refuses inline scripts,
+    and the test keeps that policy on."""
+    page.context.add_init_script(path=str(AXE))
+
+
+def axe_violations(page) -> list[str]:  # noqa: ANN001
+    """Run axe-core in the page; return its violations, one line each."""
+    result = page.evaluate(
+        "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map("
+        "v => v.id + ': ' + v.help + ' — ' + v.nodes.map(n => n.target.join(' ')).join(' | ')))"
+    )
+    return list(result)
+
+
+# One submission per exercise, graded through the service (a text part waits for review).
+SAMPLE_ANSWERS = {
+    "jacobian-shape": {"shape": "n×m", "do_dh": "h×q", "vector_or_matrix": ["dJ_db1"]},
+    "graph-bias": {"graph": "x -> matmul; W1 -> matmul; matmul -> +; b1 -> +; + -> z"},
+    "backprop-bias": {"z": "W1 x + b1", "o": "h W2 + b2", "dJ_do": "o - y"},
+    "memory-footprint": {"training": "2*(h*d + h + q*h + q) + d*n", "prediction": "h*d"},
+    "second-derivatives": {"d2J_db2": "2 eye(q)", "graph": ["recorded"]},
+    "multi-gpu": {
+        "partition": ["no-whole-graph"],
+        "discussion": "Splitting the graph across devices means sending activations " * 12,
+    },
+    "backprop-code": {"code": e2e.CORRECT_CODE},
+    "backprop-code-batch": {"code": "def backward(:"},
+}
+
+
+@pytest.fixture(scope="module")
+def submitted(server) -> dict[str, int]:  # noqa: ANN001
+    """Return the id of one graded submission of the student per exercise that is available."""
+    from grader.catalog import CatalogError  # noqa: F401  (the server imported what loads)
+    from grader.models import User
+    from grader.services.exercises import ExerciseNotFound, current_version
+    from grader.services.grading import InvalidAnswers, submit
+
+    _, app = server
+    ids = {}
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "student@example.org"))
+        for slug, answers in SAMPLE_ANSWERS.items():
+            try:
+                current_version(slug)
+                row, _ = submit(slug, user, answers, source="web")
+            except (ExerciseNotFound, InvalidAnswers):
+                continue
+            ids[slug] = row.id
+    return ids
+
+
+# 10. Math has names, text answers wrap, headers have text, glyphs exist ----------------------
+
+
+def test_formulas_name_themselves_so_choices_have_accessible_names(page, server, submitted):
+    base, app = server
+    sign_in(page, base, "student@example.org")
+    page.goto(base + "/exercises/jacobian-shape")
+    assert page.locator("math").count() > 5
+    assert page.locator("math:not([alttext])").count() == 0
+    assert page.locator("math:not([aria-label])").count() == 0
+    assert page.get_by_role("checkbox", name="∂J/∂b₁").count() == 1
+    assert page.get_by_role("checkbox", name="∂o/∂h").count() == 1
+    need_exercise(app, "backprop-bias")
+    page.goto(base + "/exercises/backprop-bias")
+    page.locator("#answer-dJ_dW2").fill("dJ_do h^T + λ W2")
+    preview = page.locator("#preview-dJ_dW2 math")
+    preview.wait_for()
+    assert "W₂" in preview.get_attribute("aria-label")
+    page.goto(f"{base}/submissions/{submitted['backprop-bias']}")
+    answers = page.locator(".answer-math math")
+    assert answers.count() >= 3
+    assert "W₁" in answers.first.get_attribute("alttext")
+
+
+def test_a_long_text_answer_wraps_inside_the_page(page, server, submitted):
+    base, app = server
+    need_exercise(app, "multi-gpu")
+    sign_in(page, base, "student@example.org")
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(f"{base}/submissions/{submitted['multi-gpu']}")
+    answer = page.locator("#part-discussion .answer")
+    assert "Splitting the graph" in answer.inner_text()
+    width = page.evaluate("document.documentElement.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert answer.bounding_box()["width"] <= width
+    # wrapped, not a line to scroll sideways through
+    assert answer.evaluate("e => e.scrollWidth <= e.clientWidth")
+
+
+def test_every_table_header_has_text(page, server, submitted):
+    base, _ = server
+    sign_in(page, base, "student@example.org")
+    page.goto(base + "/me")
+    headers = page.locator("th").all_inner_texts()
+    assert headers and all(text.strip() for text in headers)
+
+
+# Draws a text and the font's missing-glyph box into canvases; equal pixels: no glyph.
+MISSING_GLYPH = r"""(ch) => {
+  const draw = (text) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 40; canvas.height = 40;
+    const ctx = canvas.getContext('2d');
+    ctx.font = getComputedStyle(document.body).font;
+    ctx.fillText(text, 5, 30);
+    return Array.from(ctx.getImageData(0, 0, 40, 40).data).join(',');
+  };
+  return draw(ch) === draw('\u{10FFFD}');
+}"""
+
+
+def test_verdict_glyphs_exist_in_the_page_font(page, server, submitted):
+    base, app = server
+    need_exercise(app, "multi-gpu")
+    sign_in(page, base, "student@example.org")
+    page.goto(f"{base}/submissions/{submitted['multi-gpu']}")
+    pending = page.locator(".verdict.pending").first.inner_text()
+    glyph = pending.strip()[0]
+    assert not page.evaluate(MISSING_GLYPH, glyph), f"{glyph!r} shows as an empty box"
+    for verdict in "✓✗◐–⚠…":
+        assert not page.evaluate(MISSING_GLYPH, verdict), f"{verdict!r} shows as an empty box"
+
+
+def assert_no_violations(page, paths: list[str], base: str) -> None:  # noqa: ANN001
+    """Open each path and collect axe-core's violations; assert there are none."""
+    found = {}
+    for path in paths:
+        response = page.goto(base + path)
+        assert response.status == 200, path
+        page.wait_for_load_state("networkidle")
+        violations = axe_violations(page)
+        if violations:
+            found[path] = violations
+    assert found == {}
+
+
+def test_axe_finds_nothing_on_the_signed_out_pages(page, server):
+    base, _ = server
+    with_axe(page)
+    assert_no_violations(page, ["/login", "/api/v1/docs"], base)
+
+
+def test_axe_finds_nothing_on_the_student_pages(page, server, submitted):
+    base, app = server
+    with_axe(page)
+    sign_in(page, base, "student@example.org")
+    with app.app_context():
+        from grader.services.exercises import list_current_versions, spec_of
+
+        slugs = [spec_of(version).slug for version in list_current_versions()]
+    paths = ["/exercises", "/me"] + [f"/exercises/{slug}" for slug in slugs]
+    paths += [f"/submissions/{sid}" for sid in submitted.values()]
+    paths += [f"/exercises/{slug}?from={sid}" for slug, sid in submitted.items()]
+    assert_no_violations(page, paths, base)
+    # a refused form, with its error summary
+    page.goto(base + "/exercises/backprop-bias")
+    page.locator("#answer-z").fill("W1 x + (")
+    refuse(page)
+    assert axe_violations(page) == []
+
+
+def test_axe_finds_nothing_on_the_instructor_pages(page, server, submitted):
+    base, _ = server
+    with_axe(page)
+    sign_in(page, base, "teacher@example.org")
+    paths = ["/instructor", "/instructor/import"]
+    paths += [f"/instructor/exercises/{slug}/submissions" for slug in submitted]
+    paths += [f"/instructor/submissions/{sid}" for sid in submitted.values()]
+    assert_no_violations(page, paths, base)

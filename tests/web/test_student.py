@@ -33,7 +33,7 @@ def test_exercise_page_has_one_labelled_input_per_part(student):
     # the choice part allows several options: checkboxes, each with its label
     assert page.count('type="checkbox"') == 4
     assert '<label for="answer-vector_or_matrix-dJ_do">' in page
-    assert "<math>" in page  # the prompt's $...$ as MathML
+    assert "<math alttext=" in page  # the prompt's $...$ as MathML, named
     assert "answer-shape" in page and "e.g. n×m" in page
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from grader.extensions import db
-from grader.models import ExerciseVersion, Submission
+from grader.models import Exercise, ExerciseVersion, Submission
 from grader.services.dashboard import best_scores_for_user
 from grader.services.exercises import (
     ExerciseNotFound,
@@ -39,11 +39,13 @@ def index() -> ResponseReturnValue:
 @bp.get("/exercises")
 @login_required
 def exercises() -> ResponseReturnValue:
-    """List the exercises with the signed-in user's best score and number of attempts."""
+    """List the exercises in the chapter's order (their ``order``, then title) with the
+    signed-in user's best score and number of attempts."""
     best = best_scores_for_user(current_user.id)
     rows = []
-    for version in list_current_versions():
-        spec = spec_of(version)
+    specs = [spec_of(version) for version in list_current_versions()]
+    specs.sort(key=lambda s: (s.order is None, s.order or 0, s.title.casefold(), s.slug))
+    for spec in specs:
         rows.append(
             {
                 "spec": spec,
@@ -185,14 +187,25 @@ def submission_status(submission_id: int) -> ResponseReturnValue:
 @bp.get("/me")
 @login_required
 def me() -> ResponseReturnValue:
-    """List the signed-in user's submissions, newest first, a page at a time."""
+    """List the signed-in user's submissions, newest first, a page at a time; of one exercise
+    when ``?exercise=<slug>`` names one."""
     page = max(request.args.get("page", 1, type=int), 1)
-    total = db.session.scalar(
-        select(func.count(Submission.id)).where(Submission.user_id == current_user.id)
-    )
+    slug = request.args.get("exercise", "").strip()[:200]
+    mine = [Submission.user_id == current_user.id]
+    exercise = None
+    if slug:
+        exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
+        if exercise is None:
+            abort(404)
+        mine.append(
+            Submission.exercise_version_id.in_(
+                select(ExerciseVersion.id).where(ExerciseVersion.exercise_id == exercise.id)
+            )
+        )
+    total = db.session.scalar(select(func.count(Submission.id)).where(*mine))
     rows = db.session.scalars(
         select(Submission)
-        .where(Submission.user_id == current_user.id)
+        .where(*mine)
         .options(joinedload(Submission.version).joinedload(ExerciseVersion.exercise))
         .order_by(Submission.created_at.desc(), Submission.id.desc())
         .offset((page - 1) * PER_PAGE)
@@ -200,6 +213,7 @@ def me() -> ResponseReturnValue:
     ).all()
     return render_template(
         "me.html",
+        exercise=exercise,
         submissions=rows,
         page=page,
         pages=max(1, -(-int(total or 0) // PER_PAGE)),

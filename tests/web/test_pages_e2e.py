@@ -404,3 +404,39 @@ def test_axe_finds_nothing_on_the_instructor_pages(page, server, submitted):
     paths += [f"/instructor/exercises/{slug}/submissions" for slug in submitted]
     paths += [f"/instructor/submissions/{sid}" for sid in submitted.values()]
     assert_no_violations(page, paths, base)
+
+
+# 11. The chapter's order; one exercise's submissions ------------------------------------------
+
+
+def test_exercises_are_listed_in_the_chapters_order(page, server):
+    base, app = server
+    need_exercise(app, "backprop-bias")
+    sign_in(page, base, "student@example.org")
+    slugs = page.locator("table.list tbody tr .muted").all_inner_texts()
+    chapter = [
+        "jacobian-shape",
+        "graph-bias",
+        "backprop-bias",
+        "memory-footprint",
+        "second-derivatives",
+        "multi-gpu",
+        "backprop-code",
+        "backprop-code-batch",
+    ]
+    assert [s for s in slugs if s in chapter] == [s for s in chapter if s in slugs]
+    assert len(slugs) >= 3
+
+
+def test_your_submissions_link_lists_only_that_exercise(page, server, submitted):
+    base, app = server
+    need_exercise(app, "backprop-bias")
+    sign_in(page, base, "student@example.org")
+    page.goto(base + "/exercises/backprop-bias")
+    page.get_by_role("link", name="your submissions to this exercise").click()
+    page.wait_for_url(base + "/me?exercise=backprop-bias")
+    exercises = page.locator("table.list tbody tr td:nth-child(2)").all_inner_texts()
+    assert exercises and set(exercises) == {"Backpropagation with a hidden-layer bias"}
+    page.get_by_role("link", name="All my submissions").click()
+    everything = page.locator("table.list tbody tr td:nth-child(2)").all_inner_texts()
+    assert len(set(everything)) > 1

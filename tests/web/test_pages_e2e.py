@@ -440,3 +440,62 @@ def test_your_submissions_link_lists_only_that_exercise(page, server, submitted)
     page.get_by_role("link", name="All my submissions").click()
     everything = page.locator("table.list tbody tr td:nth-child(2)").all_inner_texts()
     assert len(set(everything)) > 1
+
+
+# 7. Placeholders are not answers; the λ button does not glue names ---------------------------
+
+
+def test_no_placeholder_is_a_correct_answer(page, server):
+    import re
+
+    from grader.services.exercises import current_version, list_current_versions, spec_of
+    from grader.services.grading import grade_answers
+
+    base, app = server
+    sign_in(page, base, "student@example.org")
+    with app.app_context():
+        slugs = [spec_of(version).slug for version in list_current_versions()]
+    checked = 0
+    for slug in slugs:
+        page.goto(f"{base}/exercises/{slug}")
+        fields = page.locator("input[name^='answer-'][placeholder]")
+        examples = {}
+        for index in range(fields.count()):
+            field = fields.nth(index)
+            text = field.get_attribute("placeholder").removeprefix("e.g. ")
+            examples[field.get_attribute("name").removeprefix("answer-")] = [
+                e.strip() for e in re.split(r",(?![^(]*\))| or ", text) if e.strip()
+            ]
+        with app.app_context():
+            spec = spec_of(current_version(slug))
+            for part, candidates in examples.items():
+                for candidate in candidates:
+                    (result,) = grade_answers(
+                        spec, {part: candidate}, 1, lambda p, part=part: p.id == part
+                    )
+                    assert not result.correct, f"{slug}/{part}: the placeholder {candidate!r}"
+                    checked += 1
+    assert checked >= 10
+
+
+def test_the_lambda_button_leaves_a_space_before_the_next_name(page, server):
+    base, app = server
+    need_exercise(app, "backprop-bias")
+    sign_in(page, base, "student@example.org")
+    page.goto(base + "/exercises/backprop-bias")
+    field = page.locator("#answer-dJ_dW2")
+    palette = page.get_by_role("group", name="Insert a symbol into the formula of part dJ_dW2")
+    field.fill("dJ_do hᵀ + ")
+    palette.get_by_role("button", name="λ", exact=True).click()
+    field.press_sequentially("W2", delay=20)
+    assert field.input_value() == "dJ_do hᵀ + λ W2"
+    page.locator("#preview-dJ_dW2 math").wait_for()
+    # a call inserted right after a name is not glued to it either
+    other = page.locator("#answer-dJ_dz")
+    other.fill("dJ_dh")
+    page.get_by_role("group", name="Insert a symbol into the formula of part dJ_dz").get_by_role(
+        "button", name="φ′(z)"
+    ).click()
+    assert other.input_value() == "dJ_dh φ'(z)"
+    page.locator("#preview-dJ_dz math").wait_for()
+    assert "unknown" not in page.locator("#preview-dJ_dz").inner_text().lower()

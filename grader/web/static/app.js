@@ -6,9 +6,11 @@ document.addEventListener("click", function (event) {
   if (!button) return;
   const input = document.getElementById(button.dataset.target);
   if (!input) return;
-  const text = button.dataset.insert;
+  let text = button.dataset.insert;
   const start = input.selectionStart ?? input.value.length;
   const end = input.selectionEnd ?? input.value.length;
+  // a name or a call glued to the name before it would read as one unknown name (xλ, hφ(z))
+  if (/^(?!\p{Lm})[\p{L}_]/u.test(text) && /[\p{L}\p{N}_'ᵀ)\]]$/u.test(input.value.slice(0, start))) text = " " + text;
   input.value = input.value.slice(0, start) + text + input.value.slice(end);
   // put the caret inside brackets that were just inserted empty: norm() -> norm(|)
   const caret = text.endsWith("()") ? start + text.length - 1 : start + text.length;

@@ -499,3 +499,24 @@ def test_the_lambda_button_leaves_a_space_before_the_next_name(page, server):
     assert other.input_value() == "dJ_dh φ'(z)"
     page.locator("#preview-dJ_dz math").wait_for()
     assert "unknown" not in page.locator("#preview-dJ_dz").inner_text().lower()
+
+
+# 6. The preview reads, it does not approve; it reports shapes that cannot fit ---------------
+
+
+def test_preview_says_read_as_and_reports_a_shape_error(page, server):
+    base, app = server
+    need_exercise(app, "backprop-bias")
+    sign_in(page, base, "student@example.org")
+    page.goto(base + "/exercises/backprop-bias")
+    page.locator("#answer-o").fill("h W2 + b2")
+    box = page.locator("#preview-o")
+    box.locator(".preview-error").wait_for()
+    text = box.inner_text()
+    assert text.startswith("read as") and "✓" not in text
+    assert "Shape error" in text and "(q×h)" in text
+    assert box.locator("math").count() == 1  # what was read is still shown
+    page.locator("#answer-o").fill("W2 h + b2")
+    box.locator(".preview-error").wait_for(state="detached")
+    box.locator("math").wait_for()
+    assert "✓" not in box.inner_text() and box.inner_text().startswith("read as")

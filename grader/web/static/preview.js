@@ -19,14 +19,24 @@
       return;
     }
     if (data.valid) {
+      // "read as", not a tick: reading an answer says nothing about whether it is right
       const ok = document.createElement("span");
       ok.className = "ok";
       if (data.mathml) {
-        ok.innerHTML = data.mathml;  // MathML built and escaped by the server's formula renderer
+        ok.textContent = "read as ";
+        const math = document.createElement("span");
+        math.innerHTML = data.mathml;  // MathML built and escaped by the server's formula renderer
+        ok.append(math);
       } else {
         ok.textContent = "read as " + (data.source || "");
       }
       box.append(ok);
+      if (data.problem) {
+        const problem = document.createElement("div");
+        problem.className = "preview-error";
+        problem.textContent = "✗ " + data.problem.message;
+        box.append(problem);
+      }
       return;
     }
     const error = data.error || {};

@@ -3,7 +3,8 @@
 Chromium gives a ``<math>`` element no text of its own when it names what contains it, so a
 checkbox whose label is a formula had an empty name. Every ``<math>`` the pages show (prompts,
 options, previews, answers) passes through ``label_math``, which adds ``alttext`` and
-``aria-label`` read from the MathML itself (``∂J/∂b₁``, ``W₂ᵀ g``), whichever renderer made it.
+``aria-label`` read from the MathML itself (``∂J/∂b₁``, ``W₂ᵀ g``), whichever renderer made it,
+and a displayed formula (which scrolls on a narrow screen) a place in the tab order.
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ def _label(match: re.Match[str]) -> str:
     if not text:
         return whole
     alt = "" if "alttext=" in attributes else f' alttext="{text}"'
+    # a displayed formula scrolls sideways on a narrow screen: keyboard users must reach it
+    if 'display="block"' in attributes and "tabindex=" not in attributes:
+        alt += ' tabindex="0"'
     return f'<math{attributes}{alt} aria-label="{text}">{match.group(2)}</math>'
 
 

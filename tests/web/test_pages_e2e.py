@@ -389,6 +389,15 @@ def test_axe_finds_nothing_on_the_student_pages(page, server, submitted):
     paths += [f"/submissions/{sid}" for sid in submitted.values()]
     paths += [f"/exercises/{slug}?from={sid}" for slug, sid in submitted.items()]
     assert_no_violations(page, paths, base)
+    # on a phone: nothing wider than the screen, still no violation
+    page.set_viewport_size({"width": 390, "height": 800})
+    narrow = ["/exercises", "/me"] + [f"/exercises/{slug}" for slug in slugs]
+    narrow += [f"/submissions/{sid}" for sid in submitted.values()]
+    assert_no_violations(page, narrow, base)
+    for path in narrow:
+        page.goto(base + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+    page.set_viewport_size({"width": 1100, "height": 900})
     # a refused form, with its error summary
     page.goto(base + "/exercises/backprop-bias")
     page.locator("#answer-z").fill("W1 x + (")

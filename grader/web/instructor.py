@@ -16,14 +16,20 @@ from werkzeug.utils import secure_filename
 
 from grader.catalog import CatalogError
 from grader.extensions import db
-from grader.models import SUBMISSION_STATUSES, Exercise, Submission
+from grader.models import EXERCISE_STATUSES, SUBMISSION_STATUSES, Exercise, Submission
 from grader.services.dashboard import (
     SubmissionFilter,
     class_overview,
     gradebook,
     list_submissions,
 )
-from grader.services.exercises import import_exercises, spec_of
+from grader.services.exercises import (
+    ExerciseNotFound,
+    SelfTestFailed,
+    import_exercises,
+    set_status,
+    spec_of,
+)
 from grader.services.review import ReviewError, grade_review, reviewable
 from grader.services.scores import csv_safe
 from grader.web.auth import instructor_required, signed_in_user
@@ -53,7 +59,39 @@ def dashboard() -> ResponseReturnValue:
                 ],
             }
         )
-    return render_template("instructor/dashboard.html", cards=cards)
+    statuses = {
+        slug: status for slug, status in db.session.execute(select(Exercise.slug, Exercise.status))
+    }
+    return render_template(
+        "instructor/dashboard.html",
+        cards=cards,
+        statuses=statuses,
+        exercise_statuses=EXERCISE_STATUSES,
+    )
+
+
+STATUS_WORDS = {
+    "live": "live: listed and open to students",
+    "hidden": "hidden: not listed, open to whoever has the link",
+    "draft": "draft: only instructors see it",
+    "retired": "retired: closed to new submissions, results kept",
+}
+
+
+@bp.post("/instructor/exercises/<slug>/status")
+@instructor_required
+def exercise_status(slug: str) -> ResponseReturnValue:
+    """Set an exercise live, hidden, draft or retired; back to the dashboard."""
+    status = request.form.get("status", "")
+    try:
+        set_status(slug, status)
+    except ExerciseNotFound:
+        abort(404)
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("web.dashboard") + f"#exercise-{slug}", 303)
+    flash(f"{slug} is now {STATUS_WORDS[status]}.", "info")
+    return redirect(url_for("web.dashboard") + f"#exercise-{slug}", 303)
 
 
 def _date_arg(name: str) -> date | None:
@@ -205,7 +243,28 @@ def import_form() -> ResponseReturnValue:
             paths.append(path)
             names[str(path)] = upload.filename
         try:
-            report = import_exercises(paths)
+            report = import_exercises(
+                paths, selftest=True, failing_as_draft=request.form.get("drafts") == "1"
+            )
+        except SelfTestFailed as exc:
+            issues = [
+                {
+                    "file": names.get(result.path, Path(result.path).name),
+                    "line": None,
+                    "field": f"part {part.part_id}",
+                    "message": f"self-test: {check.label}: {check.message}",
+                }
+                for result in exc.reports
+                for part in result.parts
+                for check in part.failures
+            ]
+            return render_template(
+                "instructor/import.html",
+                issues=issues,
+                report=None,
+                message="Nothing was imported: these exercises fail their own self-test. "
+                "Fix them, or import them as drafts that students do not see.",
+            ), 422
         except CatalogError as exc:
             issues = [
                 {

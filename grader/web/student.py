@@ -43,7 +43,7 @@ def exercises() -> ResponseReturnValue:
     signed-in user's best score and number of attempts."""
     best = best_scores_for_user(current_user.id)
     rows = []
-    specs = [spec_of(version) for version in list_current_versions()]
+    specs = [spec_of(version) for version in list_current_versions(("live",))]
     specs.sort(key=lambda s: (s.order is None, s.order or 0, s.title.casefold(), s.slug))
     for spec in specs:
         rows.append(

@@ -529,3 +529,96 @@ def test_preview_says_read_as_and_reports_a_shape_error(page, server):
     box.locator(".preview-error").wait_for(state="detached")
     box.locator("math").wait_for()
     assert "✓" not in box.inner_text() and box.inner_text().startswith("read as")
+
+
+# 12. Import runs the self-test; instructors open and close exercises --------------------------
+
+
+def _variant(slug: str, extra: str = "") -> bytes:
+    """Return jacobian-shape's YAML under another slug and title, with ``extra`` appended."""
+    text = (e2e.EXERCISES / "jacobian-shape.yaml").read_text(encoding="utf-8")
+    text = text.replace("slug: jacobian-shape", f"slug: {slug}", 1)
+    text = text.replace("title: Shapes of gradients and Jacobians", f"title: Variant {slug}", 1)
+    return (text + extra).encode()
+
+
+WRONG_EXAMPLE = '  - {part: shape, answer: "m×n", correct: true}\n'  # m×n is wrong: self-test fails
+
+
+def upload(page, files: dict[str, bytes], drafts: bool = False) -> None:  # noqa: ANN001
+    """Upload exercise files on the import page."""
+    page.goto(page.url.split("/instructor")[0] + "/instructor/import")
+    page.get_by_label("Exercise files (.yaml)").set_input_files(
+        [
+            {"name": name, "mimeType": "application/yaml", "buffer": data}
+            for name, data in files.items()
+        ]
+    )
+    page.get_by_label("If an exercise fails its self-test").set_checked(drafts)
+    page.get_by_role("button", name="Check and import").click()
+
+
+def test_import_runs_the_self_test_and_refuses_or_keeps_a_draft(page, server):
+    base, app = server
+    sign_in(page, base, "teacher@example.org")
+    page.goto(base + "/instructor")
+    page.expected_statuses.add(422)
+    upload(
+        page,
+        {"bad.yaml": _variant("selftest-bad", WRONG_EXAMPLE), "ok.yaml": _variant("selftest-ok")},
+    )
+    assert "Nothing was imported" in page.locator(".flash-error").inner_text()
+    problems = page.locator("table.issues").inner_text()
+    assert "bad.yaml" in problems and "self-test" in problems and "ok.yaml" not in problems
+    with app.app_context():
+        from grader.services.exercises import ExerciseNotFound, current_version
+
+        for slug in ("selftest-bad", "selftest-ok"):
+            with pytest.raises(ExerciseNotFound):
+                current_version(slug, closed=True)
+    # as drafts: imported, and students do not see the failing one
+    upload(
+        page,
+        {"bad.yaml": _variant("selftest-bad", WRONG_EXAMPLE), "ok.yaml": _variant("selftest-ok")},
+        drafts=True,
+    )
+    done = page.locator(".flash-info").inner_text()
+    assert "Kept as drafts" in done and "selftest-bad" in done
+    page.goto(base + "/instructor")
+    assert page.locator("#status-selftest-bad").input_value() == "draft"
+    assert page.locator("#status-selftest-ok").input_value() == "live"
+    student = page.context.browser.new_context()
+    other = student.new_page()
+    sign_in(other, base, "other@example.org")
+    listed = other.locator("table.list").inner_text()
+    assert "Variant selftest-ok" in listed and "Variant selftest-bad" not in listed
+    assert other.goto(base + "/exercises/selftest-bad").status == 404
+    # the instructor opens it, then retires it
+    page.locator("#status-selftest-bad").select_option("live")
+    page.locator("#exercise-selftest-bad").get_by_role("button", name="Set").click()
+    assert "selftest-bad is now live" in page.locator(".flash-info").inner_text()
+    other.goto(base + "/exercises")
+    assert "Variant selftest-bad" in other.locator("table.list").inner_text()
+    page.locator("#status-selftest-bad").select_option("retired")
+    page.locator("#exercise-selftest-bad").get_by_role("button", name="Set").click()
+    assert other.goto(base + "/exercises/selftest-bad").status == 404
+    other.goto(base + "/exercises")
+    assert "Variant selftest-bad" not in other.locator("table.list").inner_text()
+    student.close()
+
+
+def test_import_lists_every_problem_of_a_file(page, server):
+    base, _ = server
+    sign_in(page, base, "teacher@example.org")
+    page.goto(base + "/instructor")
+    page.expected_statuses.add(422)
+    broken = (
+        _variant("two-problems")
+        .replace(b"kind: shape", b"kind: shapes", 1)
+        .replace(b"kind: choice", b"kind: choices", 1)
+    )
+    upload(page, {"broken.yaml": broken})
+    rows = page.locator("table.issues tbody tr")
+    assert rows.count() >= 2
+    messages = rows.all_inner_texts()
+    assert any("shapes" in m for m in messages) and any("choices" in m for m in messages)

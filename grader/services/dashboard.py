@@ -36,6 +36,7 @@ class PartStats:
     kind: str
     answered: int = 0
     correct: int = 0
+    pending: int = 0  # answered, waiting for an instructor's review (neither right nor wrong yet)
     mistakes: list[tuple[str, int]] = field(default_factory=list)
 
 
@@ -110,6 +111,7 @@ def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
     best: dict[int, float] = {}
     answered: Counter[str] = Counter()
     correct: Counter[str] = Counter()
+    pending: Counter[str] = Counter()
     diagnoses: dict[str, Counter[str]] = defaultdict(Counter)
     for user_id, score, max_score, status, parts in rows:
         stats.submissions += 1
@@ -120,6 +122,8 @@ def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
             part_id, diagnosis = part.get("id"), part.get("diagnosis") or ""
             if diagnosis != "unanswered":
                 answered[part_id] += 1
+            if part.get("status") == "needs_review":
+                pending[part_id] += 1
             if part.get("correct"):
                 correct[part_id] += 1
             elif diagnosis not in ("", "unanswered") and part.get("status") != "needs_review":
@@ -137,6 +141,7 @@ def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
                 part.kind,
                 answered[part.id],
                 correct[part.id],
+                pending[part.id],
                 [(diagnosis_label(part, key), count) for key, count in top],
             )
         )

@@ -30,7 +30,7 @@ from grader.services.exercises import (
     set_status,
     spec_of,
 )
-from grader.services.review import ReviewError, grade_review, reviewable
+from grader.services.review import ReviewError, grade_review, pending_reviews, reviewable
 from grader.services.scores import csv_safe
 from grader.web.auth import instructor_required, signed_in_user
 from grader.web.blueprint import bp
@@ -129,7 +129,32 @@ def exercise_submissions(slug: str) -> ResponseReturnValue:
     )
 
 
-def _render_detail(row: Submission, errors: dict[str, str] | None = None, status: int = 200):
+def _review_queue(submission_id: int) -> dict[str, object]:
+    """Return where a submission sits in the queue of submissions waiting for review (all
+    exercises, oldest first): its position, the count, and the previous and next ids."""
+    queue = list(dict.fromkeys(item.submission_id for item in pending_reviews()))
+    if submission_id not in queue:
+        return {
+            "position": None,
+            "count": len(queue),
+            "previous": None,
+            "next": queue[0] if queue else None,
+        }
+    index = queue.index(submission_id)
+    return {
+        "position": index + 1,
+        "count": len(queue),
+        "previous": queue[index - 1] if index > 0 else None,
+        "next": queue[index + 1] if index + 1 < len(queue) else None,
+    }
+
+
+def _render_detail(
+    row: Submission,
+    errors: dict[str, dict[str, str]] | None = None,
+    status: int = 200,
+    entered: dict[str, dict[str, str]] | None = None,
+):
     rubrics = {part.id: getattr(part, "rubric", None) for part in spec_of(row.version).parts}
     return render_template(
         "instructor/submission.html",
@@ -137,6 +162,8 @@ def _render_detail(row: Submission, errors: dict[str, str] | None = None, status
         rubrics=rubrics,
         reviewable={p["id"] for p in row.parts or [] if reviewable(p)},
         errors=errors or {},
+        entered=entered or {},
+        queue=_review_queue(row.id),
         instructor_view=True,
     ), status
 
@@ -158,17 +185,24 @@ def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
     row = db.session.get(Submission, submission_id)
     if row is None:
         abort(404)
+    entered = {
+        part_id: {
+            "score": request.form.get("score", "")[:50],
+            "feedback": request.form.get("feedback", ""),
+        }
+    }
     try:
-        score = float(request.form.get("score", ""))
+        score = float(entered[part_id]["score"])
     except ValueError:
-        return _render_detail(row, {part_id: "Enter the score as a number."}, 422)
+        errors = {part_id: {"score": "Enter the score as a number."}}
+        return _render_detail(row, errors, 422, entered)
     try:
-        grade_review(
-            submission_id, part_id, score, request.form.get("feedback", ""), signed_in_user()
-        )
+        grade_review(submission_id, part_id, score, entered[part_id]["feedback"], signed_in_user())
     except ReviewError as exc:
         db.session.rollback()
-        return _render_detail(db.session.get(Submission, submission_id), {part_id: str(exc)}, 422)
+        field = "feedback" if "feedback" in str(exc) else "score"
+        row = db.session.get(Submission, submission_id)
+        return _render_detail(row, {part_id: {field: str(exc)}}, 422, entered)
     flash(f"Part {part_id} graded: {score:g} points.", "info")
     return redirect(url_for("web.instructor_submission", submission_id=submission_id), 303)
 

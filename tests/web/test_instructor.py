@@ -108,7 +108,7 @@ def test_dashboard_shows_distribution_and_frequent_mistakes(client, users):
     assert "<strong>3</strong> submissions" in page
     assert "listed mistake: h×q" in page and "listed mistake: m×n" in page
     assert "<title>listed mistake: h×q: 2</title>" in page  # counted over both students
-    assert "✓ 2 of 3 answered" in page  # part shape: two right answers out of three
+    assert "✓ 2 of 3 graded" in page  # part shape: two right answers out of three
     assert "<title>no answer" not in page  # an unanswered part is not a mistake
 
 

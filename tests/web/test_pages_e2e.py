@@ -622,3 +622,60 @@ def test_import_lists_every_problem_of_a_file(page, server):
     assert rows.count() >= 2
     messages = rows.all_inner_texts()
     assert any("shapes" in m for m in messages) and any("choices" in m for m in messages)
+
+
+# 13. Reviewing: an empty score field, what was typed kept, the error at its field, a queue ---
+
+
+def test_review_form_queue_and_pending_scores(page, server, submitted):
+    base, app = server
+    need_exercise(app, "multi-gpu")
+    from grader.models import User
+
+    with app.app_context():  # a second submission waiting for review, of another student
+        from grader.services.grading import submit
+
+        other = db.session.scalar(select(User).where(User.email == "other@example.org"))
+        second, _ = submit("multi-gpu", other, SAMPLE_ANSWERS["multi-gpu"], source="web")
+        second_id = second.id
+    first_id = submitted["multi-gpu"]
+    # the student's result: the pending part is neither 0 nor counted in the headline
+    sign_in(page, base, "student@example.org")
+    page.goto(f"{base}/submissions/{first_id}")
+    headline = page.locator("#summary .score").inner_text()
+    assert "Score so far 0 / 3" in headline and "2 more points wait" in headline
+    assert page.locator("#part-discussion .points").inner_text() == "– / 2"
+    page.context.clear_cookies()
+    sign_in(page, base, "teacher@example.org")
+    page.goto(base + "/instructor")
+    card = page.locator("#exercise-multi-gpu").inner_text()
+    assert "◷ 2 waiting for review" in card and "✓ 0 of" not in card.split("discussion")[1][:40]
+    page.goto(f"{base}/instructor/submissions/{first_id}")
+    queue = page.get_by_role("navigation", name="Review queue")
+    assert "Waiting for review: 1 of 2" in queue.inner_text()
+    score = page.get_by_label("Score (0 to 2)")
+    assert score.input_value() == ""  # not a pre-filled 0
+    score.fill("1")
+    long = "Good point on communication. " * 200  # over the 5,000 characters a feedback has
+    page.get_by_label("Feedback to the student").fill(long)
+    page.expected_statuses.add(422)
+    page.get_by_role("button", name="Grade this part").click()
+    score = page.get_by_label("Score (0 to 2)")
+    assert score.input_value() == "1"
+    feedback = page.get_by_label("Feedback to the student")
+    assert feedback.input_value() == long
+    message = page.locator("#feedback-error-discussion")
+    assert "longer than" in message.inner_text()
+    assert feedback.get_attribute("aria-describedby") == "feedback-error-discussion"
+    assert page.locator("#score-error-discussion").count() == 0
+    feedback.fill("Good point on communication.")
+    score.fill("1.5")
+    page.get_by_role("button", name="Grade this part").click()
+    assert "graded: 1.5 points" in page.locator(".flash-info").inner_text()
+    queue = page.get_by_role("navigation", name="Review queue")
+    queue.get_by_role("link", name="Next to review →").click()
+    page.wait_for_url(f"{base}/instructor/submissions/{second_id}")
+    assert (
+        "Waiting for review: 1 of 1"
+        in page.get_by_role("navigation", name="Review queue").inner_text()
+    )

@@ -679,3 +679,45 @@ def test_review_form_queue_and_pending_scores(page, server, submitted):
         "Waiting for review: 1 of 1"
         in page.get_by_role("navigation", name="Review queue").inner_text()
     )
+
+
+# 4. A deep graph typed as an edge list is laid out by layers, nothing piled up ----------------
+
+CHAPTER_GRAPH = """x -> matmul#1; W1 -> matmul#1; matmul#1 -> add#1; b1 -> add#1; add#1 -> z
+z -> φ -> h; h -> matmul#2; W2 -> matmul#2; matmul#2 -> add#2; b2 -> add#2; add#2 -> o
+o -> l; y -> l; l -> L; W1 -> ℓ2; W2 -> ℓ2; ℓ2 -> s; L -> add#3; s -> add#3; add#3 -> J"""
+
+
+def test_a_deep_typed_graph_is_laid_out_without_overlaps(page, server):
+    base, app = server
+    need_exercise(app, "graph-bias")
+    sign_in(page, base, "student@example.org")
+    page.goto(base + "/exercises/graph-bias")
+    editor = page.locator(".graph-editor").first
+    editor.locator("textarea.graph-edges").fill(CHAPTER_GRAPH)
+    nodes = editor.locator("svg g.node")
+    assert nodes.count() == 20
+    boxes = []
+    for index in range(nodes.count()):
+        nodes.nth(index).scroll_into_view_if_needed()
+        box = nodes.nth(index).evaluate(
+            "g => { const r = g.getBBox(); const m = g.transform.baseVal.consolidate().matrix;"
+            " return {x: r.x + m.e, y: r.y + m.f, w: r.width, h: r.height}; }"
+        )
+        boxes.append(box)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            apart = (
+                a["x"] + a["w"] <= b["x"]
+                or b["x"] + b["w"] <= a["x"]
+                or a["y"] + a["h"] <= b["y"]
+                or b["y"] + b["h"] <= a["y"]
+            )
+            assert apart, (a, b)
+    view = editor.locator("svg").evaluate("s => s.viewBox.baseVal.width")
+    assert max(b["x"] + b["w"] for b in boxes) <= view  # all inside the (scrollable) canvas
+    # the last layer can be reached: scroll to it and click it
+    last = editor.locator("svg g.node[data-label='J']")
+    last.scroll_into_view_if_needed()
+    last.click()
+    assert "selected" in last.get_attribute("class")

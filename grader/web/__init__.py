@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from grader.web import auth, instructor, preview, student  # noqa: F401  (register the views)
 from grader.web.blueprint import bp
+from grader.web.graphsvg import graph_svg
 from grader.web.markdown import render_inline, render_markdown
 from grader.web.mathlabel import label_math
 
@@ -25,6 +26,7 @@ def markdown_inline_filter(text: str) -> Markup:
     return label_math(render_inline(text))
 
 
+bp.add_app_template_global(graph_svg, "graph_svg")
 bp.add_app_template_filter(markdown_filter, "markdown")
 bp.add_app_template_filter(markdown_inline_filter, "markdown_inline")
 

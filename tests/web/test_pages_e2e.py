@@ -721,3 +721,34 @@ def test_a_deep_typed_graph_is_laid_out_without_overlaps(page, server):
     last.scroll_into_view_if_needed()
     last.click()
     assert "selected" in last.get_attribute("class")
+
+
+# 5. A submitted graph is drawn on the result and instructor pages ----------------------------
+
+
+def test_result_pages_draw_the_submitted_graph_numbered_and_typed(page, server, submitted):
+    base, app = server
+    need_exercise(app, "graph-bias")
+    sign_in(page, base, "student@example.org")
+    for path in (f"/submissions/{submitted['graph-bias']}",):
+        page.goto(base + path)
+        drawing = page.locator("#part-graph svg.graph-drawing")
+        assert drawing.get_attribute("role") == "img"
+        nodes = drawing.locator("g.node")
+        assert nodes.count() == 6  # x, W1, matmul, +, b1, z
+        assert drawing.locator("g.node.variable rect").count() == 4
+        assert drawing.locator("g.node.operator ellipse").count() == 2
+        assert drawing.locator("text.number").all_text_contents() == [str(i) for i in range(1, 7)]
+        assert drawing.locator("line.edge").count() == 5
+        labels = dict(
+            zip(
+                drawing.locator("text.number").all_text_contents(),
+                drawing.locator("text.label").all_text_contents(),
+                strict=True,
+            )
+        )
+        assert set(labels.values()) == {"x", "W1", "matmul", "+", "b1", "z"}
+    page.context.clear_cookies()
+    sign_in(page, base, "teacher@example.org")
+    page.goto(f"{base}/instructor/submissions/{submitted['graph-bias']}")
+    assert page.locator("#part-graph svg.graph-drawing g.node").count() == 6

@@ -519,8 +519,14 @@ def test_code_answer_is_run_and_graded(page, server):
     sign_in(page, base, "student@example.org")
     page.goto(base + "/exercises/backprop-code")
     area = page.locator("#answer-code")
-    assert "def backward" in area.input_value()  # the starter code
-    area.fill(CORRECT_CODE)
+    assert "def backward" in area.input_value()  # the starter code, also in the editor
+    assert "def backward" in page.locator("#part-code .cm-content").inner_text()
+    page.evaluate(
+        "([text]) => { const view = document.getElementById('answer-code').codeEditor;"
+        " view.dispatch({changes: {from: 0, to: view.state.doc.length, insert: text}}); }",
+        [CORRECT_CODE],
+    )
+    assert area.input_value() == CORRECT_CODE
     submit_form(page, base)
     page.get_by_text("Score 4 / 4").wait_for(timeout=20_000)
     assert "✓ correct" in page.locator("#part-code").inner_text()

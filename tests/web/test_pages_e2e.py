@@ -130,8 +130,21 @@ def fill(page, answers: dict) -> None:  # noqa: ANN001
                 box.set_checked(box.get_attribute("value") in value)
         elif section.locator(".graph-editor").count():
             section.locator("textarea.graph-edges").fill(value)
+        elif section.locator(".cm-editor").count():
+            set_code(page, part, value)
         else:
             page.locator(f"#answer-{part}").fill(value)
+
+
+SET_CODE = """([id, text]) => {
+  const view = document.getElementById(id).codeEditor;
+  view.dispatch({changes: {from: 0, to: view.state.doc.length, insert: text}});
+}"""
+
+
+def set_code(page, part: str, text: str) -> None:  # noqa: ANN001
+    """Replace the code editor's text (typing would meet its auto-indent and brackets)."""
+    page.evaluate(SET_CODE, [f"answer-{part}", text])
 
 
 def edges_of(page, part: str) -> set[tuple[str, str]]:  # noqa: ANN001
@@ -752,3 +765,33 @@ def test_result_pages_draw_the_submitted_graph_numbered_and_typed(page, server, 
     sign_in(page, base, "teacher@example.org")
     page.goto(f"{base}/instructor/submissions/{submitted['graph-bias']}")
     assert page.locator("#part-graph svg.graph-drawing g.node").count() == 6
+
+
+# 9. Code answers: a code editor with a way out by keyboard -----------------------------------
+
+
+IN_EDITOR = (
+    "(document.activeElement.shadowRoot || {}).activeElement?.classList.contains('cm-content')"
+)
+
+
+def test_code_editor_indents_with_tab_and_lets_the_keyboard_out(page, server):
+    base, app = server
+    need_exercise(app, "backprop-code")
+    sign_in(page, base, "student@example.org")
+    page.goto(base + "/exercises/backprop-code")
+    editor = page.get_by_role("textbox", name="Your code (Python; only numpy may be imported)")
+    assert "def backward" in editor.inner_text()  # the starter code
+    assert page.locator("#answer-code").is_hidden()  # the form field follows the editor
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("x = 1")
+    page.keyboard.press("Home")
+    page.keyboard.press("Tab")  # indents, stays in the editor
+    assert page.evaluate(IN_EDITOR)
+    assert page.locator("#answer-code").input_value().endswith("    x = 1")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")  # Esc then Tab: out of the editor, on to the next control
+    assert not page.evaluate(IN_EDITOR)
+    assert page.evaluate("document.activeElement.textContent") == "Submit for grading"

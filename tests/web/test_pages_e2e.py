@@ -795,3 +795,41 @@ def test_code_editor_indents_with_tab_and_lets_the_keyboard_out(page, server):
     page.keyboard.press("Tab")  # Esc then Tab: out of the editor, on to the next control
     assert not page.evaluate(IN_EDITOR)
     assert page.evaluate("document.activeElement.textContent") == "Submit for grading"
+
+
+WRONG_CODE = """import numpy as np
+
+
+def backward(x, y, W1, b1, W2, b2, lam):
+    return {"W1": W1 @ x}
+"""
+RAISING_CODE = """def backward(x, y, W1, b1, W2, b2, lam):
+    raise ValueError("boom")
+"""
+
+
+@pytest.mark.sandbox
+def test_code_results_number_trials_from_one_and_show_tracebacks_as_code(page, server):
+    base, app = server
+    need_exercise(app, "backprop-code")
+    if e2e.shutil.which("bwrap") is None:
+        pytest.skip("grading code needs bubblewrap")
+    from grader.models import User
+    from grader.services.grading import submit
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "student@example.org"))
+        wrong = submit("backprop-code", user, {"code": WRONG_CODE}, source="web")[0].id
+        raising = submit("backprop-code", user, {"code": RAISING_CODE}, source="web")[0].id
+    sign_in(page, base, "student@example.org")
+    page.goto(f"{base}/submissions/{wrong}")
+    part = page.locator("#part-code")
+    assert "trial 1" in part.locator(".feedback").inner_text()
+    assert "trial 0" not in part.inner_text() and "trial: 0" not in part.inner_text()
+    assert part.locator("table.outputs tbody tr").first.locator("td").nth(1).inner_text() == "1"
+    trials = part.locator("ol.trials li").all_inner_texts()
+    assert len(trials) >= 3 and trials[0].startswith("trial 1: d=")
+    page.goto(f"{base}/submissions/{raising}")
+    traceback = page.locator("#part-code pre.code-feedback")
+    assert "ValueError: boom" in traceback.inner_text()
+    assert "monospace" in traceback.evaluate("e => getComputedStyle(e).fontFamily")

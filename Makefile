@@ -28,9 +28,13 @@ test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(BIN)/grader exercises test --quiet exercises/
 
+# ruff (style, unused noqa, complexity), mypy over grader/, and the layering contracts of
+# DESIGN section 2 (import-linter); configured in pyproject.toml.
 lint: install
 	$(BIN)/ruff check grader tests
 	$(BIN)/ruff format --check grader tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Browser code from npm, committed so that CI and `make test` need no npm: axe-core for the
 # accessibility checks of the browser tests, and CodeMirror 6 (the code answers' editor) bundled

@@ -61,11 +61,11 @@ def _interpret(frames: list[bytes], n_calls: int, expected, limits: Limits) -> R
     meta = summary.get("meta") if isinstance(summary.get("meta"), dict) else None
     raw = summary.get("status")
     if raw == "reported":
-        reported = meta.get("status") if meta else None
+        reported = meta.get("status", "") if meta else ""
         allowed = {Status.OK, Status.EXCEPTION, Status.MEMORY_LIMIT}
         status = Status(reported) if reported in allowed else Status.CRASHED
     else:
-        status = Status(raw) if raw in Status.__members__.values() else Status.CRASHED
+        status = Status(str(raw)) if raw in Status.__members__.values() else Status.CRASHED
     traceback = meta.get("traceback", "") if meta else ""
     return RunResult(
         status=status,
@@ -83,7 +83,7 @@ def run_code(
     calls: list[dict[str, np.ndarray | float]],
     limits: Limits | None = None,
     *,
-    expected: list[dict[str, tuple[int, ...]]] | None = None,
+    expected: list[dict[str, tuple[int, ...] | None]] | None = None,
     packages: tuple[str, ...] = ("numpy",),
     unconfined: bool | None = None,
     warm: bool = True,
@@ -144,7 +144,7 @@ def check_sandbox() -> tuple[bool, str]:
     if result.status is Status.SANDBOX_UNAVAILABLE:
         return False, f"bubblewrap cannot start a sandbox: {result.message}"
     outputs = result.calls[0].outputs if result.calls else {}
-    if result.status is not Status.OK or not np.array_equal(outputs.get("y"), [0.0, 2.0, 4.0]):
+    if result.status is not Status.OK or not np.array_equal(outputs.get("y", ()), [0.0, 2.0, 4.0]):
         return (
             False,
             f"the sandbox started but a test job failed: {result.status} "

@@ -16,6 +16,7 @@ from werkzeug.utils import secure_filename
 
 from grader.catalog import CatalogError
 from grader.extensions import db
+from grader.kinds.registry import get_kind
 from grader.models import EXERCISE_STATUSES, SUBMISSION_STATUSES, Exercise, Submission
 from grader.services.dashboard import (
     SubmissionFilter,
@@ -155,7 +156,7 @@ def _render_detail(
     status: int = 200,
     entered: dict[str, dict[str, str]] | None = None,
 ):
-    rubrics = {part.id: getattr(part, "rubric", None) for part in spec_of(row.version).parts}
+    rubrics = {part.id: get_kind(part.kind).rubric(part) for part in spec_of(row.version).parts}
     return render_template(
         "instructor/submission.html",
         **submission_context(row),
@@ -201,7 +202,7 @@ def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
     except ReviewError as exc:
         db.session.rollback()
         field = "feedback" if "feedback" in str(exc) else "score"
-        row = db.session.get(Submission, submission_id)
+        row = db.get_or_404(Submission, submission_id)
         return _render_detail(row, {part_id: {field: str(exc)}}, 422, entered)
     flash(f"Part {part_id} graded: {score:g} points.", "info")
     return redirect(url_for("web.instructor_submission", submission_id=submission_id), 303)
@@ -271,7 +272,7 @@ def import_form() -> ResponseReturnValue:
     with tempfile.TemporaryDirectory(prefix="grader-import-") as tmp:
         paths, names = [], {}
         for index, upload in enumerate(uploads):
-            name = secure_filename(upload.filename) or f"file-{index}.yaml"
+            name = secure_filename(upload.filename or "") or f"file-{index}.yaml"
             path = Path(tmp) / f"{index:02d}-{name}"
             upload.save(path)
             paths.append(path)
@@ -281,7 +282,7 @@ def import_form() -> ResponseReturnValue:
                 paths, selftest=True, failing_as_draft=request.form.get("drafts") == "1"
             )
         except SelfTestFailed as exc:
-            issues = [
+            failures = [
                 {
                     "file": names.get(result.path, Path(result.path).name),
                     "line": None,
@@ -294,7 +295,7 @@ def import_form() -> ResponseReturnValue:
             ]
             return render_template(
                 "instructor/import.html",
-                issues=issues,
+                issues=failures,
                 report=None,
                 message="Nothing was imported: these exercises fail their own self-test. "
                 "Fix them, or import them as drafts that students do not see.",

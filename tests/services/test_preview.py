@@ -5,7 +5,7 @@ from grader.services.preview import preview_answer
 from tests.conftest import EXERCISES
 
 
-def _spec(slug: str):  # noqa: ANN202
+def _spec(slug: str):
     (loaded,) = load_files([EXERCISES / f"{slug}.yaml"])
     return loaded.spec
 

@@ -25,19 +25,19 @@ submit_form = e2e.submit_form
 need_exercise = e2e.need_exercise
 
 
-def count_submissions(app) -> int:  # noqa: ANN001
+def count_submissions(app) -> int:
     """Return how many submissions the database holds."""
     with app.app_context():
         return db.session.scalar(select(func.count(Submission.id)))
 
 
-def try_again(page, base: str) -> None:  # noqa: ANN001
+def try_again(page, base: str) -> None:
     """From a submission's page, go back to the form filled with its answers."""
     page.get_by_role("link", name="Try again with these answers").click()
     page.wait_for_url(f"{base}/exercises/*from=*")
 
 
-def refuse(page) -> None:  # noqa: ANN001
+def refuse(page) -> None:
     """Submit a form that the server refuses (422) and wait for it to come back."""
     page.expected_statuses.add(422)
     page.get_by_role("button", name="Submit for grading").click()
@@ -121,7 +121,7 @@ ROUND_TRIPS = {
 }
 
 
-def fill(page, answers: dict) -> None:  # noqa: ANN001
+def fill(page, answers: dict) -> None:
     """Type each answer into its part's widget, as a student would."""
     for part, value in answers.items():
         section = page.locator(f"#part-{part}")
@@ -142,19 +142,19 @@ SET_CODE = """([id, text]) => {
 }"""
 
 
-def set_code(page, part: str, text: str) -> None:  # noqa: ANN001
+def set_code(page, part: str, text: str) -> None:
     """Replace the code editor's text (typing would meet its auto-indent and brackets)."""
     page.evaluate(SET_CODE, [f"answer-{part}", text])
 
 
-def edges_of(page, part: str) -> set[tuple[str, str]]:  # noqa: ANN001
+def edges_of(page, part: str) -> set[tuple[str, str]]:
     """Return the edges (by label) the graph editor holds in its hidden JSON field."""
     graph = json.loads(page.locator(f"#answer-{part}").input_value())
     labels = {node["id"]: node["label"] for node in graph["nodes"]}
     return {(labels[a], labels[b]) for a, b in graph["edges"]}
 
 
-def check_kept(page, answers: dict, expected_edges: dict) -> None:  # noqa: ANN001
+def check_kept(page, answers: dict, expected_edges: dict) -> None:
     """Assert that every answer is back in its widget as typed."""
     for part, value in answers.items():
         section = page.locator(f"#part-{part}")
@@ -244,14 +244,14 @@ def test_refused_form_has_an_error_summary_that_takes_focus_and_links_to_each_pa
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 
 
-def with_axe(page) -> None:  # noqa: ANN001
+def with_axe(page) -> None:
     """Load axe-core (vendored from npm) into every page this context opens from now on. An init
     script, not ``add_script_tag``: the pages' Content-Security-Policy refuses inline scripts,
     and the test keeps that policy on."""
     page.context.add_init_script(path=str(AXE))
 
 
-def axe_violations(page) -> list[str]:  # noqa: ANN001
+def axe_violations(page) -> list[str]:
     """Run axe-core in the page; return its violations, one line each."""
     result = page.evaluate(
         "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map("
@@ -277,7 +277,7 @@ SAMPLE_ANSWERS = {
 
 
 @pytest.fixture(scope="module")
-def submitted(server) -> dict[str, int]:  # noqa: ANN001
+def submitted(server) -> dict[str, int]:
     """Return the id of one graded submission of the student per exercise that is available."""
     from grader.catalog import CatalogError  # noqa: F401  (the server imported what loads)
     from grader.models import User
@@ -371,7 +371,7 @@ def test_verdict_glyphs_exist_in_the_page_font(page, server, submitted):
         assert not page.evaluate(MISSING_GLYPH, verdict), f"{verdict!r} shows as an empty box"
 
 
-def assert_no_violations(page, paths: list[str], base: str) -> None:  # noqa: ANN001
+def assert_no_violations(page, paths: list[str], base: str) -> None:
     """Open each path and collect axe-core's violations; assert there are none."""
     found = {}
     for path in paths:
@@ -558,7 +558,7 @@ def _variant(slug: str, extra: str = "") -> bytes:
 WRONG_EXAMPLE = '  - {part: shape, answer: "m×n", correct: true}\n'  # m×n is wrong: self-test fails
 
 
-def upload(page, files: dict[str, bytes], drafts: bool = False) -> None:  # noqa: ANN001
+def upload(page, files: dict[str, bytes], drafts: bool = False) -> None:
     """Upload exercise files on the import page."""
     page.goto(page.url.split("/instructor")[0] + "/instructor/import")
     page.get_by_label("Exercise files (.yaml)").set_input_files(
@@ -652,6 +652,15 @@ def test_review_form_queue_and_pending_scores(page, server, submitted):
         second, _ = submit("multi-gpu", other, SAMPLE_ANSWERS["multi-gpu"], source="web")
         second_id = second.id
     first_id = submitted["multi-gpu"]
+
+    def waiting() -> list[int]:
+        """The submissions waiting for review, oldest first (other tests add some too)."""
+        from grader.services.review import pending_reviews
+
+        with app.app_context():
+            return list(dict.fromkeys(item.submission_id for item in pending_reviews()))
+
+    queue_ids = waiting()
     # the student's result: the pending part is neither 0 nor counted in the headline
     sign_in(page, base, "student@example.org")
     page.goto(f"{base}/submissions/{first_id}")
@@ -662,10 +671,12 @@ def test_review_form_queue_and_pending_scores(page, server, submitted):
     sign_in(page, base, "teacher@example.org")
     page.goto(base + "/instructor")
     card = page.locator("#exercise-multi-gpu").inner_text()
-    assert "◷ 2 waiting for review" in card and "✓ 0 of" not in card.split("discussion")[1][:40]
+    discussion = card.split("discussion (text)")[1][:60]
+    assert f"◷ {len(queue_ids)} waiting for review" in discussion and "✓ 0 of" not in discussion
     page.goto(f"{base}/instructor/submissions/{first_id}")
     queue = page.get_by_role("navigation", name="Review queue")
-    assert "Waiting for review: 1 of 2" in queue.inner_text()
+    position = queue_ids.index(first_id) + 1
+    assert f"Waiting for review: {position} of {len(queue_ids)}" in queue.inner_text()
     score = page.get_by_label("Score (0 to 2)")
     assert score.input_value() == ""  # not a pre-filled 0
     score.fill("1")
@@ -687,11 +698,16 @@ def test_review_form_queue_and_pending_scores(page, server, submitted):
     assert "graded: 1.5 points" in page.locator(".flash-info").inner_text()
     queue = page.get_by_role("navigation", name="Review queue")
     queue.get_by_role("link", name="Next to review →").click()
-    page.wait_for_url(f"{base}/instructor/submissions/{second_id}")
+    remaining = waiting()
+    assert first_id not in remaining and second_id in remaining
+    page.wait_for_url(f"{base}/instructor/submissions/{remaining[0]}")
     assert (
-        "Waiting for review: 1 of 1"
+        f"Waiting for review: 1 of {len(remaining)}"
         in page.get_by_role("navigation", name="Review queue").inner_text()
     )
+    page.goto(f"{base}/instructor/submissions/{second_id}")
+    queue = page.get_by_role("navigation", name="Review queue")
+    assert f"{remaining.index(second_id) + 1} of {len(remaining)}" in queue.inner_text()
 
 
 # 4. A deep graph typed as an edge list is laid out by layers, nothing piled up ----------------

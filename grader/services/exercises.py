@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from threading import Lock
 
+from cachetools import LRUCache, cached
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
-from grader import lookups
 from grader.catalog import LoadedExercise, load_files, load_yaml
 from grader.extensions import db
 from grader.kinds.spec import ExerciseSpec
@@ -77,7 +78,6 @@ def import_exercises(
     except Exception:
         db.session.rollback()
         raise
-    lookups.forget("versions")  # this process grades against the new versions at once
     return report
 
 
@@ -126,7 +126,6 @@ def set_status(slug: str, status: str) -> Exercise:
     exercise.status = status
     exercise.updated_at = utcnow()
     db.session.commit()
-    lookups.forget("versions")  # this process stops (or starts) taking submissions at once
     return exercise
 
 
@@ -142,18 +141,8 @@ def latest_version(exercise: Exercise) -> ExerciseVersion | None:
 
 def current_version(slug: str, *, closed: bool = False) -> ExerciseVersion:
     """Return the newest version of the exercise ``slug`` (its exercise loaded with it, in one
-    query, or from this process's copy: ``grader.lookups``); raise ``ExerciseNotFound``, also
-    for a draft or retired exercise unless ``closed`` (instructors' pages)."""
-    version = _newest(slug)
-    if not closed and version.exercise.status not in EXERCISE_OPEN:
-        raise ExerciseNotFound(f"exercise {slug!r} is {version.exercise.status}")
-    return version
-
-
-def _newest(slug: str) -> ExerciseVersion:
-    known = lookups.cache("versions").get(slug)
-    if known is not None:
-        return lookups.attach(known)
+    query); raise ``ExerciseNotFound``, also for a draft or retired exercise unless ``closed``
+    (instructors' pages)."""
     version = db.session.scalar(
         select(ExerciseVersion)
         .join(ExerciseVersion.exercise)
@@ -164,7 +153,8 @@ def _newest(slug: str) -> ExerciseVersion:
     )
     if version is None:
         raise ExerciseNotFound(f"no exercise {slug!r}")
-    lookups.cache("versions").put(slug, lookups.snapshot(version, "exercise"))
+    if not closed and version.exercise.status not in EXERCISE_OPEN:
+        raise ExerciseNotFound(f"exercise {slug!r} is {version.exercise.status}")
     return version
 
 
@@ -191,19 +181,10 @@ def list_current_versions(statuses: Iterable[str] | None = None) -> list[Exercis
     return list(db.session.scalars(query))
 
 
-_SPEC_CACHE: dict[tuple[int, str], ExerciseSpec] = {}
-
-
+@cached(LRUCache(maxsize=256), key=lambda version: (version.id, version.content_hash), lock=Lock())
 def spec_of(version: ExerciseVersion) -> ExerciseSpec:
     """Return the validated spec of a stored version (cached: versions never change)."""
-    key = (version.id, version.content_hash)
-    spec = _SPEC_CACHE.get(key)
-    if spec is None:
-        # From the stored YAML, not the JSON column: PostgreSQL's JSONB reorders object keys,
-        # and the order of `model:` (each quantity uses those above it) and of `dims:` (the
-        # order sizes are drawn in, so a seed's trials) is part of the exercise.
-        spec = ExerciseSpec.model_validate(load_yaml(version.source_yaml))
-        if len(_SPEC_CACHE) > 256:
-            _SPEC_CACHE.clear()
-        _SPEC_CACHE[key] = spec
-    return spec
+    # From the stored YAML, not the JSON column: PostgreSQL's JSONB reorders object keys, and
+    # the order of `model:` (each quantity uses those above it) and of `dims:` (the order sizes
+    # are drawn in, so a seed's trials) is part of the exercise.
+    return ExerciseSpec.model_validate(load_yaml(version.source_yaml))

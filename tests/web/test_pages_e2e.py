@@ -665,7 +665,7 @@ def test_review_form_queue_and_pending_scores(page, server, submitted):
     sign_in(page, base, "student@example.org")
     page.goto(f"{base}/submissions/{first_id}")
     headline = page.locator("#summary .score").inner_text()
-    assert "Score so far 0 / 3" in headline and "2 more points wait" in headline
+    assert "Score pending (of 5) · so far 0 / 3" in headline and "2 more points wait" in headline
     assert page.locator("#part-discussion .points").inner_text() == "– / 2"
     page.context.clear_cookies()
     sign_in(page, base, "teacher@example.org")

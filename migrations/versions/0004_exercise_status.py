@@ -1,7 +1,7 @@
 """exercises.status: live, hidden, draft or retired (instructors open and close exercises)
 
-Revision ID: 0003_exercise_status
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03 13:00:00
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision = "0003_exercise_status"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

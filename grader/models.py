@@ -102,6 +102,10 @@ class User(db.Model):
         return self.email or self.external_id or f"user {self.id}"
 
 
+EXERCISE_STATUSES = ("live", "hidden", "draft", "retired")
+EXERCISE_OPEN = ("live", "hidden")
+
+
 class Exercise(db.Model):
     """An exercise by slug; its content lives in immutable versions."""
 
@@ -110,6 +114,10 @@ class Exercise(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     title: Mapped[str] = mapped_column(String(300))
+    # live: listed and open; hidden: open to whoever has the link, not listed; draft: only
+    # instructors see it (a failing self-test keeps an import here); retired: closed, results
+    # kept. Submissions need live or hidden (EXERCISE_OPEN).
+    status: Mapped[str] = mapped_column(String(20), default="live", server_default="live")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

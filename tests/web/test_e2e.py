@@ -148,8 +148,12 @@ def sign_in(page: Page, base: str, email: str) -> None:
 
 
 def submit_form(page: Page, base: str) -> None:
-    """Submit the exercise form and wait for the submission's page."""
+    """Submit the exercise form (confirming blank parts when asked) and wait for the
+    submission's page."""
     page.get_by_role("button", name="Submit for grading").click()
+    dialog = page.locator("#confirm-blank")
+    if dialog.is_visible():
+        dialog.get_by_role("button", name="Submit anyway").click()
     page.wait_for_url(f"{base}/submissions/*")
 
 
@@ -221,8 +225,9 @@ def test_preview_marks_the_error_and_invalid_answers_are_kept(page, server):
     page.locator("#answer-dh_dz").fill("h×h")
     page.expected_statuses.add(422)
     page.get_by_role("button", name="Submit for grading").click()
-    page.locator(".flash-error").wait_for()
-    assert "nothing was recorded" in page.locator(".flash-error").inner_text()
+    page.get_by_role("button", name="Submit anyway").click()  # four parts are blank
+    page.locator("#error-summary").wait_for()
+    assert "nothing was recorded" in page.locator("#error-summary").inner_text()
     assert page.locator("#answer-shape").input_value() == "n×?"
     assert page.locator("#answer-dh_dz").input_value() == "h×h"
     assert page.locator("#error-shape").is_visible()
@@ -512,8 +517,14 @@ def test_code_answer_is_run_and_graded(page, server):
     sign_in(page, base, "student@example.org")
     page.goto(base + "/exercises/backprop-code")
     area = page.locator("#answer-code")
-    assert "def backward" in area.input_value()  # the starter code
-    area.fill(CORRECT_CODE)
+    assert "def backward" in area.input_value()  # the starter code, also in the editor
+    assert "def backward" in page.locator("#part-code .cm-content").inner_text()
+    page.evaluate(
+        "([text]) => { const view = document.getElementById('answer-code').codeEditor;"
+        " view.dispatch({changes: {from: 0, to: view.state.doc.length, insert: text}}); }",
+        [CORRECT_CODE],
+    )
+    assert area.input_value() == CORRECT_CODE
     submit_form(page, base)
     page.get_by_text("Score 4 / 4").wait_for(timeout=20_000)
     assert "✓ correct" in page.locator("#part-code").inner_text()

@@ -6,7 +6,8 @@
 
 (function () {
   const SVG = "http://www.w3.org/2000/svg";
-  const W = 640, H = 320, R = 22;
+  const W = 640, H = 320, R = 22;  // the smallest canvas; it grows with the graph (sizeCanvas)
+  const LAYER_GAP = 95, ROW_GAP = 62, MARGIN_X = 50, MARGIN_Y = 40;
 
   // Reading a bare label as a variable or an operator, as the server's graph_parse does. The
   // server sends the vocabulary (data-vocabulary): the exercise's names (normalised spelling ->
@@ -68,6 +69,8 @@
     this.labelInput = root.querySelector("input.graph-label");
     this.svg = root.querySelector("svg.graph-canvas");
     this.svg.setAttribute("tabindex", "0");
+    this.width = W;
+    this.height = H;
     this.nodes = [];
     this.edges = [];
     this.selected = null;  // {node: id} or {edge: index}
@@ -121,7 +124,7 @@
 
   Editor.prototype.point = function (event) {
     const box = this.svg.getBoundingClientRect();
-    return { x: (event.clientX - box.left) * W / box.width, y: (event.clientY - box.top) * H / box.height };
+    return { x: (event.clientX - box.left) * this.width / box.width, y: (event.clientY - box.top) * this.height / box.height };
   };
 
   Editor.prototype.nodeById = function (id) {
@@ -140,7 +143,7 @@
     this.counter += 1;
     const index = this.nodes.length;
     const node = { id: "n" + this.counter, label: label, type: type,
-                   x: 60 + (index % 6) * 100, y: 50 + Math.floor(index / 6) % 4 * 70 };
+                   x: 60 + (index % 6) * 100, y: 50 + Math.floor(index / 6) * 70 };
     this.nodes.push(node);
     this.labelInput.value = "";
     this.labelInput.focus();
@@ -181,8 +184,8 @@
     const p = this.point(event);
     if (!this.drag.moved && Math.hypot(p.x - this.drag.x0, p.y - this.drag.y0) < 4) return;
     this.drag.moved = true;
-    this.drag.node.x = Math.min(W - R, Math.max(R, p.x + this.drag.dx));
-    this.drag.node.y = Math.min(H - R, Math.max(R, p.y + this.drag.dy));
+    this.drag.node.x = Math.min(this.width - R, Math.max(R, p.x + this.drag.dx));
+    this.drag.node.y = Math.min(this.height - R, Math.max(R, p.y + this.drag.dy));
     this.render();
   };
 
@@ -281,13 +284,35 @@
       });
       if (!changed) break;
     }
+    // one column per layer, one row per node of the layer: the canvas grows to hold them
+    // (sizeCanvas) and scrolls inside the page, so nodes never pile up at an edge
     const perLayer = {};
+    const taken = new Set(this.nodes.filter(function (n) { return which.indexOf(n) < 0 && n.x !== undefined; })
+      .map(function (n) { return Math.round(n.x) + "," + Math.round(n.y); }));
     which.forEach(function (n) {
       const d = depth[n.id];
-      perLayer[d] = (perLayer[d] || 0) + 1;
-      n.x = Math.min(W - R, 50 + d * 95);
-      n.y = Math.min(H - R, 40 + ((perLayer[d] - 1) % 5) * 62);
+      let row = perLayer[d] || 0;
+      while (taken.has(Math.round(MARGIN_X + d * LAYER_GAP) + "," + Math.round(MARGIN_Y + row * ROW_GAP))) row += 1;
+      perLayer[d] = row + 1;
+      n.x = MARGIN_X + d * LAYER_GAP;
+      n.y = MARGIN_Y + row * ROW_GAP;
+      taken.add(Math.round(n.x) + "," + Math.round(n.y));
     });
+  };
+
+  Editor.prototype.sizeCanvas = function () {
+    // the canvas holds every node with a margin; at least the original 640×320
+    let right = W, bottom = H;
+    this.nodes.forEach(function (n) {
+      right = Math.max(right, n.x + MARGIN_X + R);
+      bottom = Math.max(bottom, n.y + MARGIN_Y);
+    });
+    this.width = Math.ceil(right);
+    this.height = Math.ceil(bottom);
+    this.svg.setAttribute("viewBox", "0 0 " + this.width + " " + this.height);
+    this.svg.setAttribute("width", this.width);
+    this.svg.setAttribute("height", this.height);
+    this.svg.style.width = this.width + "px";
   };
 
   Editor.prototype.writeHidden = function () {
@@ -306,6 +331,7 @@
   Editor.prototype.render = function () {
     const self = this;
     const svg = this.svg;
+    this.sizeCanvas();
     svg.replaceChildren();
     const defs = el("defs", {});
     const marker = el("marker", { id: "arrow-" + this.root.dataset.part, viewBox: "0 0 10 10", refX: "10", refY: "5",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import keyword
 import logging
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -36,12 +36,11 @@ from grader.kinds.code_verdicts import (
     run_failure,
     sandbox_failed,
 )
+from grader.kinds.instances import Trial, draw_trials, namespace_for, reference_value, trials_of
 from grader.kinds.registry import register
+from grader.mathexpr import parse
 from grader.sandbox import Limits, RunResult, SandboxSetupError, Status, run_code
 from grader.sandbox.bwrap import package_dirs
-
-if TYPE_CHECKING:
-    from grader.kinds.instances import Trial
 
 log = logging.getLogger(__name__)
 MAX_SOURCE_CHARS = 50_000
@@ -170,8 +169,6 @@ class CodeKind(KindBase):
             problems.append((("starter",), starter_problem))
         if problems:
             return problems
-        from grader.kinds.instances import draw_trials, namespace_for, reference_value
-
         try:
             trial = draw_trials(exercise, seed=0, count=1)[0]
             namespace = namespace_for(exercise)
@@ -211,8 +208,6 @@ class CodeKind(KindBase):
         refused = self.precheck(part, answer)
         if refused is not None:
             return refused
-        from grader.kinds.instances import trials_of
-
         trials = trials_of(ctx)
         references = self._references(part, ctx, trials)
         calls = [self._arguments(part, ctx, trial) for trial in trials]
@@ -232,9 +227,6 @@ class CodeKind(KindBase):
     def _parsed(self, exercise: Any, expressions: tuple[str, ...]) -> dict[str, Any]:
         """Return ``expressions`` parsed against the exercise's namespace, cached per exercise
         (the spec is kept with its entry so its id cannot be reused while cached)."""
-        from grader.kinds.instances import namespace_for
-        from grader.mathexpr import parse
-
         key = (id(exercise), expressions)
         cached = self._trees.get(key)
         if cached is None or cached[0] is not exercise:

@@ -36,6 +36,7 @@ from grader.kinds.graph_parse import (
     render_edge_list,
     variable_key,
 )
+from grader.kinds.instances import draw_trials, namespace_for, trials_of
 from grader.kinds.registry import register
 from grader.mathexpr import parse
 
@@ -101,8 +102,6 @@ class Reference:
         self.spec = spec
         self.names = exercise_names(spec)
         self.macros: dict[str, Macro] = {}
-        from grader.kinds.instances import draw_trials  # imports the spec: not at module level
-
         if part.reference == "model":
             self.output = part.output or list(spec.model)[-1]
             model = draw_trials(spec, seed=0, count=1)[0].model
@@ -126,8 +125,6 @@ class Reference:
     def _collapse(self, raw: dict[str, Any], part: GraphPart, spec: Any) -> dict[str, Any]:
         nodes = {n["id"]: n for n in raw["nodes"]}
         edges = [tuple(e) for e in raw["edges"]]
-        from grader.kinds.instances import namespace_for
-
         namespace = namespace_for(spec)
         for quantity, label in part.collapse.items():
             target = next(
@@ -325,8 +322,6 @@ class GraphKind(KindBase):
     ) -> bool:
         if part.reference != "model" or not ctx.exercise.model:
             return False
-        from grader.kinds.instances import trials_of
-
         grading = ctx.exercise.grading
         try:
             for trial in trials_of(ctx):

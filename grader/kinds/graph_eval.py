@@ -15,16 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from grader import engine
 from grader.kinds.graph_parse import VARIABLE, DrawnGraph
-
-if TYPE_CHECKING:  # instances imports the spec, which imports every kind
-    from grader.kinds.instances import Trial
+from grader.kinds.instances import Trial, student_value
 
 _UNARY = (
     "phi",
@@ -107,8 +105,6 @@ def evaluate_drawing(
     Raises ``GraphEvalError`` when a variable is unknown, an operator cannot be interpreted or
     its shapes do not fit.
     """
-    from grader.kinds.instances import student_value
-
     macros = dict(macros)
     graph = drawn.digraph()
     order = list(nx.topological_sort(graph))

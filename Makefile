@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint selftest clean
+.PHONY: install run test lint lock selftest clean
 
 install: $(STAMP)
 
@@ -35,6 +35,13 @@ lint: install
 	$(BIN)/ruff format --check grader tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# requirements.lock: the exact versions (with hashes) the Docker image installs. Run after
+# changing the dependencies in pyproject.toml, and commit the result.
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 \
+	  --python-platform x86_64-unknown-linux-gnu --generate-hashes --quiet \
+	  --custom-compile-command "make lock" -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

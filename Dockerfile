@@ -10,9 +10,13 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
+# The exact versions of requirements.lock (make lock), checked against their hashes; then the
+# project itself without resolving anything again.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY grader ./grader
-RUN pip install .
+RUN pip install --no-deps .
 COPY migrations ./migrations
 COPY exercises ./exercises
 COPY gunicorn.conf.py ./

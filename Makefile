@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint selftest clean vendor
+.PHONY: install run test lint lock selftest clean vendor
 
 install: $(STAMP)
 
@@ -47,6 +47,13 @@ vendor:
 	frontend/node_modules/.bin/esbuild frontend/code-editor.js --bundle --minify --format=iife \
 	  --legal-comments=eof --outfile=grader/web/static/vendor/code-editor.js
 	cp frontend/node_modules/codemirror/LICENSE grader/web/static/vendor/codemirror.LICENSE
+
+# requirements.lock: the exact versions (with hashes) the Docker image installs. Run after
+# changing the dependencies in pyproject.toml, and commit the result.
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 \
+	  --python-platform x86_64-unknown-linux-gnu --generate-hashes --quiet \
+	  --custom-compile-command "make lock" -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

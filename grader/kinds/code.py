@@ -21,7 +21,7 @@ import ast
 import keyword
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from cachetools import LRUCache
@@ -40,12 +40,11 @@ from grader.kinds.code_verdicts import (
     run_failure,
     sandbox_failed,
 )
+from grader.kinds.instances import Trial, draw_trials, namespace_for, reference_value, trials_of
 from grader.kinds.registry import register
+from grader.mathexpr import parse
 from grader.sandbox import Limits, RunResult, SandboxSetupError, Status, run_code
 from grader.sandbox.bwrap import package_dirs
-
-if TYPE_CHECKING:
-    from grader.kinds.instances import Trial
 
 log = logging.getLogger(__name__)
 MAX_SOURCE_CHARS = 50_000
@@ -257,8 +256,6 @@ class CodeKind(KindBase):
             problems.append((("starter",), starter_problem))
         if problems:
             return problems
-        from grader.kinds.instances import draw_trials, namespace_for, reference_value
-
         try:
             trial = draw_trials(exercise, seed=0, count=1)[0]
             namespace = namespace_for(exercise)
@@ -315,8 +312,6 @@ class CodeKind(KindBase):
         refused = self.precheck(part, answer)
         if refused is not None:
             return refused
-        from grader.kinds.instances import trials_of
-
         trials = trials_of(ctx)
         references = self._references(part, ctx, trials)
         # by position: the student's own names for the parameters (``lambd`` for ``lam``)
@@ -341,9 +336,6 @@ class CodeKind(KindBase):
     def _parsed(self, exercise: Any, expressions: tuple[str, ...]) -> dict[str, Any]:
         """Return ``expressions`` parsed against the exercise's namespace, cached per exercise
         (the spec is kept with its entry so its id cannot be reused while cached)."""
-        from grader.kinds.instances import namespace_for
-        from grader.mathexpr import parse
-
         key = (id(exercise), expressions)
         with self._lock:
             cached = self._trees.get(key)

@@ -50,8 +50,8 @@ from grader.kinds.formula_values import (
     reference_values,
     spec_plan,
     student_values,
-    trials_of,
 )
+from grader.kinds.instances import draw_trials, trials_of
 from grader.kinds.registry import register
 from grader.mathexpr import (
     Call,
@@ -178,8 +178,6 @@ class FormulaKind(KindBase):
     def check(self, part: FormulaPart, exercise: Any) -> list[tuple[tuple[str | int, ...], str]]:
         """Return problems: formulas that do not parse or evaluate, a missing student-notation
         answer where the reference is not one, a listed mistake that is in fact correct."""
-        from grader.kinds.instances import draw_trials
-
         plan = spec_plan(exercise)
         problems = list(plan.errors.get(part.id, []))
         if part.id not in plan.parts or problems:

@@ -22,15 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from grader.kinds.formula_structure import Structure, edit_diagnosis, term_diagnosis
 from grader.kinds.formula_values import all_close, as_reference_shape, close, norm
-
-if TYPE_CHECKING:
-    from grader.kinds.instances import Trial
+from grader.kinds.instances import Trial
 
 ACTIVATION_HINTS = {
     "tanh": "did you substitute φ′ = 1 − tanh²?",

@@ -21,18 +21,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from cachetools import LRUCache
 
 from grader import engine
 from grader.kinds.base import GradingContext
+from grader.kinds.instances import Trial, draw_trials, namespace_for, trials_of
+from grader.kinds.spec import ExerciseSpec
 from grader.mathexpr import Call, Name, Namespace, Node, evaluate, parse, walk
-
-if TYPE_CHECKING:  # instances imports the spec, which needs every kind registered first
-    from grader.kinds.instances import Trial
-    from grader.kinds.spec import ExerciseSpec
 
 AUTODIFF = frozenset({"grad", "hessian", "hvp", "jacobian"})
 STUDENT_FUNCTIONS = {"l": 2}
@@ -110,8 +108,6 @@ def spec_plan(spec: ExerciseSpec) -> SpecPlan:
     Parts whose formulas cannot be read are left out and their problems listed in
     ``errors`` (located inside the part), for ``check`` to report.
     """
-    from grader.kinds.instances import draw_trials, namespace_for
-
     with _PLANS_LOCK:
         cached = _PLANS.get(id(spec))
     if cached is not None and cached.spec is spec:
@@ -256,13 +252,6 @@ def _instructor_value(
         values = {**trial.values, **extra}
         return evaluate(tree, values, trial_functions(trial), sizes=trial.sizes)
     return trial.engine_value(tree, extra)
-
-
-def trials_of(ctx: GradingContext) -> list[Trial]:
-    """Return the submission's trials (``instances.trials_of``, imported late)."""
-    from grader.kinds.instances import trials_of as shared_trials
-
-    return shared_trials(ctx)
 
 
 def earlier_values(

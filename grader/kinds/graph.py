@@ -42,6 +42,7 @@ from grader.kinds.graph_parse import (
     variable_key,
     vocabulary,
 )
+from grader.kinds.instances import draw_trials, namespace_for, trials_of
 from grader.kinds.registry import register
 from grader.mathexpr import parse
 
@@ -126,8 +127,6 @@ class Reference:
         self.spec = spec
         self.names = exercise_names(spec)
         self.macros: dict[str, Macro] = {}
-        from grader.kinds.instances import draw_trials  # imports the spec: not at module level
-
         if part.reference == "model":
             self.output = part.output or list(spec.model)[-1]
             model = draw_trials(spec, seed=0, count=1)[0].model
@@ -152,8 +151,6 @@ class Reference:
     def _collapse(self, raw: dict[str, Any], part: GraphPart, spec: Any) -> dict[str, Any]:
         nodes = {n["id"]: n for n in raw["nodes"]}
         edges = [tuple(e) for e in raw["edges"]]
-        from grader.kinds.instances import namespace_for
-
         namespace = namespace_for(spec)
         for quantity, label in part.collapse.items():
             target = next(
@@ -358,8 +355,6 @@ class GraphKind(KindBase):
         """Return the step-by-step credit, or None for a reference not traced from the model."""
         if part.reference != "model" or not part.evaluate or not ctx.exercise.model:
             return None
-        from grader.kinds.instances import trials_of
-
         grading = ctx.exercise.grading
         return judge(
             drawn,

@@ -16,16 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from grader import engine
 from grader.kinds.graph_parse import OPERATOR, VARIABLE, DrawnGraph
-
-if TYPE_CHECKING:  # instances imports the spec, which imports every kind
-    from grader.kinds.instances import Trial
+from grader.kinds.instances import Trial, student_value
 
 _UNARY = (
     "phi",
@@ -132,8 +130,6 @@ def _macro_value(
     ``W1`` alone is then ``λ/2‖W1‖²``, so two circles added give ``s``. Anywhere else it is the
     operator its label spells (``norm`` for ``ℓ2``).
     """
-    from grader.kinds.instances import student_value
-
     given = set(names)
     if len(given) != len(names) or not given <= macro.inputs or not given & macro.required:
         return None

@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from grader.kinds.base import GradingContext
-from grader.kinds.formula_values import reference_values, spec_plan, trials_of
+from grader.kinds.formula_values import reference_values, spec_plan
+from grader.kinds.instances import trials_of
+from grader.kinds.memory import MemoryPart, account_of
 from grader.kinds.spec import ExerciseSpec
 
 
@@ -25,8 +27,6 @@ def instance(spec: ExerciseSpec, seed: int, trial: int | None = None) -> dict[st
     ``trial`` selects one trial by its 0-based index. Raises IndexError for a trial the
     exercise does not have.
     """
-    from grader.kinds.memory import MemoryPart, account_of
-
     ctx = GradingContext(spec, seed)
     trials = trials_of(ctx)
     if trial is not None and not 0 <= trial < len(trials):

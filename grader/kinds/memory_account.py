@@ -14,16 +14,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import sympy
 
 from grader import engine
+from grader.kinds.instances import namespace_for
+from grader.kinds.spec import ExerciseSpec
 from grader.mathexpr.to_engine import build_model
-
-if TYPE_CHECKING:
-    from grader.kinds.spec import ExerciseSpec
 
 _TRACE_VALUES = (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41)
 
@@ -94,8 +93,6 @@ def trace_sizes(names: list[str], holds: Any) -> dict[str, int]:
 def trace_batch(spec: ExerciseSpec, values: Mapping[str, int], batch: str) -> engine.Model:
     """Return the model traced on a batch of ``batch`` examples, with size symbols, at
     ``values`` (size name -> value, the batch included)."""
-    from grader.kinds.instances import namespace_for
-
     rng = np.random.default_rng(0)
     leaves = {}
     for name, variable in spec.variables.items():

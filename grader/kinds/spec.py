@@ -4,24 +4,28 @@
 part models, so an unknown kind fails here, when the file is loaded. Cross-field rules (unique
 part ids, shapes that name declared sizes, examples that name real parts) are checked here too;
 kind-specific rules that need the whole exercise are the kinds' ``check``.
+
+The union is built when ``ExerciseSpec`` first validates or exports its schema, not when this
+module is imported: by then ``grader.kinds`` has registered every kind, and kind modules may
+import this module (and ``instances``) at module level.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    PrivateAttr,
+    field_validator,
+)
+from pydantic_core import CoreSchema
 
-import grader.kinds  # registers every kind before the union is built
-from grader.kinds.registry import get_kind, kind_names, part_union
-
-if set(kind_names()) != set(grader.kinds.KIND_MODULES):  # a kind imported spec too early
-    raise ImportError(
-        "grader.kinds.spec was imported while the kinds were still registering (only "
-        f"{', '.join(kind_names())} of {', '.join(grader.kinds.KIND_MODULES)}): a kind module "
-        "imports spec or instances at module level; import it inside a function instead"
-    )
+from grader.kinds.registry import get_kind, part_union
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,99}$"
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -87,8 +91,26 @@ class Example(_Strict):
     score: float | None = None
 
 
+class _RegisteredParts:
+    """Marks the type of a part: the union of every registered kind's part model."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        import grader.kinds  # noqa: F401 - registers every kind (done already when imported)
+
+        return handler.generate_schema(part_union())
+
+
+# A part of any registered kind (an instance of that kind's ``part_model``).
+Part = Annotated[Any, _RegisteredParts()]
+
+
 class ExerciseSpec(_Strict):
     """One exercise file."""
+
+    # The parts' union is built on first use, from the registry (see the module docstring).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     # Random instances already traced for this spec (grader.kinds.instances), by instance
     # number, with the reference values computed on them, and by ("sizes", number) the sizes of
@@ -112,7 +134,7 @@ class ExerciseSpec(_Strict):
     functions: dict[str, FunctionSpec] = Field(default_factory=dict)
     model: dict[str, str] = Field(default_factory=dict, description="name: formula, in order")
     grading: GradingSpec = Field(default_factory=GradingSpec)
-    parts: list[part_union()] = Field(min_length=1)  # type: ignore[valid-type]
+    parts: list[Part] = Field(min_length=1)
     examples: list[Example] = Field(default_factory=list)
 
     @field_validator("dims")

@@ -1,6 +1,9 @@
-"""Markdown with ``$math$`` for exercise prompts: raw HTML off, math as MathML.
+r"""Markdown with ``$math$`` for exercise prompts: raw HTML off, math as MathML.
 
-Math outside the TeX subset of ``grader.web.texmath`` is shown as its TeX source in a
+``mdit-py-plugins``' dollarmath finds the math, with pandoc's rules: ``$x$`` needs no space
+inside the dollars and no digit after the closing one, so "It costs $5 and $10" stays text;
+``\$`` is a dollar sign; ``$$...$$`` is display math, inline or on lines of its own. Math
+outside the TeX subset of ``grader.web.texmath`` is shown as its TeX source in a
 ``<code class="tex">``, so nothing is lost and nothing is loaded from elsewhere.
 """
 
@@ -12,37 +15,11 @@ from html import escape
 from typing import Any
 
 from markdown_it import MarkdownIt
-from markdown_it.rules_inline import StateInline
 from markupsafe import Markup
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from grader.services.preview import PreviewError, preview_answer
 from grader.web.texmath import TexError, tex_to_mathml
-
-
-def _math_inline(state: StateInline, silent: bool) -> bool:
-    """Read ``$...$`` (or ``$$...$$``) as a math token; a ``\\$`` stays a dollar sign."""
-    src, start = state.src, state.pos
-    if src[start] != "$":
-        return False
-    display = src.startswith("$$", start)
-    opener = "$$" if display else "$"
-    end = start + len(opener)
-    while True:
-        end = src.find(opener, end)
-        if end < 0:
-            return False
-        if src[end - 1] != "\\":
-            break
-        end += 1
-    content = src[start + len(opener) : end]
-    if not content.strip():
-        return False
-    if not silent:
-        token = state.push("math_inline", "math", 0)
-        token.content = content
-        token.markup = opener
-    state.pos = end + len(opener)
-    return True
 
 
 def math_html(tex: str, display: bool = False) -> str:
@@ -53,15 +30,28 @@ def math_html(tex: str, display: bool = False) -> str:
         return f'<code class="tex" title="TeX">{escape(tex)}</code>'
 
 
-def _render_math(self, tokens, idx, options, env) -> str:
-    token = tokens[idx]
-    return math_html(token.content, token.markup == "$$")
+def _render_inline_math(self, tokens, idx, options, env) -> str:
+    return math_html(tokens[idx].content, tokens[idx].type == "math_inline_double")
+
+
+def _render_block_math(self, tokens, idx, options, env) -> str:
+    return f"<p>{math_html(tokens[idx].content.strip(), True)}</p>\n"
 
 
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    md.inline.ruler.before("escape", "math_inline", _math_inline)
-    md.add_render_rule("math_inline", _render_math)
+    md.use(
+        dollarmath_plugin,
+        allow_labels=False,
+        allow_space=False,
+        allow_digits=False,
+        allow_blank_lines=False,
+        double_inline=True,
+    )
+    # The plugin finds the math; MathML (or the escaped source) replaces its default output.
+    md.add_render_rule("math_inline", _render_inline_math)
+    md.add_render_rule("math_inline_double", _render_inline_math)
+    md.add_render_rule("math_block", _render_block_math)
     md.enable("table")
     return md
 

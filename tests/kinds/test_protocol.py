@@ -62,3 +62,26 @@ def test_a_kind_missing_a_member_or_with_another_signature_is_caught():
 
     assert isinstance(WrongSignature(), Kind)  # isinstance sees only the names...
     assert _parameters(WrongSignature.grade) != _parameters(Kind.grade)  # ...the test more
+
+
+def test_kinds_with_listed_mistakes_name_them_and_text_parts_give_their_rubric():
+    from grader.catalog import load_files
+    from tests.conftest import EXERCISES
+
+    seen = set()
+    for item in load_files([EXERCISES]):
+        for part in item.spec.parts:
+            kind = get_kind(part.kind)
+            if "mistakes" in type(part).model_fields:
+                listed = [str(m.answer) for m in part.mistakes]
+                assert kind.mistake_answers(part) == listed
+                if listed:
+                    seen.add(part.kind)
+            else:
+                assert kind.mistake_answers(part) == []
+            if part.kind == "text":
+                assert kind.rubric(part) == (part.rubric or None)
+                seen.add("text")
+            else:
+                assert kind.rubric(part) is None
+    assert {"formula", "shape", "memory", "text"} <= seen

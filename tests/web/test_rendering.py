@@ -122,3 +122,31 @@ def test_histogram_and_bar_list_geometry():
     bars = bar_list([("listed mistake: m×n", 6), ("transposed", 3)], "t")
     assert bars.horizontal and bars.bars[0].width == pytest.approx(2 * bars.bars[1].width)
     assert bar_list([], "t").bars == []
+
+
+def test_dollar_amounts_are_text_not_math():
+    html = render_markdown("It costs $5 and $10; a GPU-hour is $2.50, not $x$.")
+    assert "It costs $5 and $10; a GPU-hour is $2.50, not " in html
+    assert html.count("<math") == 1  # only $x$
+
+
+@pytest.mark.parametrize("text", ["$ x$", "$x $", "$x$5"])
+def test_dollars_need_math_right_inside_and_no_digit_after(text):
+    assert "<math" not in render_markdown(text)
+
+
+def test_display_math_inline_and_on_its_own_lines():
+    assert render_markdown("so $$J = L + s$$ holds").count('<math display="block">') == 1
+    block = render_markdown("Before\n\n$$\nJ = L + s\n$$\n\nafter")
+    assert block.count('<math display="block">') == 1 and "$$" not in block
+
+
+def test_tex_that_would_inject_markup_stays_escaped():
+    # latex2mathml copies \text{...} and \href/\style arguments into its output unescaped;
+    # the subset renderer escapes text and refuses what it does not know.
+    html = render_markdown(
+        r"$\text{<script>alert(1)</script>}$ $\href{javascript:alert(1)}{x}$ "
+        r"$\style{color:red}{x}$ $a \mathbin{<b>} c$"
+    )
+    assert "<script" not in html and "<b>" not in html
+    assert "href=" not in html and "style=" not in html

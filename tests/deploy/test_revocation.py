@@ -19,7 +19,7 @@ from grader.extensions import db
 from grader.models import ApiToken
 from grader.services.users import revoke_token
 from tests.api.helpers import ANSWERS, SUBMIT_URL
-from tests.deploy.test_gunicorn import _serve
+from tests.deploy.conftest import serve_app
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture()
 def served(tmp_path):
     """The app under gunicorn with 2 workers of 2 threads."""
-    yield from _serve(tmp_path)
+    yield from serve_app(tmp_path)
 
 
 def submissions_by_worker(folder: Path, status: str, scratch: Path) -> dict[str, float]:

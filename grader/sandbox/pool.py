@@ -19,6 +19,7 @@ import time
 
 from .bwrap import SANDBOX_ENV, SandboxSetupError, zygote_command
 from .child import wire
+from .seccomp_policy import job_filter
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 20.0
@@ -53,6 +54,7 @@ class Zygote:
         self.jobs = 0
         try:
             argv = zygote_command(packages, confined)
+            self._seccomp = job_filter() if confined else b""
         except SandboxSetupError as exc:
             raise ZygoteError(str(exc)) from exc
         self._stderr = tempfile.TemporaryFile()
@@ -100,7 +102,9 @@ class Zygote:
         self.jobs += 1
         try:
             wire.write_message(
-                self.process.stdin.fileno(), [json.dumps(header).encode(), source, inputs], os.write
+                self.process.stdin.fileno(),
+                [json.dumps(header).encode(), source, inputs, self._seccomp],
+                os.write,
             )
             return self._receive(deadline, MAX_REPLY)
         except (OSError, ZygoteError) as exc:

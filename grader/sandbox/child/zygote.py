@@ -62,7 +62,7 @@ def _write_new(path: str, data: bytes) -> None:
 
 
 def _student(
-    header: dict, work_dir: str, out_w: int, err_w: int, confined: bool, vm_base: int
+    header: dict, work_dir: str, out_w: int, err_w: int, seccomp: bytes | None, vm_base: int
 ) -> None:
     """In the student process: confine, set limits, run the harness. Never returns."""
     code = 70
@@ -73,10 +73,10 @@ def _student(
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         os.closerange(3, 1 << 16)
-        if confined:
+        if seccomp is not None:
             import confine
 
-            confine.drop_privileges()
+            confine.drop_privileges(seccomp)
         limits = header["limits"]
         cpu = max(1, int(limits["cpu_seconds"] + 0.999))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
@@ -137,7 +137,7 @@ def _collect(pid: int, out_r: int, err_r: int, deadline: float, cap: int) -> dic
 
 
 def _monitor(
-    header: dict, source: bytes, inputs: bytes, reply_fd: int, confined: bool, vm_base: int
+    header: dict, source: bytes, inputs: bytes, reply_fd: int, seccomp: bytes | None, vm_base: int
 ) -> None:
     """In the monitor process: run one job and answer the parent. Never returns."""
     limits = header["limits"]
@@ -146,6 +146,7 @@ def _monitor(
     outputs = b""
     streams = {"stdout": b"", "stderr": b""}
     work_dir = "/tmp"
+    confined = seccomp is not None
     try:
         if confined:
             import confine
@@ -161,7 +162,7 @@ def _monitor(
         if pid == 0:
             os.close(out_r)
             os.close(err_r)
-            _student(header, work_dir, out_w, err_w, confined, vm_base)
+            _student(header, work_dir, out_w, err_w, seccomp, vm_base)
         os.close(out_w)
         os.close(err_w)
         deadline = started + limits["wall_seconds"]
@@ -242,10 +243,13 @@ def main() -> None:
         except wire.WireError:
             return
         header = json.loads(frames[0])
+        # confined: the student's seccomp filter (compiled by the parent) comes with every job;
+        # without one the student process refuses to start (ConfinementError), failing closed
+        seccomp = (frames[3] if len(frames) > 3 else b"") if confined else None
         pid = os.fork()
         if pid == 0:
             os.close(request_fd)
-            _monitor(header, frames[1], frames[2], reply_fd, confined, vm_base)
+            _monitor(header, frames[1], frames[2], reply_fd, seccomp, vm_base)
         _, status = os.waitpid(pid, 0)
         if status != 0:
             crash = {"status": "crashed", "message": "sandbox monitor died", "meta": None}

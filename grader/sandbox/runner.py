@@ -60,16 +60,19 @@ def _interpret(frames: list[bytes], n_calls: int, expected, limits: Limits) -> R
     summary = summary if isinstance(summary, dict) else {}
     meta = summary.get("meta") if isinstance(summary.get("meta"), dict) else None
     raw = summary.get("status")
+    # every value below may be of any JSON type: compare strings only, never hash or index
+    allowed = {str(s): s for s in (Status.OK, Status.EXCEPTION, Status.MEMORY_LIMIT)}
     if raw == "reported":
         reported = meta.get("status") if meta else None
-        allowed = {Status.OK, Status.EXCEPTION, Status.MEMORY_LIMIT}
-        status = Status(reported) if reported in allowed else Status.CRASHED
+        status = allowed.get(reported) if isinstance(reported, str) else None
+        status = status or Status.CRASHED
     else:
-        status = Status(raw) if raw in Status.__members__.values() else Status.CRASHED
+        known = {str(s): s for s in Status}
+        status = known.get(raw, Status.CRASHED) if isinstance(raw, str) else Status.CRASHED
     traceback = meta.get("traceback", "") if meta else ""
     return RunResult(
         status=status,
-        calls=check_outputs(frames[1], meta, n_calls, expected),
+        calls=check_outputs(frames[1], meta, n_calls, expected, max_total=limits.result_bytes),
         traceback=traceback[:8000] if isinstance(traceback, str) else "",
         stdout=_decode(frames[2], limits.output_bytes),
         stderr=_decode(frames[3], limits.output_bytes),

@@ -51,6 +51,29 @@ def _read_result_file(path: str, cap: int) -> bytes | None:
         os.close(fd)
 
 
+def _summary(data: bytes) -> dict | None:
+    """Return the harness's summary with only its known fields, or None when it is malformed.
+
+    The student's code can write ``meta.json`` itself: nesting, wrong types and huge numbers
+    are refused here, so nothing but flat text and small integers travels to the parent.
+    """
+    try:
+        meta = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    status, trace = meta.get("status"), meta.get("traceback", "")
+    problems, completed = meta.get("problems", {}), meta.get("completed", 0)
+    if not (isinstance(status, str) and isinstance(trace, str) and isinstance(problems, dict)):
+        return None
+    if type(completed) is not int or not 0 <= completed < 1 << 31:
+        return None
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in problems.items()):
+        return None
+    return {"status": status, "traceback": trace, "problems": problems, "completed": completed}
+
+
 def _write_new(path: str, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
@@ -196,11 +219,11 @@ def _monitor(
                 f"the code exited (status {os.WEXITSTATUS(wait_status)}) before returning"
             )
         else:
-            try:
-                response["meta"] = json.loads(meta_bytes)
+            response["meta"] = _summary(meta_bytes)
+            if response["meta"] is None:
+                response["message"] = "the result summary (meta.json) was unreadable or malformed"
+            else:
                 response["status"] = "reported"
-            except ValueError:
-                response["message"] = "the result summary was unreadable"
         if not confined:
             import shutil
 

@@ -22,7 +22,15 @@ from sqlalchemy.orm import joinedload
 from grader import lookups
 from grader.database import commit_keeping_state, write_connection
 from grader.extensions import db
-from grader.kinds.base import ERROR, INVALID, NEEDS_REVIEW, QUEUED, GradingContext, PartResult
+from grader.kinds.base import (
+    ERROR,
+    INVALID,
+    NEEDS_REVIEW,
+    QUEUED,
+    GradingContext,
+    PartResult,
+    storable,
+)
 from grader.kinds.registry import get_kind
 from grader.kinds.spec import ExerciseSpec
 from grader.metrics import count_status_change, observe_grading
@@ -276,10 +284,16 @@ def _in_spec_order(spec: ExerciseSpec, results: list[PartResult]) -> list[PartRe
     return sorted(results, key=lambda r: order[r.part_id])
 
 
+class ResultNotStored(RuntimeError):
+    """The queued parts were graded (the student's code ran) but the result was not stored."""
+
+
 def finish_deferred(submission_id: int) -> str:
     """Grade the queued parts of a submission and store the result; return its new status.
 
     Idempotent: a submission that is no longer queued is left alone (a redelivered task).
+    Raises ResultNotStored when grading ran but storing failed: the caller must not grade
+    again (that would run the student's code again), only record the failure.
     """
     submission = db.session.get(Submission, submission_id)
     if submission is None or submission.status != "queued":
@@ -289,6 +303,18 @@ def finish_deferred(submission_id: int) -> str:
     fresh = grade_answers(spec, submission.answers, submission.seed, only=lambda p: p.id in waiting)
     by_id = {r.part_id: r.to_dict() for r in fresh}
     parts = [by_id.get(p["id"], p) for p in submission.parts]
+    try:
+        return _store_deferred(submission, parts)
+    except Exception as exc:
+        db.session.rollback()
+        raise ResultNotStored(
+            f"the graded result could not be stored: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _store_deferred(submission: Submission, parts: list[dict[str, Any]]) -> str:
+    """Store the graded ``parts`` of a queued submission; return its new status or "skipped"."""
+    submission_id = submission.id
     status = overall_status(p.get("status", "") for p in parts)
     # First writer wins: a task delivered twice (broker redelivery and the sweeper) may grade
     # in two places at once; only the update that still finds the row queued stores anything.
@@ -322,7 +348,7 @@ def mark_failed(submission_id: int, reason: str) -> None:
         for p in submission.parts
     ]
     submission.status = "error"
-    submission.error = reason[:2000]
+    submission.error = storable(reason[:2000])
     submission.graded_at = utcnow()
     db.session.commit()
 

@@ -4,7 +4,7 @@ Public API::
 
     run_code(source, entry, calls, limits=None, *, expected=None, packages=("numpy",),
              unconfined=None, warm=True) -> RunResult
-    check_sandbox() -> tuple[bool, str]          # `grader sandbox check`
+    check_sandbox() -> tuple[bool, str]          # `grader sandbox check` (report per line)
     Limits, RunResult, CallResult, Status        # results.py
     get_pool(packages, confined) -> ZygotePool   # prewarm() at worker start, close() at exit
 
@@ -49,9 +49,10 @@ Isolation design (see also child/zygote.py and child/confine.py):
 """
 
 from .bwrap import SandboxSetupError
+from .health import check_sandbox
 from .pool import ZygoteError, ZygotePool
 from .results import CallResult, Limits, RunResult, Status
-from .runner import UNCONFINED_ENV, check_sandbox, get_pool, run_code, shutdown_pools
+from .runner import UNCONFINED_ENV, get_pool, run_code, shutdown_pools
 
 __all__ = [
     "UNCONFINED_ENV",

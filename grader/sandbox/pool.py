@@ -18,6 +18,7 @@ import threading
 import time
 
 from .bwrap import SANDBOX_ENV, SandboxSetupError, zygote_command
+from .cgroup import ZygoteCgroup, configured_parent
 from .child import wire
 from .seccomp_policy import job_filter
 
@@ -52,9 +53,15 @@ class Zygote:
         """Start the zygote and wait until numpy is imported. Raises ZygoteError."""
         self.confined = confined
         self.jobs = 0
+        self.cgroup: ZygoteCgroup | None = None
+        self.last_job_oom = False
         try:
             argv = zygote_command(packages, confined)
             self._seccomp = job_filter() if confined else b""
+            parent = configured_parent() if confined else None
+            if parent is not None:
+                self.cgroup = ZygoteCgroup(parent)
+                argv = self.cgroup.wrap(argv)
         except SandboxSetupError as exc:
             raise ZygoteError(str(exc)) from exc
         self._stderr = tempfile.TemporaryFile()
@@ -100,13 +107,20 @@ class Zygote:
         """
         deadline = time.monotonic() + header["limits"]["wall_seconds"] + REPLY_GRACE
         self.jobs += 1
+        self.last_job_oom = False
         try:
+            if self.cgroup is not None:
+                limits = header["limits"]
+                self.cgroup.limit_job(limits["memory_bytes"], limits["tmpfs_bytes"])
             wire.write_message(
                 self.process.stdin.fileno(),
                 [json.dumps(header).encode(), source, inputs, self._seccomp],
                 os.write,
             )
-            return self._receive(deadline, MAX_REPLY)
+            reply = self._receive(deadline, MAX_REPLY)
+            if self.cgroup is not None:
+                self.last_job_oom = self.cgroup.job_ran_out_of_memory()
+            return reply
         except (OSError, ZygoteError) as exc:
             self.kill()
             raise ZygoteError(f"the sandbox stopped answering: {exc}") from exc
@@ -128,6 +142,8 @@ class Zygote:
             except OSError:
                 pass
         self._stderr.close()
+        if self.cgroup is not None:
+            self.cgroup.remove()
 
 
 class ZygotePool:

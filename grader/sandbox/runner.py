@@ -1,4 +1,4 @@
-"""``run_code`` and ``check_sandbox``: the public entry points of the sandbox."""
+"""``run_code``: the public entry point that runs student code in the sandbox."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import time
 
 import numpy as np
 
-from .bwrap import find_bwrap
 from .checks import check_outputs, encode_inputs
 from .pool import Zygote, ZygoteError, ZygotePool
 from .results import Limits, RunResult, Status
@@ -123,6 +122,8 @@ def run_code(
         result = RunResult(Status.CRASHED, message=str(exc)[:500])
     else:
         result = _interpret(frames, len(calls), expected, limits)
+        if zygote.last_job_oom and result.status is not Status.OK:
+            result.status = Status.MEMORY_LIMIT  # the job's cgroup hit memory.max
     finally:
         if warm:
             pool.release(zygote)
@@ -133,24 +134,3 @@ def run_code(
     if not confined:
         result.message = f"{UNCONFINED_WARNING}. {result.message}".strip()
     return result
-
-
-def check_sandbox() -> tuple[bool, str]:
-    """Return (ok, reason): whether a confined sandbox starts and runs a job here."""
-    bwrap = find_bwrap()
-    if bwrap is None:
-        return False, "bubblewrap (bwrap) is not installed; install the 'bubblewrap' package"
-    source = "import numpy as np\ndef probe(x):\n    return {'y': np.asarray(x, float) * 2}\n"
-    started = time.monotonic()
-    result = run_code(source, "probe", [{"x": np.arange(3.0)}], unconfined=False, warm=False)
-    elapsed = (time.monotonic() - started) * 1000
-    if result.status is Status.SANDBOX_UNAVAILABLE:
-        return False, f"bubblewrap cannot start a sandbox: {result.message}"
-    outputs = result.calls[0].outputs if result.calls else {}
-    if result.status is not Status.OK or not np.array_equal(outputs.get("y"), [0.0, 2.0, 4.0]):
-        return (
-            False,
-            f"the sandbox started but a test job failed: {result.status} "
-            f"{result.message} {result.traceback}".strip(),
-        )
-    return True, f"{bwrap}: a confined test job ran in {elapsed:.0f} ms (cold start)"

@@ -33,7 +33,7 @@ ALLOWED_SYSCALLS = (
     "faccessat2", "readlink", "readlinkat", "getdents64", "getcwd", "chdir", "fchdir",
     "fcntl", "ioctl", "dup", "dup2", "dup3", "ftruncate", "fsync", "fdatasync", "fadvise64",
     "unlink", "unlinkat", "mkdir", "mkdirat", "rmdir", "rename", "renameat", "renameat2",
-    "umask", "fchmod", "chmod", "utimensat",
+    "umask", "fchmod", "chmod", "utimensat", "statfs", "fstatfs",
     # time and waiting
     "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "time",
     "select", "pselect6", "poll", "ppoll", "sched_yield", "alarm", "setitimer", "getitimer",

@@ -539,7 +539,7 @@ def test_deny_wrong_dtype_shape_nan_and_non_dict(attack):
 
 def test_deny_running_when_bubblewrap_is_missing(monkeypatch):
     monkeypatch.setattr("grader.sandbox.bwrap.find_bwrap", lambda: None)
-    monkeypatch.setattr("grader.sandbox.runner.find_bwrap", lambda: None)
+    monkeypatch.setattr("grader.sandbox.health.find_bwrap", lambda: None)
     monkeypatch.delenv("GRADER_SANDBOX_UNCONFINED", raising=False)
     result = run_code("def f():\n    return {}\n", "f", [{}], FAST, warm=False)
     assert result.status is Status.SANDBOX_UNAVAILABLE

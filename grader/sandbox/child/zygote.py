@@ -174,6 +174,11 @@ def _monitor(
         if confined:
             import confine
 
+            # inherited by the student process: under a cgroup memory limit, the kernel's OOM
+            # killer takes it (the largest) rather than the zygote
+            with open("/proc/self/oom_score_adj", "w", encoding="ascii") as handle:
+                handle.write("1000")
+
             confine.isolate_job(work_dir, limits["tmpfs_bytes"], limits["max_files"])
         else:
             work_dir = tempfile.mkdtemp(prefix="grader-sandbox-")

@@ -66,6 +66,22 @@ _UNREADABLE = (
 _MAX_HEADER = 4096
 
 
+_END = struct.Struct("<4s4H2LH")  # the end of central directory record
+MAX_DIRECTORY_BYTES = MAX_MEMBERS * 256
+
+
+def _check_directory(data: bytes) -> None:
+    """Refuse an archive whose central directory is larger than MAX_DIRECTORY_BYTES or that
+    uses ZIP64 records, before ``zipfile`` builds an object for every entry of it (a few MiB
+    of empty entries would cost the parent hundreds). Raises zipfile.BadZipFile."""
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - _END.size - 0xFFFF))
+    if at < 0 or len(data) - at < _END.size:
+        raise zipfile.BadZipFile("no end of central directory record")
+    entries, size = _END.unpack_from(data, at)[4:6]
+    if entries > MAX_MEMBERS or size > MAX_DIRECTORY_BYTES or b"PK\x06\x07" in data[:at][-20:]:
+        raise zipfile.BadZipFile("the central directory is too large")
+
+
 def _wanted(key: str, n_calls: int, expected: list[dict] | None) -> bool:
     match = _KEY.match(key)
     if match is None or int(match.group(1)) >= n_calls:
@@ -112,6 +128,7 @@ def _read_members(
     bad: dict[str, str] = {}
     if not data:
         return arrays, bad
+    _check_directory(data)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         total = 0
         for info in archive.infolist()[:MAX_MEMBERS]:

@@ -118,3 +118,26 @@ def test_part_results_are_storable_everywhere():
     stored = result.to_dict()
     assert _clean(json.dumps(stored, ensure_ascii=False))
     assert stored["details"]["n"] == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"user": "u", "answers": {"code": "def backward():\\n    return \'\\ud800\'\\n"}}',
+        '{"user": "u\\ud800", "answers": {"code": "x = 1\\n"}}',
+        '{"user": "u", "answers": {"code": "x = 1\\n", "\\udfff": "y"}}',
+    ],
+    ids=["answer", "user", "part-key"],
+)
+def test_unstorable_text_in_a_request_is_refused_not_a_500(imported, client, make_token, body):
+    """A JSON escape can carry a lone surrogate into an answer or a user id: PostgreSQL's jsonb
+    and text refuse it, so it is refused before anything is stored."""
+    response = client.post(
+        "/api/v1/exercises/backprop-code/submissions",
+        data=body,
+        content_type="application/json",
+        headers=auth(make_token()),
+    )
+    assert response.status_code in (400, 422), (response.status_code, response.json)
+    with imported.app_context():
+        assert db.session.query(Submission).count() == 0

@@ -210,3 +210,33 @@ def test_allow_the_workload_under_the_filter(attack):
     result = attack(source, [{"x": np.arange(3.0)}], limits=FAST)
     assert result.status is Status.OK, (result.message, result.traceback)
     assert result.calls[0].outputs["y"].tolist() == [0.0, 2.0, 4.0]
+
+
+def test_deny_i386_syscalls_through_int_0x80(attack):
+    # getpid (20) through the i386 ABI from executable memory: the filter kills the process
+    import platform
+
+    if platform.machine() != "x86_64":
+        pytest.skip("int 0x80 is an x86 instruction")
+    source = (
+        "import ctypes, mmap\n"
+        "def attack():\n"
+        "    code = b'\\xb8\\x14\\x00\\x00\\x00\\xcd\\x80\\xc3'\n"  # mov eax,20; int 0x80; ret
+        "    page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)\n"
+        "    page.write(code)\n"
+        "    address = ctypes.addressof(ctypes.c_char.from_buffer(page))\n"
+        "    print('before', flush=True)\n"
+        "    print('AFTER', ctypes.CFUNCTYPE(ctypes.c_int)(address)(), flush=True)\n"
+        "    return {}\n"
+    )
+    result = attack(source)
+    assert "before" in result.stdout and "AFTER" not in result.stdout
+    assert result.status is Status.CRASHED and "SIGSYS" in result.message
+    assert_pool_healthy()
+
+
+def test_deny_posix_message_queues_and_sysv_ipc(attack):
+    names = ["mq_open", "msgget", "semget", "shmget"]
+    result = attack(syscall_probe(names))
+    for name in names:
+        assert f"{name}:NO:PermissionError" in result.stdout, result.stdout

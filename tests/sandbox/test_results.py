@@ -173,3 +173,25 @@ def test_deny_memory_amplification_through_the_real_path(attack):
         tracemalloc.stop()
     assert result.calls[0].outputs["y"].tolist() == [1.0, 1.0]
     assert peak < 24 << 20, f"peak {peak >> 20} MiB"
+
+
+def many_empty_members(count: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for index in range(count):
+            archive.writestr(f"x{index}", b"")
+    return buffer.getvalue()
+
+
+def test_deny_memory_amplification_through_a_huge_central_directory():
+    # 65,000 empty members fit in 6 MiB of archive; zipfile builds an object for every one
+    data = many_empty_members(65_000)
+    assert len(data) < 16 << 20
+    tracemalloc.start()
+    try:
+        results = check_outputs(data, json.loads(OK_META), 1, [{"y": (2,)}])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert results[0].returned == "the results archive was unreadable"
+    assert peak < 24 << 20, f"peak {peak >> 20} MiB"

@@ -12,8 +12,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY grader ./grader
-# prometheus_client is listed again in case an older pyproject lacks it (no-op otherwise).
-RUN pip install . "prometheus_client>=0.20"
+RUN pip install .
 COPY migrations ./migrations
 COPY exercises ./exercises
 COPY gunicorn.conf.py ./

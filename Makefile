@@ -28,9 +28,13 @@ test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 	$(BIN)/grader exercises test --quiet exercises/
 
+# ruff (style, unused noqa, complexity), mypy over grader/, and the layering contracts of
+# DESIGN section 2 (import-linter); configured in pyproject.toml.
 lint: install
 	$(BIN)/ruff check grader tests
 	$(BIN)/ruff format --check grader tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

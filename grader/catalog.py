@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from grader.kinds.registry import kind_names
 from grader.kinds.spec import ExerciseSpec
@@ -37,7 +38,7 @@ CatalogLoader.add_implicit_resolver(
 
 def load_yaml(source: str) -> Any:
     """Return the data of a YAML document read with ``CatalogLoader`` (safe: no tags run)."""
-    return yaml.load(source, Loader=CatalogLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(source, Loader=CatalogLoader)  # a SafeLoader subclass
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def _check_tree(node: yaml.Node, path: str) -> list[SpecIssue]:
     return issues
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     """Return a pydantic error in an instructor's words."""
     kind = error["type"]
     if kind == "missing":
@@ -170,7 +171,7 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _location(error: dict[str, Any]) -> Location:
+def _location(error: ErrorDetails) -> Location:
     location = tuple(error["loc"])
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         location += ("kind",)  # point at the kind line, not at the start of the part

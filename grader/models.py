@@ -28,7 +28,6 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 ROLES = ("student", "instructor", "admin")
 SUBMISSION_STATUSES = ("queued", "graded", "error", "needs_review")
-SUBMISSION_SOURCES = ("web", "api", "cli")
 
 
 def utcnow() -> datetime:

@@ -138,10 +138,7 @@ class GunicornJsonLogger(GunicornLogger):
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         """Write the access line as JSON: time, request id, method, path, status, duration."""
-        enabled = getattr(self, "access_log_enabled", None)
-        if enabled is None:  # gunicorn before 23 has no such property
-            enabled = bool(self.cfg.accesslog or self.cfg.logconfig or self.cfg.syslog)
-        if not enabled:
+        if not self.access_log_enabled:
             return
         headers = dict((name.lower(), value) for name, value in (resp.headers or ()))
         body = {

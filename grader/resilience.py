@@ -112,7 +112,7 @@ def install_idle_ping(engine: Engine, idle_seconds: float | None = None) -> None
             return  # a new connection, or one in use a moment ago
         try:
             alive = dialect.do_ping(dbapi_connection)
-        except Exception as exc:  # noqa: BLE001 - any failure: the pool replaces it
+        except Exception as exc:  # any failure: the pool replaces it
             raise DisconnectionError(f"connection failed its ping: {exc}") from exc
         if not alive:
             raise DisconnectionError("connection failed its ping")
@@ -120,11 +120,6 @@ def install_idle_ping(engine: Engine, idle_seconds: float | None = None) -> None
     event.listen(engine, "checkin", checked_in)
     event.listen(engine, "checkout", checked_out)
     engine._grader_idle_ping = True  # type: ignore[attr-defined]
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Return True when ``exc`` means the database cannot be reached or is not answering."""
-    return isinstance(exc, OUTAGE_ERRORS)
 
 
 def outage_response(retry_after: int = RETRY_AFTER_SECONDS) -> Response:
@@ -149,7 +144,7 @@ def _rollback_quietly() -> None:
 
     try:
         db.session.rollback()
-    except Exception:  # noqa: BLE001 - the connection is already gone; the pool replaces it
+    except Exception:  # the connection is already gone; the pool replaces it
         pass
 
 
@@ -165,10 +160,10 @@ def _remove_session_safely(_exc: BaseException | None) -> None:
 
     try:
         db.session.remove()
-    except Exception:  # noqa: BLE001 - a dead connection: drop it, never fail the response
+    except Exception:  # a dead connection: drop it, never fail the response
         try:
-            db.session.invalidate()
-        except Exception:  # noqa: BLE001
+            db.session().invalidate()
+        except Exception:
             pass
         db.session.registry.clear()
 

@@ -58,7 +58,7 @@ class ThreadWorker(gthread.ThreadWorker):
             client, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
         )
 
-    def handle_exit(self, sig, frame) -> None:  # noqa: ANN001 - gunicorn's signal handler
+    def handle_exit(self, sig, frame) -> None:  # gunicorn's signal handler
         """Begin the graceful stop (SIGTERM); silent connections get what kept-alive ones get.
 
         Runs in the main thread, the only one that touches ``pending_conns``."""

@@ -12,7 +12,7 @@ import tempfile
 if os.environ.get("GRADER_WORKER_METRICS_PORT") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="grader-worker-metrics-")
 
-from grader import create_app  # noqa: E402 - after the metrics folder is chosen
+from grader import create_app  # after the metrics folder is chosen
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]

@@ -121,7 +121,7 @@ def imported(app: Flask) -> Flask:
 
 
 @pytest.fixture()
-def make_token(app: Flask):  # noqa: ANN201
+def make_token(app: Flask):
     """Return a function creating an API token with the given scopes; it returns the secret."""
     from grader.services.users import create_token
 

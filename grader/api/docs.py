@@ -63,8 +63,9 @@ def _operations(doc: dict[str, Any]) -> list[dict[str, Any]]:
     for path, item in doc["paths"].items():
         for method in sorted(item, key=METHOD_ORDER.index):
             operation = item[method]
-            body = operation.get("requestBody", {}).get("content", {})
-            schema = next(iter(body.values()), {}).get("schema")
+            body: dict[str, Any] = operation.get("requestBody", {}).get("content", {})
+            first: dict[str, Any] = next(iter(body.values()), {})
+            schema = first.get("schema")
             operations.append(
                 {
                     "id": operation["operationId"],

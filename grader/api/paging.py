@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from flask import request, url_for
 
@@ -11,7 +12,7 @@ from grader.api.problems import ApiProblem
 
 
 def _url(**changes: str | int | None) -> str:
-    args = request.args.to_dict() | {k: v for k, v in changes.items()}
+    args: dict[str, Any] = request.args.to_dict() | {k: v for k, v in changes.items()}
     args = {k: v for k, v in args.items() if v is not None}
     return url_for(request.endpoint or "", **(request.view_args or {}), **args, _external=True)
 

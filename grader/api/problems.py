@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, json, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 PROBLEM_TYPE_BASE = "https://backprop-grader.invalid/problems/"
 
@@ -78,7 +78,7 @@ def register_error_handlers(app: Flask) -> None:
         kind = (exc.name or "error").lower().replace(" ", "-")
         headers: dict[str, str] = {}
         detail = exc.description or ""
-        if exc.code == 405 and exc.valid_methods:
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             headers["Allow"] = ", ".join(exc.valid_methods)
         if exc.code == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")

@@ -29,6 +29,7 @@ from grader.services.exercises import (
 from grader.services.grading import (
     IdempotencyConflict,
     InvalidAnswers,
+    MalformedAnswers,
     UnknownParts,
     find_submission,
     result_object,
@@ -76,7 +77,7 @@ def list_exercises(query: PageQuery) -> Response:
                 "max_score": spec.max_score,
             }
         )
-    next_cursor = encode_text_cursor(items[-1]["slug"]) if more else None
+    next_cursor = encode_text_cursor(str(items[-1]["slug"])) if more else None
     return jsonify(items=items, links=page_links(next_cursor))
 
 
@@ -133,7 +134,7 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
         raise ApiProblem(422, "invalid-user", "Unprocessable Content", str(exc)) from None
     except UnknownParts as exc:
         raise ApiProblem(422, "unknown-part", "Unprocessable Content", str(exc)) from None
-    except TypeError as exc:
+    except MalformedAnswers as exc:
         raise ApiProblem(422, "invalid-answers", "Unprocessable Content", str(exc)) from None
     except InvalidAnswers as exc:
         raise ApiProblem(

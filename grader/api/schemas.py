@@ -211,13 +211,18 @@ class ScorePage(_Response):
 # ---------------------------------------------------------------------- tokens
 
 
+Scope = Literal["submit", "read:scores", "admin"]
+
+
+def _default_scopes() -> list[Scope]:
+    return ["submit", "read:scores"]
+
+
 class TokenCreate(_Request):
     """A token to create."""
 
     name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
-    scopes: list[Literal["submit", "read:scores", "admin"]] = Field(
-        default_factory=lambda: ["submit", "read:scores"], min_length=1
-    )
+    scopes: list[Scope] = Field(default_factory=_default_scopes, min_length=1)
 
 
 class TokenInfo(_Response):

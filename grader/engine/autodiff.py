@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -81,6 +81,22 @@ def backward(J: Tensor, wrt: Sequence[Tensor], create_graph: bool = False) -> li
                 previous = grads.get(parent.id)
                 grads[parent.id] = contribution if previous is None else previous + contribution
     return [grads[w.id] if w.id in grads else _zeros_like(w) for w in wrt]
+
+
+@overload
+def grad(J: Tensor, wrt: Tensor, create_graph: Literal[False] = False) -> np.ndarray: ...
+@overload
+def grad(
+    J: Tensor, wrt: Sequence[Tensor], create_graph: Literal[False] = False
+) -> list[np.ndarray]: ...
+@overload
+def grad(J: Tensor, wrt: Tensor, create_graph: Literal[True]) -> Tensor: ...
+@overload
+def grad(J: Tensor, wrt: Sequence[Tensor], create_graph: Literal[True]) -> list[Tensor]: ...
+@overload
+def grad(
+    J: Tensor, wrt: Tensor | Sequence[Tensor], create_graph: bool = False
+) -> np.ndarray | list[np.ndarray] | Tensor | list[Tensor]: ...
 
 
 def grad(

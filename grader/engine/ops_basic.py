@@ -140,7 +140,7 @@ def _exponent(p: Any) -> float:
         raise EngineError(f"pow needs a constant number as its exponent, not {p!r}") from exc
 
 
-def pow(a: Any, p: Any) -> Tensor:  # noqa: A001 - the formula language's name
+def pow(a: Any, p: Any) -> Tensor:  # the formula language's name
     """a ** p elementwise, for a constant exponent p (a number or a constant scalar leaf)."""
     a, p = as_tensor(a), _exponent(p)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -248,7 +248,7 @@ def _unreduce(g: Tensor, a: Tensor, axis: int | None) -> Tensor:
     return g @ _ones(1, a.sym_shape[1], 1, n)
 
 
-def sum(a: Any, axis: int | None = None) -> Tensor:  # noqa: A001 - the formula language's name
+def sum(a: Any, axis: int | None = None) -> Tensor:  # the formula language's name
     """The sum of all entries (a scalar), or down axis 0 (a 1×n row) or along axis 1 (m×1)."""
     a = as_tensor(a)
     axis = _axis(a, axis, "sum")

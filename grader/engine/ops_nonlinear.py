@@ -66,7 +66,7 @@ def step(a: Any) -> Tensor:
     return out
 
 
-def abs(a: Any) -> Tensor:  # noqa: A001 - the formula language's name
+def abs(a: Any) -> Tensor:  # the formula language's name
     """|a| elementwise (derivative sign(a), taken as 0 at 0)."""
     a = as_tensor(a)
     out = _unary("abs", a, np.abs)
@@ -197,10 +197,8 @@ def penalty(lam: Any, *weights: Any) -> Tensor:
             total = total + sum(w * w)
         return 0.5 * total
 
-    out.vjps = (lambda g: g * half_squares(),) + tuple((lambda g, w=w: (g * lam) * w) for w in ws)
-    out.jvps = (lambda t: t * half_squares(),) + tuple(
-        (lambda t, w=w: lam * sum(w * t)) for w in ws
-    )
+    out.vjps = (lambda g: g * half_squares(), *((lambda g, w=w: (g * lam) * w) for w in ws))
+    out.jvps = (lambda t: t * half_squares(), *((lambda t, w=w: lam * sum(w * t)) for w in ws))
     return out
 
 

@@ -18,13 +18,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import sympy
 
 Rule = Callable[["Tensor"], "Tensor | None"]
-SymDim = int | sympy.Expr
+SymDim: TypeAlias = int | sympy.Expr
 
 
 class EngineError(Exception):
@@ -270,7 +270,7 @@ class Tensor:
         return _ops().neg(self)
 
     @property
-    def T(self) -> Tensor:  # noqa: N802 - numpy's spelling
+    def T(self) -> Tensor:  # numpy's spelling
         """The transpose (an op)."""
         return _ops().transpose(self)
 
@@ -338,11 +338,6 @@ def result(
         cost.flops += out.work
         cost.by_op[op] += 1
     return out
-
-
-def is_recording() -> bool:
-    """True when op results record their parents (the default)."""
-    return _STATE.recording
 
 
 def ancestors(roots: Sequence[Tensor]) -> list[Tensor]:

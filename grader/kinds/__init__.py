@@ -9,6 +9,6 @@ registry (see ``KIND_MODULES``).
 # The kinds every exercise file may use; spec.py checks that all of them registered.
 KIND_MODULES = ("choice", "code", "formula", "graph", "memory", "shape", "text")
 
-from grader.kinds import choice, code, formula, graph, memory, shape, text  # noqa: E402,F401
+from grader.kinds import choice, code, formula, graph, memory, shape, text  # noqa: E402
 
 __all__ = ["KIND_MODULES", "choice", "code", "formula", "graph", "memory", "shape", "text"]

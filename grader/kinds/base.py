@@ -142,7 +142,13 @@ class GradingContext:
 
 @runtime_checkable
 class Kind(Protocol):
-    """One exercise kind: a part spec model, load-time checks, grading and a self-test."""
+    """One exercise kind: a part spec model, load-time checks, grading and a self-test.
+
+    Everything the services, the web pages and the API use of a kind is declared here; they
+    call it, never probe for it. ``KindBase`` gives the defaults, and a test checks every
+    registered kind against this protocol (members and signatures). ``part`` is always an
+    instance of the kind's own ``part_model``.
+    """
 
     name: ClassVar[str]
     part_model: ClassVar[type[PartSpec]]
@@ -150,6 +156,8 @@ class Kind(Protocol):
     private_fields: ClassVar[frozenset[str]]
     # True when grading may take long enough to go through the task queue (code).
     deferred: ClassVar[bool]
+    # True when ``preview`` reads a text answer live (formula, memory, shape).
+    previews: ClassVar[bool]
 
     def check(self, part: Any, exercise: ExerciseSpec) -> list[tuple[tuple[str | int, ...], str]]:
         """Return problems with ``part`` in the context of the whole exercise.
@@ -166,12 +174,37 @@ class Kind(Protocol):
         """Return the answers the self-test must grade as stated (reference, mistakes)."""
         ...
 
+    def precheck(self, part: Any, answer: Any) -> PartResult | None:
+        """Return an ``invalid`` result for an answer that cannot be graded at all, cheaply
+        (used before a deferred part is queued), or None."""
+        ...
+
+    def public(self, part: Any) -> dict[str, Any]:
+        """Return the part as students and API clients may see it: no private fields."""
+        ...
+
+    def preview(self, part: Any, answer: str, exercise: ExerciseSpec) -> dict[str, Any]:
+        """Return how the server reads the text ``answer`` (``{"valid": ...}`` plus the
+        reading or the error); only called when ``previews`` is true."""
+        ...
+
+    def mistake_answers(self, part: Any) -> list[str]:
+        """Return the anticipated wrong answers listed in ``part``, in order (the dashboard
+        names diagnosis ``mistake:<i>`` after the i-th)."""
+        ...
+
+    def rubric(self, part: Any) -> str | None:
+        """Return what an instructor grades a reviewed answer against, or None."""
+        ...
+
 
 class KindBase:
-    """Defaults shared by the kinds: no extra checks, no self-test cases, graded in-process."""
+    """Defaults shared by the kinds: no extra checks, no self-test cases, graded in-process,
+    no preview, no listed mistakes, no rubric."""
 
     private_fields: ClassVar[frozenset[str]] = frozenset({"answer", "mistakes"})
     deferred: ClassVar[bool] = False
+    previews: ClassVar[bool] = False
 
     def check(self, part: Any, exercise: ExerciseSpec) -> list[tuple[tuple[str | int, ...], str]]:
         """Return no problems: the part model's own validation suffices."""
@@ -186,6 +219,18 @@ class KindBase:
         (used before a deferred part is queued), or None. Default: nothing to check."""
         return None
 
-    def public(self, part: PartSpec) -> dict[str, Any]:
+    def public(self, part: Any) -> dict[str, Any]:
         """Return the part as students may see it: without its private fields."""
         return part.model_dump(mode="json", exclude=set(self.private_fields))
+
+    def preview(self, part: Any, answer: str, exercise: ExerciseSpec) -> dict[str, Any]:
+        """Raise ``NotImplementedError``: this kind has no preview (``previews`` is false)."""
+        raise NotImplementedError(f"a {part.kind} part has no preview")
+
+    def mistake_answers(self, part: Any) -> list[str]:
+        """Return no mistakes."""
+        return []
+
+    def rubric(self, part: Any) -> str | None:
+        """Return None: answers of this kind are graded automatically."""
+        return None

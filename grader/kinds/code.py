@@ -216,7 +216,9 @@ class CodeKind(KindBase):
         trials = trials_of(ctx)
         references = self._references(part, ctx, trials)
         calls = [self._arguments(part, ctx, trial) for trial in trials]
-        expected = [{name: None for name in part.outputs} for _ in trials]
+        expected: list[dict[str, tuple[int, ...] | None]] = [
+            {name: None for name in part.outputs} for _ in trials
+        ]
         result = run_code(
             answer,
             part.entry,

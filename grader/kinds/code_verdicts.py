@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -109,7 +110,7 @@ def compare(
     sizes: Mapping[str, int],
     rtol: float,
     atol: float,
-    terms: Mapping[str, np.ndarray] = (),
+    terms: Mapping[str, np.ndarray] = MappingProxyType({}),
 ) -> Verdict:
     """Return the verdict on a checked, finite float array ``got`` against ``reference``.
 

@@ -132,6 +132,11 @@ class FormulaKind(KindBase):
     name: ClassVar[str] = "formula"
     part_model: ClassVar[type[PartSpec]] = FormulaPart
     private_fields: ClassVar[frozenset[str]] = frozenset({"reference", "answer", "mistakes"})
+    previews: ClassVar[bool] = True
+
+    def mistake_answers(self, part: FormulaPart) -> list[str]:
+        """Return the answers of the part's listed mistakes, in order."""
+        return [mistake.answer for mistake in part.mistakes]
 
     def check(self, part: FormulaPart, exercise: Any) -> list[tuple[tuple[str | int, ...], str]]:
         """Return problems: formulas that do not parse or evaluate, a missing student-notation
@@ -168,10 +173,10 @@ class FormulaKind(KindBase):
                 problems.append((("answer",), f"the answer cannot be evaluated: {exc}"))
         seen: list[tuple[int, list[Any]]] = []
         for index in range(len(part.mistakes)):
-            values = mistake_values(ctx, plan, part.id, index)
-            if not values:
+            mistaken = mistake_values(ctx, plan, part.id, index)
+            if not mistaken:
                 continue
-            if all_close(values, refs, rtol, atol):
+            if all_close(mistaken, refs, rtol, atol):
                 problems.append(
                     (
                         ("mistakes", index, "answer"),
@@ -179,7 +184,7 @@ class FormulaKind(KindBase):
                     )
                 )
             for other, earlier in seen:
-                if all_close(values, earlier, rtol, atol):
+                if all_close(mistaken, earlier, rtol, atol):
                     problems.append(
                         (
                             ("mistakes", index, "answer"),
@@ -188,7 +193,7 @@ class FormulaKind(KindBase):
                         )
                     )
                     break
-            seen.append((index, values))
+            seen.append((index, mistaken))
         return problems
 
     def grade(self, part: FormulaPart, answer: Any, ctx: GradingContext) -> PartResult:

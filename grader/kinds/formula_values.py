@@ -235,16 +235,17 @@ def _instructor_value(
     cache = cache if cache is not None else {}
     if isinstance(tree, Name) and tree.name in trial.values:
         return trial.values[tree.name]
+    names = [a.name for a in tree.args if isinstance(a, Name)] if isinstance(tree, Call) else []
     if (
         isinstance(tree, Call)
         and tree.name == "grad"
         and trial.model is not None
-        and all(isinstance(a, Name) for a in tree.args)
-        and tree.args[0].name in trial.model.nodes
-        and tree.args[1].name in trial.model.nodes
-        and np.shape(trial.values[tree.args[0].name]) == ()
+        and len(names) == len(tree.args)
+        and names[0] in trial.model.nodes
+        and names[1] in trial.model.nodes
+        and np.ndim(trial.values[names[0]]) == 0
     ):
-        return np.asarray(_grads(trial, tree.args[0].name, cache)[tree.args[1].name])
+        return np.asarray(_grads(trial, names[0], cache)[names[1]])
     if not any(isinstance(n, Call) and n.name in AUTODIFF for n in walk(tree)):
         values = {**trial.values, **extra}
         return evaluate(tree, values, trial_functions(trial), sizes=trial.sizes)
@@ -400,6 +401,9 @@ def mistake_values(
     key = f"formula:mistake:{part_id}:{index}"
     if key not in ctx.cache:
         tree = plan.parts[part_id].mistakes[index]
+        if tree is None:  # it does not parse: the load-time check said so
+            ctx.cache[key] = None
+            return None
 
         def value(trial: Trial, extra: dict[str, np.ndarray]) -> np.ndarray | None:
             given = {**trial.values, **extra}
@@ -408,8 +412,8 @@ def mistake_values(
             except ValueError:
                 return None  # the mistake cannot be evaluated on this instance
 
-        values = None if tree is None else _on_instances(ctx, plan, part_id, key, value)
-        ctx.cache[key] = None if values is None or any(v is None for v in values) else values
+        values = _on_instances(ctx, plan, part_id, key, value)
+        ctx.cache[key] = None if any(v is None for v in values) else values
     return ctx.cache[key]
 
 

@@ -105,8 +105,10 @@ class Reference:
 
         if part.reference == "model":
             self.output = part.output or list(spec.model)[-1]
-            trial = draw_trials(spec, seed=0, count=1)[0]
-            raw = engine.computational_graph(trial.model[self.output])
+            model = draw_trials(spec, seed=0, count=1)[0].model
+            if model is None:
+                raise ValueError("reference: model needs the exercise's model")
+            raw = engine.computational_graph(model[self.output])
             raw = self._collapse(raw, part, spec)
         else:
             self.output = part.output or ""
@@ -191,6 +193,10 @@ class GraphKind(KindBase):
     private_fields: ClassVar[frozenset[str]] = frozenset(
         {"reference", "mistakes", "collapse", "optional", "output", "evaluate"}
     )
+
+    def mistake_answers(self, part: GraphPart) -> list[str]:
+        """Return the answers of the part's listed mistakes, in order."""
+        return [str(mistake.answer) for mistake in part.mistakes]
 
     def __init__(self) -> None:
         self._references: dict[tuple[int, str], tuple[Any, GraphPart, Reference]] = {}

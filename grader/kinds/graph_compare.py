@@ -97,8 +97,8 @@ def _align(drawn: DrawnGraph, reference: DrawnGraph) -> tuple[dict[str, str], se
     candidates = []
     for node in left_drawn:
         for ref_id in left_ref:
-            target = reference.nodes[ref_id]
-            if target.type != node.type and _read_as(node, target.type) != target.key:
+            ref_node = reference.nodes[ref_id]
+            if ref_node.type != node.type and _read_as(node, ref_node.type) != ref_node.key:
                 continue  # a square for a circle only when its label names that circle
             overlap = _overlap(drawn, reference, mapping, node.id, ref_id)
             if overlap >= 1:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -99,7 +100,7 @@ def _apply(
 
 
 def evaluate_drawing(
-    drawn: DrawnGraph, trial: Trial, output: str, macros: Mapping[str, Macro] = ()
+    drawn: DrawnGraph, trial: Trial, output: str, macros: Mapping[str, Macro] = MappingProxyType({})
 ) -> np.ndarray:
     """Return the value the drawing computes for the variable ``output`` on ``trial``.
 

@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import networkx as nx
@@ -118,7 +119,7 @@ class GraphFormatError(ValueError):
     """Raised for an answer that cannot be read as a graph; the message says how to fix it."""
 
 
-def variable_key(label: str, aliases: Mapping[str, str] = ()) -> str:
+def variable_key(label: str, aliases: Mapping[str, str] = MappingProxyType({})) -> str:
     """Return the comparison key of a variable label: ``W_1``, ``W^(1)``, ``W₁`` -> ``W1``.
 
     ``aliases`` maps other spellings (already normalised, e.g. ``λ``) to the exercise's name.
@@ -260,7 +261,7 @@ def _make_node(node_id: str, label: str, type_: str | None, names: Mapping[str, 
     return DrawnNode(node_id, label, VARIABLE, variable_key(label_core, names))
 
 
-def parse_graph(answer: Any, names: Mapping[str, str] = ()) -> DrawnGraph:
+def parse_graph(answer: Any, names: Mapping[str, str] = MappingProxyType({})) -> DrawnGraph:
     """Read a graph answer: a JSON object, a JSON string, or a text edge list.
 
     ``names`` maps normalised spellings (aliases included) to the exercise's variable and model
@@ -337,7 +338,7 @@ def _parse_json(answer: Mapping[str, Any], names: Mapping[str, str]) -> DrawnGra
 _ARROW = re.compile(r"\s*(?:->|→|⟶|=>)\s*")
 
 
-def parse_edge_list(text: str, names: Mapping[str, str] = ()) -> DrawnGraph:
+def parse_edge_list(text: str, names: Mapping[str, str] = MappingProxyType({})) -> DrawnGraph:
     """Read the text form (``x -> matmul#1; W1 -> matmul#1; matmul#1 -> add``).
 
     Raises ``GraphFormatError`` naming the statement that cannot be read.

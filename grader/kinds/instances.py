@@ -18,6 +18,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,9 @@ class Trial:
         """Return the engine's op table with this trial's activation bound to ``phi``."""
         return engine.ops_table(phi=self.functions.get("phi", "tanh"))
 
-    def engine_value(self, tree: Any, extra: Mapping[str, np.ndarray] = ()) -> np.ndarray:
+    def engine_value(
+        self, tree: Any, extra: Mapping[str, np.ndarray] = MappingProxyType({})
+    ) -> np.ndarray:
         """Evaluate a parsed instructor formula through the engine (``grad``/``hessian``/
         ``hvp`` allowed) on this trial: the model's named nodes (or, without a model, the
         inputs), plus ``extra`` names bound as constants."""
@@ -75,7 +78,7 @@ class Trial:
 
 def namespace_for(
     spec: ExerciseSpec,
-    extra: Mapping[str, list[str | int] | None] = (),
+    extra: Mapping[str, list[str | int] | None] = MappingProxyType({}),
     *,
     with_model_shapes: bool = True,
 ) -> Namespace:
@@ -248,11 +251,6 @@ def _instance_in(pool: dict[Any, Any], spec: ExerciseSpec, number: int) -> Trial
     return found
 
 
-def instance_sizes(spec: ExerciseSpec, number: int) -> dict[str, int]:
-    """Return the sizes of instance ``number`` (without tracing it)."""
-    return _sizes_in(spec._instances, spec, number)
-
-
 def _sizes_in(pool: dict[Any, Any], spec: ExerciseSpec, number: int) -> dict[str, int]:
     found = pool.get(number)
     if found is not None:
@@ -323,7 +321,10 @@ def trials_of(ctx: GradingContext) -> list[Trial]:
 
 
 def reference_value(
-    trial: Trial, expression: str, namespace: Namespace, extra: Mapping[str, np.ndarray] = ()
+    trial: Trial,
+    expression: str,
+    namespace: Namespace,
+    extra: Mapping[str, np.ndarray] = MappingProxyType({}),
 ) -> np.ndarray:
     """Evaluate an instructor's expression (may use ``grad``/``hessian``/``hvp``) on a trial.
 
@@ -332,7 +333,9 @@ def reference_value(
     return trial.engine_value(parse(expression, namespace), extra)
 
 
-def student_value(trial: Trial, tree: Any, extra: Mapping[str, np.ndarray] = ()) -> np.ndarray:
+def student_value(
+    trial: Trial, tree: Any, extra: Mapping[str, np.ndarray] = MappingProxyType({})
+) -> np.ndarray:
     """Evaluate a parsed student formula on a trial with the bounded evaluator.
 
     Raises the formula language's errors (shape errors name the sizes).

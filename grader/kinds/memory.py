@@ -180,6 +180,11 @@ class MemoryKind(KindBase):
     name: ClassVar[str] = "memory"
     part_model: ClassVar[type[PartSpec]] = MemoryPart
     private_fields: ClassVar[frozenset[str]] = frozenset({"answer", "mistakes"})
+    previews: ClassVar[bool] = True
+
+    def mistake_answers(self, part: MemoryPart) -> list[str]:
+        """Return the answers of the part's listed mistakes, in order."""
+        return [mistake.answer for mistake in part.mistakes]
 
     def check(self, part: MemoryPart, exercise: Any) -> list[tuple[tuple[str | int, ...], str]]:
         """Return problems: no model, unknown size names, an answer that is not the engine's

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, TypeVar, Union
 
 from pydantic import Field
 
 from grader.kinds.base import Kind
 
 _KINDS: dict[str, Kind] = {}
+K = TypeVar("K", bound=Kind)
 
 
 class UnknownKind(LookupError):
     """Raised for a kind name nobody registered."""
 
 
-def register(kind_class: type) -> type:
-    """Register a kind class (used as a decorator); its ``name`` must be new."""
+def register(kind_class: type[K]) -> type[K]:
+    """Register a kind class (used as a decorator); its ``name`` must be new.
+
+    The type checker checks the class against the ``Kind`` protocol here."""
     instance = kind_class()
     if instance.name in _KINDS:
         raise ValueError(f"kind {instance.name!r} is registered twice")

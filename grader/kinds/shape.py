@@ -123,6 +123,11 @@ class ShapeKind(KindBase):
     name: ClassVar[str] = "shape"
     part_model: ClassVar[type[PartSpec]] = ShapePart
     private_fields: ClassVar[frozenset[str]] = frozenset({"answer", "mistakes"})
+    previews: ClassVar[bool] = True
+
+    def mistake_answers(self, part: ShapePart) -> list[str]:
+        """Return the answers of the part's listed mistakes, in order."""
+        return [mistake.answer for mistake in part.mistakes]
 
     def _sizes(self, part: ShapePart, exercise: Any) -> set[str]:
         return set(part.sizes) | set(exercise.dims)

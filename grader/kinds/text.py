@@ -46,6 +46,10 @@ class TextKind(KindBase):
     part_model: ClassVar[type[PartSpec]] = TextPart
     private_fields: ClassVar[frozenset[str]] = frozenset({"rubric", "sample"})
 
+    def rubric(self, part: TextPart) -> str | None:
+        """Return the part's rubric, or None when it has none."""
+        return part.rubric or None
+
     def check(self, part: TextPart, exercise: Any) -> list[tuple[tuple[str | int, ...], str]]:
         """Return a problem when the length limits contradict each other or the sample."""
         problems: list[tuple[tuple[str | int, ...], str]] = []

@@ -144,8 +144,9 @@ class Builder:
                             axis.start,
                         )
         shape = static_call_shape(name, prime, tuple(a.shape for a in args), self._activations)
-        if name in ("ones", "eye") and all(isinstance(a, Size | Number) for a in args):
-            dims = tuple(a.name if isinstance(a, Size) else int(a.value) for a in args)
-            if all(isinstance(a, Size) or a.value == int(a.value) for a in args):
+        sized = [a for a in args if isinstance(a, Size | Number)]
+        if name in ("ones", "eye") and len(sized) == len(args):
+            dims = tuple(a.name if isinstance(a, Size) else int(a.value) for a in sized)
+            if all(isinstance(a, Size) or a.value == int(a.value) for a in sized):
                 shape = (dims[0], dims[0]) if name == "eye" else (dims + (1,))[:2]
         return Call(name, tuple(args), prime, **self._meta(col, col, shape, *args))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 
 class FormulaError(ValueError):
@@ -27,7 +27,7 @@ class FormulaSyntaxError(FormulaError):
 class UnknownNameError(FormulaError):
     """A name (or a function) the namespace does not know; ``known`` lists the valid ones."""
 
-    def __init__(self, message: str, column: int, name: str, known: Sequence[str]) -> None:
+    def __init__(self, message: str, column: int, name: str, known: Iterable[str]) -> None:
         super().__init__(message, column)
         self.name = name
         self.known = tuple(known)

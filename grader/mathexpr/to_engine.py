@@ -130,6 +130,7 @@ class EngineTranslator:
 
     def dimension(self, node: Call, arg: Node) -> tuple[int, Any]:
         """A ones/eye size: its value and its symbol for memory accounting."""
+        symbol: str | int
         if isinstance(arg, Size):
             value, symbol = self.size(arg), arg.name
         elif isinstance(arg, Number) and arg.value == int(arg.value):
@@ -244,7 +245,7 @@ class EngineTranslator:
             )
         try:
             if node.name == "grad":
-                return engine.grad(J, w, create_graph=True)  # type: ignore[return-value]
+                return engine.grad(J, w, create_graph=True)
             if node.name == "hessian":
                 if w.size > 64:
                     raise FormulaLimitError("hessian is limited to 64 variables", node.col)

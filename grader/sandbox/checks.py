@@ -163,7 +163,7 @@ def check_outputs(
     data: bytes,
     meta: dict | None,
     n_calls: int,
-    expected: list[dict[str, tuple[int, ...]]] | None,
+    expected: list[dict[str, tuple[int, ...] | None]] | None,
     *,
     max_total: int = MAX_TOTAL_BYTES,
 ) -> list[CallResult]:
@@ -183,11 +183,11 @@ def check_outputs(
     reported = reported if isinstance(reported, dict) else {}
     completed = meta.get("completed", 0) if isinstance(meta, dict) else 0
     for key, array in arrays.items():
-        index, name = _KEY.match(key).groups()
+        index, name = _KEY.match(key).groups()  # type: ignore[union-attr]  # read: matched
         if int(index) < n_calls:
             results[int(index)].outputs[name] = array
     for key, message in bad.items():
-        index, name = _KEY.match(key).groups()
+        index, name = _KEY.match(key).groups()  # type: ignore[union-attr]  # read: matched
         if int(index) < n_calls:
             results[int(index)].problems[name] = message
     for index, result in enumerate(results):

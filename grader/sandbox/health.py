@@ -77,7 +77,7 @@ def _probe_job() -> tuple[list[str], list[str], float]:
     if result.status is Status.SANDBOX_UNAVAILABLE:
         return [f"bubblewrap cannot start a sandbox: {result.message}"], [], elapsed
     outputs = result.calls[0].outputs if result.calls else {}
-    if result.status is not Status.OK or not np.array_equal(outputs.get("y"), [1.0]):
+    if result.status is not Status.OK or not np.array_equal(outputs.get("y", ()), [1.0]):
         reason = f"{result.status} {result.message} {result.traceback}".strip()
         return [f"the sandbox started but the probe job failed: {reason}"], [], elapsed
     report = json.loads(result.stdout.strip().splitlines()[-1])

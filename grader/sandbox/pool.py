@@ -92,9 +92,9 @@ class Zygote:
         return self._stderr.read().decode("utf-8", "replace").strip()
 
     def _receive(self, deadline: float, limit: int) -> list[bytes]:
-        read, selector = _reader(self.process.stdout.fileno(), deadline)
+        read, selector = _reader(self.process.stdout.fileno(), deadline)  # type: ignore[union-attr]
         try:
-            return wire.read_message(self.process.stdout.fileno(), limit, read)
+            return wire.read_message(self.process.stdout.fileno(), limit, read)  # type: ignore[union-attr]
         except wire.WireError as exc:
             raise ZygoteError(str(exc)) from exc
         finally:
@@ -113,7 +113,7 @@ class Zygote:
                 limits = header["limits"]
                 self.cgroup.limit_job(limits["memory_bytes"], limits["tmpfs_bytes"])
             wire.write_message(
-                self.process.stdin.fileno(),
+                self.process.stdin.fileno(),  # type: ignore[union-attr]
                 [json.dumps(header).encode(), source, inputs, self._seccomp],
                 os.write,
             )
@@ -138,7 +138,7 @@ class Zygote:
         self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
             try:
-                stream.close()
+                stream.close()  # type: ignore[union-attr]
             except OSError:
                 pass
         self._stderr.close()

@@ -85,7 +85,7 @@ def run_code(
     calls: list[dict[str, np.ndarray | float]],
     limits: Limits | None = None,
     *,
-    expected: list[dict[str, tuple[int, ...]]] | None = None,
+    expected: list[dict[str, tuple[int, ...] | None]] | None = None,
     packages: tuple[str, ...] = ("numpy",),
     unconfined: bool | None = None,
     warm: bool = True,

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from grader.extensions import db
+from grader.kinds.registry import get_kind
 from grader.models import Exercise, ExerciseVersion, Submission, User
 from grader.services.exercises import list_current_versions, spec_of
 
@@ -75,9 +76,9 @@ def diagnosis_label(part: Any, diagnosis: str) -> str:
     ``part`` is the part's spec (or None when the part is gone from the current version).
     """
     kind, _, rest = diagnosis.partition(":")
-    mistakes = getattr(part, "mistakes", None) or []
+    mistakes = get_kind(part.kind).mistake_answers(part) if part is not None else []
     if kind == "mistake" and rest.isdigit() and int(rest) < len(mistakes):
-        return f"listed mistake: {mistakes[int(rest)].answer}"
+        return f"listed mistake: {mistakes[int(rest)]}"
     if kind == "option":
         return "chose " + ", ".join(rest.split(","))
     if diagnosis == "unanswered":

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -40,9 +41,22 @@ from grader.services.scores import iso
 
 log = logging.getLogger(__name__)
 MAX_ANSWER_CHARS = 100_000
+# The key in ``app.extensions`` of the function that queues a stored submission by id: the
+# task queue (grader.tasks.init_celery) provides it, so this layer never imports the one above.
+ENQUEUE = "grader.enqueue"
 
 
-class UnknownParts(ValueError):
+class AnswersRejected(Exception):
+    """Base of the errors a student's or client's answers cause: nothing is stored, no attempt
+    is used, and callers show the message (API: 422). A built-in exception raised while
+    grading is a bug in the service, never one of these."""
+
+
+class MalformedAnswers(AnswersRejected):
+    """Raised when the answers are not an object of part ids, or one is too long or holds NUL."""
+
+
+class UnknownParts(AnswersRejected):
     """Raised when answers name parts the exercise does not have."""
 
     def __init__(self, unknown: list[str], known: list[str]) -> None:
@@ -53,7 +67,7 @@ class UnknownParts(ValueError):
         self.unknown = unknown
 
 
-class InvalidAnswers(ValueError):
+class InvalidAnswers(AnswersRejected):
     """Raised when some answers cannot be read; nothing is stored and no attempt is used."""
 
     def __init__(self, results: list[PartResult]) -> None:
@@ -71,22 +85,23 @@ def new_seed() -> int:
 
 
 def check_answers(spec: ExerciseSpec, answers: Any) -> dict[str, Any]:
-    """Return ``answers`` if it maps known part ids; raise ``UnknownParts`` or ``TypeError``."""
+    """Return ``answers`` if it maps known part ids; raise ``UnknownParts`` or
+    ``MalformedAnswers``."""
     if not isinstance(answers, Mapping):
-        raise TypeError("answers must be an object mapping part ids to answers")
+        raise MalformedAnswers("answers must be an object mapping part ids to answers")
     known = [part.id for part in spec.parts]
     unknown = [key for key in answers if key not in known]
     if unknown:
         raise UnknownParts(unknown, known)
     too_long = [key for key, value in answers.items() if len(json.dumps(value)) > MAX_ANSWER_CHARS]
     if too_long:
-        raise TypeError(
+        raise MalformedAnswers(
             f"the answer to part {too_long[0]!r} is longer than {MAX_ANSWER_CHARS} characters"
         )
     # PostgreSQL cannot store NUL in text or JSONB; no answer needs one.
     with_nul = [key for key, value in answers.items() if _contains_nul(value)]
     if with_nul:
-        raise TypeError(f"the answer to part {with_nul[0]!r} contains a NUL character")
+        raise MalformedAnswers(f"the answer to part {with_nul[0]!r} contains a NUL character")
     return dict(answers)
 
 
@@ -97,7 +112,7 @@ def is_answered(value: Any) -> bool:
 
 def is_deferred(part: Any) -> bool:
     """Return True when ``part``'s kind grades through the task queue (code)."""
-    return bool(getattr(get_kind(part.kind), "deferred", False))
+    return get_kind(part.kind).deferred
 
 
 def _contains_nul(value: Any) -> bool:
@@ -186,8 +201,8 @@ def submit(
     """Grade and store a submission; return it and whether it was created now (False: a replay).
 
     ``version`` is the current version of ``slug`` when the caller has just looked it up.
-    Raises ``ExerciseNotFound``, ``UnknownParts``, ``TypeError`` (malformed answers),
-    ``InvalidAnswers`` (nothing stored) and ``IdempotencyConflict``.
+    Raises ``ExerciseNotFound``, ``UnknownParts``, ``MalformedAnswers``, ``InvalidAnswers``
+    (nothing stored) and ``IdempotencyConflict``.
     """
     version = current_version(slug) if version is None else version
     spec = spec_of(version)
@@ -257,8 +272,7 @@ def _prechecks(parts: list[Any], answers: Mapping[str, Any]) -> list[PartResult]
     syntax error), so they are refused at once and cost no attempt, like any invalid input."""
     found = []
     for part in parts:
-        precheck = getattr(get_kind(part.kind), "precheck", None)
-        result = precheck(part, answers[part.id]) if precheck else None
+        result = get_kind(part.kind).precheck(part, answers[part.id])
         if result is not None and result.status == INVALID:
             found.append(result)
     return found
@@ -270,10 +284,8 @@ def _enqueue(submission: Submission) -> None:
     If the broker cannot be reached the row stays ``queued`` and the sweeper re-queues it:
     the submission is stored either way.
     """
-    from grader.tasks import enqueue
-
     try:
-        enqueue(submission.id)
+        current_app.extensions[ENQUEUE](submission.id)
     except Exception:
         log.exception("could not queue submission %s; the sweeper will retry", submission.id)
     db.session.refresh(submission)

@@ -37,8 +37,8 @@ def preview_answer(spec: ExerciseSpec, part_id: str, answer: Any) -> dict[str, A
         raise PreviewError(
             "unknown-part", f"No part {part_id!r}; this exercise has: {known}."
         ) from None
-    preview = getattr(get_kind(part.kind), "preview", None)
-    if not callable(preview):
+    kind = get_kind(part.kind)
+    if not kind.previews:
         raise PreviewError(
             "no-preview",
             f"Part {part_id!r} is a {part.kind} part, which has no "
@@ -50,4 +50,4 @@ def preview_answer(spec: ExerciseSpec, part_id: str, answer: Any) -> dict[str, A
         raise PreviewError(
             "invalid-answer", f"An answer to preview has at most {MAX_PREVIEW_CHARS} characters."
         )
-    return {"part": part.id, "kind": part.kind} | preview(part, answer, spec)
+    return {"part": part.id, "kind": part.kind} | kind.preview(part, answer, spec)

@@ -140,7 +140,7 @@ def _merge(
         old = old_by_id.get(part["id"])
         reviewed = old is not None and bool(old.get("reviewed_by"))
         failing_now = old is not None and part.get("status") == ERROR and old.get("status") != ERROR
-        if reviewed or failing_now:
+        if old is not None and (reviewed or failing_now):
             cap = float(part["max_score"])
             merged.append(dict(old, max_score=cap, score=min(float(old.get("score") or 0), cap)))
             kept += 0 if reviewed else 1
@@ -194,6 +194,8 @@ def regrade_exercise(
     reason = f"regrade against version {version.number}"
     for submission_id in _submission_ids(slug):
         submission = db.session.get(Submission, submission_id)
+        if submission is None:  # deleted since the ids were listed
+            continue
         if submission.status == "queued":
             report.skipped.append((submission_id, "still queued for grading"))
         else:

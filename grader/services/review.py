@@ -63,13 +63,13 @@ def pending_reviews(slug: str | None = None, limit: int = 500) -> list[PendingRe
         for part in submission.parts or []:
             if part.get("status") != NEEDS_REVIEW:
                 continue
-            answer = (submission.answers or {}).get(part.get("id"), "")
+            answer = (submission.answers or {}).get(part["id"], "")
             text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
             excerpt = " ".join(text.split())
             pending.append(
                 PendingReview(
                     submission.id,
-                    part.get("id"),
+                    part["id"],
                     exercise,
                     submission.user.display_name,
                     float(part.get("max_score") or 0),

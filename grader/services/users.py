@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -98,9 +99,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(
-    name: str, scopes: tuple[str, ...] | list[str] = DEFAULT_SCOPES
-) -> tuple[ApiToken, str]:
+def create_token(name: str, scopes: Sequence[str] = DEFAULT_SCOPES) -> tuple[ApiToken, str]:
     """Create an API token; return the row and the token text (shown once, never stored)."""
     if not name or len(name) > 200:
         raise UserError("a token needs a name of 1 to 200 characters")

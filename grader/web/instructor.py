@@ -16,6 +16,7 @@ from werkzeug.utils import secure_filename
 
 from grader.catalog import CatalogError
 from grader.extensions import db
+from grader.kinds.registry import get_kind
 from grader.models import SUBMISSION_STATUSES, Exercise, Submission
 from grader.services.dashboard import (
     SubmissionFilter,
@@ -92,7 +93,7 @@ def exercise_submissions(slug: str) -> ResponseReturnValue:
 
 
 def _render_detail(row: Submission, errors: dict[str, str] | None = None, status: int = 200):
-    rubrics = {part.id: getattr(part, "rubric", None) for part in spec_of(row.version).parts}
+    rubrics = {part.id: get_kind(part.kind).rubric(part) for part in spec_of(row.version).parts}
     return render_template(
         "instructor/submission.html",
         **submission_context(row),
@@ -130,7 +131,7 @@ def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
         )
     except ReviewError as exc:
         db.session.rollback()
-        return _render_detail(db.session.get(Submission, submission_id), {part_id: str(exc)}, 422)
+        return _render_detail(db.get_or_404(Submission, submission_id), {part_id: str(exc)}, 422)
     flash(f"Part {part_id} graded: {score:g} points.", "info")
     return redirect(url_for("web.instructor_submission", submission_id=submission_id), 303)
 
@@ -199,7 +200,7 @@ def import_form() -> ResponseReturnValue:
     with tempfile.TemporaryDirectory(prefix="grader-import-") as tmp:
         paths, names = [], {}
         for index, upload in enumerate(uploads):
-            name = secure_filename(upload.filename) or f"file-{index}.yaml"
+            name = secure_filename(upload.filename or "") or f"file-{index}.yaml"
             path = Path(tmp) / f"{index:02d}-{name}"
             upload.save(path)
             paths.append(path)

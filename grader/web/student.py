@@ -20,7 +20,7 @@ from grader.services.exercises import (
     list_current_versions,
     spec_of,
 )
-from grader.services.grading import InvalidAnswers, submit
+from grader.services.grading import AnswersRejected, InvalidAnswers, submit
 from grader.web.auth import is_instructor, signed_in_user
 from grader.web.blueprint import bp
 from grader.web.markdown import answers_mathml
@@ -154,7 +154,7 @@ def submit_answers(slug: str) -> ResponseReturnValue:
             "Some answers could not be read; nothing was recorded. Fix the marked parts.",
             422,
         )
-    except (TypeError, ValueError) as exc:
+    except AnswersRejected as exc:
         return _render_exercise(version, public, values, {}, str(exc), 422)
     except ExerciseNotFound:
         abort(404)

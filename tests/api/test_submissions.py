@@ -195,3 +195,26 @@ def test_a_literal_backslash_u0000_is_an_ordinary_answer(imported, client, make_
         headers=auth(make_token()),
     )
     assert response.status_code != 500 and "NUL" not in str(response.json)
+
+
+def test_a_type_error_after_validation_is_a_logged_500_not_the_students_fault(
+    imported, client, make_token, monkeypatch, caplog
+):
+    """Only MalformedAnswers is a 422 invalid-answers: a built-in TypeError raised by the
+    service's own code once the answers passed validation is a bug, answered 500 and logged."""
+    from grader.services import grading
+
+    def broken(part):
+        raise TypeError("a bug in the service")
+
+    monkeypatch.setattr(grading, "is_deferred", broken)
+    response = client.post(
+        "/api/v1/exercises/jacobian-shape/submissions",
+        json={"user": "u", "answers": ANSWERS},
+        headers=auth(make_token()),
+    )
+    assert response.status_code == 500
+    assert response.json["type"].endswith("/internal-error")
+    assert "a bug in the service" in caplog.text
+    with imported.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Submission)) == 0

@@ -74,7 +74,6 @@ def queueing_app(redis_url: str, tmp_path: Path, monkeypatch) -> tuple[Any, str,
     """Return (app, token, worker environment, grade log): the exercises imported into a fresh
     SQLite database, and this process's choice parts sent to the Celery queue on ``redis_url``
     (standing in for code, as ``tests.deploy.worker_app`` grades them and logs to the file)."""
-    from grader import tasks
     from grader.services import grading
     from grader.services.exercises import import_exercises
     from grader.services.users import create_token
@@ -89,8 +88,10 @@ def queueing_app(redis_url: str, tmp_path: Path, monkeypatch) -> tuple[Any, str,
         token = create_token("queue", ("submit", "read:scores"))[1]
     producer = Celery("producer", broker=redis_url)
     monkeypatch.setattr(grading, "is_deferred", lambda part: part.kind == "choice")
-    monkeypatch.setattr(
-        tasks, "enqueue", lambda sid: producer.send_task("grader.grade_deferred", args=[sid])
+    monkeypatch.setitem(
+        app.extensions,
+        grading.ENQUEUE,
+        lambda sid: producer.send_task("grader.grade_deferred", args=[sid]),
     )
     grade_log = tmp_path / "grades.log"
     grade_log.touch()

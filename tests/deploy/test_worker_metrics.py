@@ -10,8 +10,8 @@ import pytest
 from grader.extensions import db
 from tests.api.helpers import ANSWERS, SUBMIT_URL, auth
 from tests.deploy.conftest import free_port
-from tests.deploy.test_metrics import sample
 from tests.deploy.test_worker_crash import _stop, _wait_for, _worker, queueing_app
+from tests.test_metrics import sample
 
 
 def scrape(port: int) -> str:

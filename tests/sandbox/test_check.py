@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.cli import sandbox as sandbox_cli
+from grader.cli.operations import sandbox as sandbox_cli
 from grader.sandbox import (
     Limits,
     SandboxSetupError,

@@ -5,7 +5,7 @@ import pytest
 from grader.extensions import db
 from grader.models import Submission, User
 from grader.services.grading import result_object, submit
-from grader.services.review import ReviewError, grade_review, pending_reviews
+from grader.services.review import ReviewError, find_reviewer, grade_review, pending_reviews
 from grader.services.users import create_user, lms_user
 
 ANSWERS = {
@@ -104,3 +104,33 @@ def test_review_of_a_queued_submission_leaves_it_queued_for_the_worker(submitted
         assert row.status == "queued"
         essay = next(p for p in row.parts if p["id"] == "discussion")
         assert essay["status"] == "graded" and essay["score"] == 2
+
+
+def test_an_empty_feedback_says_full_marks_or_reviewed(submitted):
+    app, sid, teacher_id = submitted
+    with app.app_context():
+        teacher = db.session.get(User, teacher_id)
+        row = grade_review(sid, "discussion", 1, "", teacher)
+        assert next(p for p in row.parts if p["id"] == "discussion")["feedback"] == "Reviewed."
+        row = grade_review(sid, "discussion", 2, "", teacher)
+        assert next(p for p in row.parts if p["id"] == "discussion")["feedback"] == "Full marks."
+
+
+def test_find_reviewer(submitted):
+    app, _, teacher_id = submitted
+    with app.app_context():
+        assert find_reviewer("Teacher@example.com").id == teacher_id
+        assert find_reviewer(None).id == teacher_id  # the only instructor
+        create_user("student@example.com", "student", "pw-123456789")
+        with pytest.raises(ReviewError, match="no instructor"):
+            find_reviewer("student@example.com")
+        create_user("second@example.com", "admin", "pw-123456789")
+        with pytest.raises(ReviewError, match="--by"):
+            find_reviewer(None)
+
+
+def test_unknown_submission(submitted):
+    app, _, teacher_id = submitted
+    with app.app_context():
+        with pytest.raises(ReviewError, match="no submission 99"):
+            grade_review(99, "x", 1, "", db.session.get(User, teacher_id))

@@ -45,7 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the marker of the browser tests (they need playwright and Debian's chromium)."""
 
 
-def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):  # noqa: ANN201
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):
     """Sign in through the form; return the response (a redirect on success)."""
     return client.post("/login", data={"email": email, "password": password})
 
@@ -64,7 +64,7 @@ def instructor(client: FlaskClient, users: dict[str, int]) -> FlaskClient:
     return client
 
 
-def submission_id(response) -> int:  # noqa: ANN001
+def submission_id(response) -> int:
     """Return the id in a redirect to /submissions/<id>."""
     match = re.search(r"/submissions/(\d+)$", response.headers["Location"])
     assert match, response.headers.get("Location")

@@ -103,7 +103,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture()
-def page(browser, server) -> Iterator[Page]:  # noqa: ANN001
+def page(browser, server) -> Iterator[Page]:
     """A fresh browser context; after the test, no console error and no CSP violation."""
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     context.add_init_script(CSP_PROBE)
@@ -153,7 +153,7 @@ def submit_form(page: Page, base: str) -> None:
     page.wait_for_url(f"{base}/submissions/*")
 
 
-def draw_graph(editor, nodes: list[tuple[str, str]], edges: list[tuple[int, int]]):  # noqa: ANN001,ANN201
+def draw_graph(editor, nodes: list[tuple[str, str]], edges: list[tuple[int, int]]):
     """Draw nodes (label, variable|operator) and edges (by index) in a graph editor with the
     mouse; return the editor's node locator."""
     label = editor.get_by_label("Node label")
@@ -174,7 +174,7 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def need_exercise(app, slug: str) -> None:  # noqa: ANN001
+def need_exercise(app, slug: str) -> None:
     """Skip the test when ``slug`` could not be imported (its kind has not landed yet)."""
     from grader.services.exercises import ExerciseNotFound, current_version
 

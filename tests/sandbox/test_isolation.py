@@ -8,6 +8,9 @@ x32 syscall range are refused.
 
 from __future__ import annotations
 
+import platform
+
+import numpy as np
 import pytest
 
 from grader.sandbox import Limits, Status
@@ -163,8 +166,6 @@ def test_deny_x32_syscalls(attack):
         "    print('AFTER', rc, ctypes.get_errno(), flush=True)\n"
         "    return {}\n"
     )
-    import platform
-
     if platform.machine() != "x86_64":
         pytest.skip("the x32 ABI exists on x86_64 only")
     result = attack(source)
@@ -205,8 +206,6 @@ def test_allow_the_workload_under_the_filter(attack):
         "    print(np.array2string(a[:1, :3]))\n"
         "    return {'y': x * 2}\n"
     )
-    import numpy as np
-
     result = attack(source, [{"x": np.arange(3.0)}], limits=FAST)
     assert result.status is Status.OK, (result.message, result.traceback)
     assert result.calls[0].outputs["y"].tolist() == [0.0, 2.0, 4.0]
@@ -214,8 +213,6 @@ def test_allow_the_workload_under_the_filter(attack):
 
 def test_deny_i386_syscalls_through_int_0x80(attack):
     # getpid (20) through the i386 ABI from executable memory: the filter kills the process
-    import platform
-
     if platform.machine() != "x86_64":
         pytest.skip("int 0x80 is an x86 instruction")
     source = (

@@ -21,7 +21,8 @@ Isolation design (see also child/zygote.py and child/confine.py):
   libraries, the interpreter and its standard library (site-packages masked), the allowed
   packages alone under /sandbox/site (never the repository, so ``grader`` is not importable)
   and the child code under /sandbox/lib. It keeps CAP_SYS_ADMIN/CAP_SETPCAP of its own user
-  namespace only.
+  namespace only, under a seccomp filter that bwrap loads (keyrings, io_uring, bpf, perf
+  events, userfaultfd, ptrace refused).
 * Per job it forks a *monitor* that enters fresh mount, pid, network and IPC namespaces and
   mounts a fresh size-limited tmpfs as /tmp (home and work directory), a 64 KiB /dev/shm and an
   empty /proc; then forks the *student process*, the init of the new pid namespace, which drops

@@ -103,8 +103,11 @@ def _system_binds() -> list[str]:
     return args
 
 
-def zygote_command(packages: tuple[str, ...], confined: bool) -> list[str]:
-    """Return the argv that starts a zygote (under bwrap when ``confined``).
+def zygote_command(
+    packages: tuple[str, ...], confined: bool, seccomp_fd: int | None = None
+) -> list[str]:
+    """Return the argv that starts a zygote (under bwrap when ``confined``); bwrap loads the
+    seccomp program readable from ``seccomp_fd`` (inherited by bwrap) for the zygote.
 
     Raises SandboxSetupError when bwrap or a package is missing.
     """
@@ -162,6 +165,7 @@ def zygote_command(packages: tuple[str, ...], confined: bool) -> list[str]:
         "/dev",
         "--remount-ro",
         "/",
+        *(["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []),
         python,
         "-I",
         "-S",

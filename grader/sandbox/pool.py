@@ -20,7 +20,7 @@ import time
 from .bwrap import SANDBOX_ENV, SandboxSetupError, zygote_command
 from .cgroup import ZygoteCgroup, configured_parent
 from .child import wire
-from .seccomp_policy import job_filter
+from .seccomp_policy import job_filter, zygote_filter
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 20.0
@@ -55,27 +55,33 @@ class Zygote:
         self.jobs = 0
         self.cgroup: ZygoteCgroup | None = None
         self.last_job_oom = False
-        try:
-            argv = zygote_command(packages, confined)
-            self._seccomp = job_filter() if confined else b""
-            parent = configured_parent() if confined else None
-            if parent is not None:
-                self.cgroup = ZygoteCgroup(parent)
-                argv = self.cgroup.wrap(argv)
-        except SandboxSetupError as exc:
-            raise ZygoteError(str(exc)) from exc
-        self._stderr = tempfile.TemporaryFile()
-        started = time.monotonic()
-        self.process = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=dict(SANDBOX_ENV),
-            start_new_session=True,
-            close_fds=True,
-            cwd="/",
-        )
+        # bwrap reads the zygote's seccomp program from an inherited file
+        with tempfile.TemporaryFile() as zygote_seccomp:
+            try:
+                self._seccomp = job_filter() if confined else b""
+                zygote_seccomp.write(zygote_filter() if confined else b"")
+                zygote_seccomp.seek(0)
+                fd = zygote_seccomp.fileno() if confined else None
+                argv = zygote_command(packages, confined, seccomp_fd=fd)
+                parent = configured_parent() if confined else None
+                if parent is not None:
+                    self.cgroup = ZygoteCgroup(parent)
+                    argv = self.cgroup.wrap(argv)
+            except SandboxSetupError as exc:
+                raise ZygoteError(str(exc)) from exc
+            self._stderr = tempfile.TemporaryFile()
+            started = time.monotonic()
+            self.process = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=dict(SANDBOX_ENV),
+                start_new_session=True,
+                close_fds=True,
+                pass_fds=(fd,) if fd is not None else (),
+                cwd="/",
+            )
         try:
             self._receive(started + START_TIMEOUT, 1 << 16)
         except ZygoteError as exc:

@@ -62,6 +62,19 @@ REFUSED_SYSCALLS = (
 )  # fmt: skip
 
 
+#: What the zygote and each job's monitor never need (bwrap loads this filter, ``--seccomp``,
+#: before it starts the zygote): a second layer under the student's own filter, and the only
+#: one for the code that reads the student's result files.
+ZYGOTE_REFUSED = (
+    "add_key", "keyctl", "request_key",
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    "bpf", "perf_event_open", "userfaultfd",
+    "ptrace", "process_vm_readv", "process_vm_writev",
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+    "open_by_handle_at", "name_to_handle_at", "fanotify_init", "personality",
+)  # fmt: skip
+
+
 def _pyseccomp():
     try:
         import pyseccomp
@@ -85,13 +98,30 @@ def job_filter() -> bytes:
 
     Raises SandboxSetupError when libseccomp is missing or refuses the filter.
     """
+    return _compile(default_allow=False, names=ALLOWED_SYSCALLS)
+
+
+@functools.cache
+def zygote_filter() -> bytes:
+    """Return the compiled BPF program that bwrap loads for the zygote (cached): everything
+    but ZYGOTE_REFUSED is allowed (the zygote builds namespaces and mounts for each job).
+
+    Raises SandboxSetupError when libseccomp is missing or refuses the filter.
+    """
+    return _compile(default_allow=True, names=ZYGOTE_REFUSED)
+
+
+def _compile(default_allow: bool, names: tuple[str, ...]) -> bytes:
+    """Compile a filter: ``names`` allowed on an EPERM default, or refused (EPERM) on an
+    allow default; calls of another ABI kill the process."""
     seccomp = _pyseccomp()
     try:
-        program = seccomp.SyscallFilter(seccomp.ERRNO(errno.EPERM))
+        deny = seccomp.ERRNO(errno.EPERM)
+        program = seccomp.SyscallFilter(seccomp.ALLOW if default_allow else deny)
         program.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)
-        for name in ALLOWED_SYSCALLS:
+        for name in names:
             if syscall_number(name) is not None:
-                program.add_rule(seccomp.ALLOW, name)
+                program.add_rule(deny if default_allow else seccomp.ALLOW, name)
         with tempfile.TemporaryFile() as handle:
             program.export_bpf(handle)
             handle.seek(0)
@@ -107,8 +137,10 @@ def describe() -> str:
     """Return a one-line description of the filter for ``grader sandbox check``."""
     bpf = job_filter()
     allowed = sum(syscall_number(n) is not None for n in ALLOWED_SYSCALLS)
+    refused = sum(syscall_number(n) is not None for n in ZYGOTE_REFUSED)
     return (
         f"seccomp: libseccomp-compiled, default deny (EPERM), {allowed} syscalls allowed, "
         f"other ABIs (x32, i386) kill the process; {len(bpf) // 8} BPF instructions "
-        f"({os.uname().machine})"
+        f"({os.uname().machine}); zygote and monitors (bwrap --seccomp): {refused} syscalls "
+        f"refused ({len(zygote_filter()) // 8} BPF instructions)"
     )

@@ -8,6 +8,7 @@ x32 syscall range are refused.
 
 from __future__ import annotations
 
+import os
 import platform
 
 import numpy as np
@@ -237,3 +238,32 @@ def test_deny_posix_message_queues_and_sysv_ipc(attack):
     result = attack(syscall_probe(names))
     for name in names:
         assert f"{name}:NO:PermissionError" in result.stdout, result.stdout
+
+
+def _seccomp_filters(pid: int) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("Seccomp_filters:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_the_zygote_itself_runs_under_a_filter():
+    """The zygote and the monitors, which read what a job leaves, have a filter of their own
+    (bwrap --seccomp): no keyrings, bpf, perf events, userfaultfd, io_uring or ptrace."""
+    from grader.sandbox.pool import Zygote
+
+    from .conftest import descendants
+
+    zygote = Zygote(("numpy",), confined=True)
+    try:
+        pythons = []
+        for pid in descendants(zygote.process.pid):
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+            if b"bwrap" not in argv[0] and any(a.endswith(b"zygote.py") for a in argv):
+                pythons.append(pid)
+        assert len(pythons) == 1
+        assert _seccomp_filters(pythons[0]) > _seccomp_filters(os.getpid())
+    finally:
+        zygote.kill()

@@ -12,7 +12,9 @@ worker is after its first few hundred) grade against traced instances. Scenarios
 - all correct, parse cache warm (the same answer strings were seen before: their parsed trees,
   and their values on instances already used, are reused: DESIGN 6, the value memo);
 - all correct, trials drawn beforehand (what the formula kind itself costs);
-- all wrong (listed mistakes and generic diagnoses), parse cache cleared.
+- all wrong (listed mistakes and generic diagnoses), parse cache cleared;
+- the parser alone: lexing and parsing every formula of the exercises (references, answers,
+  mistakes, examples) in the namespace it is read in, microseconds per formula.
 
 Usage: .venv/bin/python benchmarks/bench_formula.py [N]   (writes benchmarks/results/formula.md)
 """
@@ -90,6 +92,44 @@ def grade_all(
     return time.perf_counter() - started
 
 
+def exercise_formulas() -> list[tuple[str, object]]:
+    """Every formula of every exercise with the namespace it is read in."""
+    from grader.catalog import load_files
+    from grader.kinds.formula_values import spec_plan
+
+    found = []
+    for loaded in load_files(sorted((ROOT / "exercises").glob("*.yaml"))):
+        plan = spec_plan(loaded.spec)
+        for part in loaded.spec.parts:
+            prepared = plan.parts.get(part.id)
+            if prepared is None:
+                continue
+            found.append((part.reference, prepared.instructor_ns))
+            for text in [part.answer, *(m.answer for m in part.mistakes)]:
+                if text:
+                    found.append((text, prepared.student_ns))
+        for example in loaded.spec.examples:
+            prepared = plan.parts.get(example.part)
+            if prepared is not None and isinstance(example.answer, str):
+                found.append((example.answer, prepared.student_ns))
+    return found
+
+
+def parser_figure(rounds: int = 30) -> tuple[int, float, float]:
+    """Return (formulas, median µs per formula, best µs per formula) for lexing and parsing
+    every exercise formula, over ``rounds`` rounds."""
+    from grader.mathexpr import parse
+
+    formulas = exercise_formulas()
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for text, namespace in formulas:
+            parse(text, namespace)
+        times.append((time.perf_counter() - started) / len(formulas) * 1e6)
+    return len(formulas), statistics.median(times), min(times)
+
+
 def summary(samples: list[float]) -> tuple[float, float, float]:
     """Return median, p99 and maximum in milliseconds."""
     ms = sorted(s * 1000 for s in samples)
@@ -98,6 +138,8 @@ def summary(samples: list[float]) -> tuple[float, float, float]:
 
 def main(n: int) -> None:
     grade_all(CORRECT, 0, cold=True, pre_trials=False)  # warm up imports and plan caches
+    count, parse_median, parse_best = parser_figure()
+    print(f"parser: {count} formulas, median {parse_median:.1f} µs, best {parse_best:.1f} µs")
     rows = []
     samples = [grade_all(CORRECT, 1000 + i, True, False, cold_pool=True) for i in range(n)]
     rows.append(
@@ -169,6 +211,9 @@ def main(n: int) -> None:
         "",
         f"- Load average while measuring: {open('/proc/loadavg').read().split()[:3]} (other "
         "jobs shared the 2 cores; figures are noisy).",
+        "",
+        f"Parser: lexing and parsing the exercises' {count} formulas, 30 rounds: median "
+        f"{parse_median:.1f} µs per formula (best round {parse_best:.1f} µs).",
         "",
         "## Profile (50 end-to-end submissions, cumulative)",
         "",

@@ -26,6 +26,12 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     if isinstance(config, dict):
         app.config.update(config)
     app.instance_path = str(app.config["INSTANCE_PATH"])
+    if not app.config.get("SECRET_KEY"):
+        from pathlib import Path
+
+        from grader.config import instance_secret
+
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
 
     from grader.database import configure_database
     from grader.extensions import csrf, limiter, login_manager

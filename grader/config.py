@@ -1,64 +1,54 @@
-"""Configuration read from the environment (DESIGN section 10).
+"""The Flask configuration (DESIGN section 10), built from ``grader.settings``.
 
 Every setting has a default that works on a laptop: SQLite under ``instance/`` and grading
 in-process. Production sets ``DATABASE_URL``, ``SECRET_KEY`` and ``CELERY_BROKER_URL``.
+Building a ``Config`` reads the environment and nothing else; ``create_app`` makes the folders
+and the laptop's secret key file.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from grader.resilience import engine_options
+from grader.settings import PROJECT_ROOT, Settings, load_settings, normalise_database_url
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def normalise_database_url(url: str) -> str:
-    """Return ``url`` with a PostgreSQL scheme mapped to the psycopg 3 driver.
-
-    ``postgres://`` and ``postgresql://`` both become ``postgresql+psycopg://`` so that an
-    operator can paste the URL their host gives them.
-    """
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+__all__ = ["PROJECT_ROOT", "Config", "TestConfig", "instance_secret", "normalise_database_url"]
 
 
 class Config:
-    """Settings for a running service; each attribute may be overridden by the environment."""
+    """Settings for a running service, as Flask configuration keys (from ``Settings``)."""
 
-    def __init__(self) -> None:
-        env = os.environ
-        self.INSTANCE_PATH = Path(env.get("GRADER_INSTANCE_PATH", PROJECT_ROOT / "instance"))
-        default_db = f"sqlite:///{self.INSTANCE_PATH / 'grader.sqlite'}"
-        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(env.get("DATABASE_URL", default_db))
-        self.SECRET_KEY = env.get("SECRET_KEY") or _instance_secret(self.INSTANCE_PATH)
-        self.GRADER_EXERCISES_DIR = Path(
-            env.get("GRADER_EXERCISES_DIR", PROJECT_ROOT / "exercises")
-        )
-        self.CELERY_BROKER_URL = env.get("CELERY_BROKER_URL") or None
-        self.GRADER_API_RATE_LIMIT = env.get("GRADER_API_RATE_LIMIT", "600/minute")
+    def __init__(self, settings: Settings | None = None) -> None:
+        s = load_settings() if settings is None else settings
+        self.SETTINGS = s
+        self.INSTANCE_PATH = s.grader_instance_path
+        self.SQLALCHEMY_DATABASE_URI = s.sqlalchemy_url
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI, s)
+        self.SECRET_KEY = s.secret_key  # None: create_app reads or makes instance/secret_key
+        self.GRADER_EXERCISES_DIR = s.grader_exercises_dir
+        self.GRADER_MIGRATIONS_DIR = s.grader_migrations_dir
+        self.CELERY_BROKER_URL = s.celery_broker_url
+        self.CELERY_RESULT_BACKEND = s.celery_result_backend
+        self.CELERY_VISIBILITY_TIMEOUT = s.celery_visibility_timeout
+        self.GRADER_API_RATE_LIMIT = s.grader_api_rate_limit
         # Per-process memory by default; several web replicas share redis://... instead.
-        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_STORAGE_URI = s.ratelimit_storage_uri
         self.RATELIMIT_HEADERS_ENABLED = True
-        self.GRADER_LOGIN_RATE_LIMIT = env.get("GRADER_LOGIN_RATE_LIMIT", "10 per minute")
-        self.GRADER_SANDBOX_UNCONFINED = env.get("GRADER_SANDBOX_UNCONFINED", "") == "1"
-        self.MAX_CONTENT_LENGTH = int(env.get("GRADER_MAX_BODY_BYTES", 256 * 1024))
-        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
-        self.CELERY_RESULT_BACKEND = env.get("CELERY_RESULT_BACKEND") or None
-        self.CELERY_VISIBILITY_TIMEOUT = int(env.get("CELERY_VISIBILITY_TIMEOUT", "300"))
-        self.GRADER_METRICS_TOKEN = env.get("GRADER_METRICS_TOKEN") or None
-        # How long a web process may answer from its copy of a token or an exercise's current
-        # version (grader/lookups.py); 0: look both up on every request.
-        self.GRADER_LOOKUP_CACHE_SECONDS = float(env.get("GRADER_LOOKUP_CACHE_SECONDS", "2"))
+        self.GRADER_LOGIN_RATE_LIMIT = s.grader_login_rate_limit
+        self.GRADER_SANDBOX_UNCONFINED = s.grader_sandbox_unconfined
+        self.MAX_CONTENT_LENGTH = s.grader_max_body_bytes
+        self.GRADER_METRICS_TOKEN = s.grader_metrics_token
+        self.PROMETHEUS_MULTIPROC_DIR = s.prometheus_multiproc_dir
+        self.GRADER_DB_PING_IDLE_SECONDS = s.grader_db_ping_idle_seconds
         # Check every API response against its OpenAPI model (a 500 when one does not fit): on
         # in the test suite, where it guards the contract; it costs a parse of every body.
-        self.GRADER_VALIDATE_RESPONSES = env.get("GRADER_VALIDATE_RESPONSES", "") == "1"
+        self.GRADER_VALIDATE_RESPONSES = s.grader_validate_responses
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
-        self.SESSION_COOKIE_SECURE = env.get("GRADER_SECURE_COOKIES", "") == "1"
+        self.SESSION_COOKIE_SECURE = s.grader_secure_cookies
         self.TESTING = False
 
 
@@ -66,11 +56,10 @@ class TestConfig(Config):
     """Settings for the test suite: a database per test, given by the fixture."""
 
     def __init__(self, database_url: str, instance_path: Path) -> None:
-        os.environ.setdefault("GRADER_INSTANCE_PATH", str(instance_path))
         super().__init__()
         self.INSTANCE_PATH = instance_path
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(database_url)
-        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI, self.SETTINGS)
         self.SECRET_KEY = "test-secret-key"
         self.TESTING = True
         self.GRADER_VALIDATE_RESPONSES = True
@@ -79,14 +68,12 @@ class TestConfig(Config):
         self.CELERY_BROKER_URL = None
 
 
-def _instance_secret(instance_path: Path) -> str:
+def instance_secret(instance_path: Path) -> str:
     """Return a per-installation secret kept in ``instance/secret_key`` (created once, 0600).
 
     A laptop install then keeps its sessions across restarts without the operator having to
     invent a key; production sets ``SECRET_KEY`` and this file is never written.
     """
-    import secrets
-
     path = instance_path / "secret_key"
     try:
         return path.read_text().strip()

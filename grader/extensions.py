@@ -19,7 +19,14 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+# A session lives for one request (or one task, one command): objects keep the values they were
+# loaded or written with after a commit, instead of being reloaded one query each on the next
+# read (SQLAlchemy's expire_on_commit, a documented session option). Code that needs another
+# transaction's changes reads them with a new query, or after a rollback.
+db = SQLAlchemy(
+    metadata=MetaData(naming_convention=NAMING_CONVENTION),
+    session_options={"expire_on_commit": False},
+)
 migrate = Migrate(render_as_batch=True)
 
 csrf = CSRFProtect()

@@ -6,12 +6,14 @@ Series:
   (``endpoint`` is the Flask endpoint name, so ids in paths do not explode the label set).
 * ``grader_submissions_total{exercise, kind, status}``: submissions that reached a status
   (``queued`` when stored for the queue, then ``graded``/``error``/``needs_review``), once per
-  distinct part kind of the exercise; counted when the transaction commits.
+  distinct part kind of the exercise; the service that changed the status counts it after its
+  transaction committed (``count_submission``).
 * ``grader_grading_duration_seconds{kind}``: time one kind takes to grade one part.
 * ``grader_queue_depth``: submissions ``queued`` in the database, counted at scrape time.
 
 When ``PROMETHEUS_MULTIPROC_DIR`` is set (``gunicorn.conf.py`` sets it), every worker writes
-its samples to files there and a scrape of any worker aggregates them all. Set
+its samples to files there and a scrape of any worker aggregates them all; ``init_app`` creates
+the folder (a container's fresh tmpfs does not have it) before the first sample is written. Set
 ``GRADER_METRICS_TOKEN`` to require ``Authorization: Bearer <token>`` on ``/metrics``.
 """
 
@@ -20,17 +22,10 @@ from __future__ import annotations
 import hmac
 import os
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-
-# In multiprocess mode each process writes its samples there: the folder must exist first (a
-# container's fresh tmpfs does not have it).
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
-
-from prometheus_client import (  # after the folder exists
+from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
@@ -41,8 +36,7 @@ from prometheus_client import (  # after the folder exists
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 HTTP_LATENCY = Histogram(
     "grader_http_request_duration_seconds",
@@ -63,16 +57,14 @@ GRADING_LATENCY = Histogram(
 )
 
 bp = Blueprint("metrics", __name__)
-_PENDING = "grader_metrics_pending"
-_kinds_of_version: dict[tuple[str, int], tuple[str, tuple[str, ...]]] = {}
-_session_hooks_installed = False
 
 
-def scrape_registry() -> CollectorRegistry:
-    """Return the registry a scrape reads: all workers' files in multiprocess mode, else global."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def scrape_registry(folder: str | os.PathLike[str] | None) -> CollectorRegistry:
+    """Return the registry a scrape reads: all workers' files in ``folder`` in multiprocess
+    mode (``PROMETHEUS_MULTIPROC_DIR``), else the global one."""
+    if folder:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry, path=str(folder))
         return registry
     return REGISTRY
 
@@ -108,7 +100,7 @@ class QueueDepthCollector(Collector):
 @bp.get("/metrics")
 def metrics_view() -> Response:
     """Return every series in the Prometheus text format (401 without the configured token)."""
-    token = current_app.config.get("GRADER_METRICS_TOKEN") or os.environ.get("GRADER_METRICS_TOKEN")
+    token = current_app.config.get("GRADER_METRICS_TOKEN")
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
@@ -118,18 +110,16 @@ def metrics_view() -> Response:
                 mimetype="text/plain",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-    registry = scrape_registry()
+    registry = scrape_registry(current_app.config.get("PROMETHEUS_MULTIPROC_DIR"))
     body = generate_latest(registry)
-    body += generate_latest(_queue_registry(current_app._get_current_object()))
+    body += generate_latest(current_app.extensions["grader_queue_registry"])
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
 
 
 def _queue_registry(app: Flask) -> CollectorRegistry:
-    registry = app.extensions.get("grader_queue_registry")
-    if registry is None:
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(QueueDepthCollector(app))
-        app.extensions["grader_queue_registry"] = registry
+    """Return a registry of ``app``'s queue depth, read at each scrape."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(QueueDepthCollector(app))
     return registry
 
 
@@ -146,81 +136,11 @@ def _observe_request(response: Response) -> Response:
     return response
 
 
-def _version_kinds(session: Session, version_id: int) -> tuple[str, tuple[str, ...]]:
-    """Return (slug, distinct part kinds) of an exercise version; versions never change."""
-    from grader.models import ExerciseVersion
-
-    key = (str(session.get_bind().url), version_id)
-    cached = _kinds_of_version.get(key)
-    if cached is None:
-        version = session.get(ExerciseVersion, version_id)
-        spec = (version.spec if version is not None else None) or {}
-        kinds = tuple(sorted({str(p.get("kind", "?")) for p in spec.get("parts", [])}))
-        cached = (str(spec.get("slug", "?")), kinds or ("?",))
-        if version is not None:
-            _kinds_of_version[key] = cached
-    return cached
-
-
-def _collect_after_flush(session: Session, context: Any) -> None:
-    pending = session.info.pop("_grader_flushing", [])
-    resolved = []
-    for version_id, status in pending:
-        try:
-            slug, kinds = _version_kinds(session, version_id)
-        except Exception:  # metrics must never break a flush
-            slug, kinds = "?", ("?",)
-        resolved.extend((slug, kind, status) for kind in kinds)
-    if resolved:
-        session.info.setdefault(_PENDING, []).extend(resolved)
-
-
-def _before_flush(session: Session, context: Any, _instances: Any) -> None:
-    from sqlalchemy import inspect
-
-    from grader.models import Submission
-
-    changed = session.info.setdefault("_grader_flushing", [])
-    for obj in list(session.new) + list(session.dirty):
-        if (
-            isinstance(obj, Submission)
-            and obj.status
-            and (obj in session.new or inspect(obj).attrs.status.history.added)
-        ):
-            changed.append((obj.exercise_version_id, obj.status))
-
-
-def _after_commit(session: Session) -> None:
-    for slug, kind, status in session.info.pop(_PENDING, []):
+def count_submission(slug: str, kinds: Iterable[str], status: str) -> None:
+    """Count one submission of exercise ``slug`` that reached ``status``, once per distinct part
+    kind in ``kinds``. Call it after the transaction that stored the status has committed."""
+    for kind in sorted(set(kinds)) or ["?"]:
         SUBMISSIONS.labels(slug, kind, status).inc()
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop("_grader_flushing", None)
-
-
-def install_session_hooks() -> None:
-    """Count submissions by status when their transaction commits (installed once)."""
-    global _session_hooks_installed
-    if _session_hooks_installed:
-        return
-    event.listen(Session, "before_flush", _before_flush)
-    event.listen(Session, "after_flush", _collect_after_flush)
-    event.listen(Session, "after_commit", _after_commit)
-    event.listen(Session, "after_soft_rollback", lambda s, _t: _after_rollback(s))
-    _session_hooks_installed = True
-
-
-def count_status_change(session: Session, version_id: int, status: str) -> None:
-    """Count a submission whose status was written without an ORM flush (the flush hooks see
-    only flushed objects): the ``INSERT`` of ``grading.submit`` and the queue's bulk ``UPDATE``.
-    Counted, like the others, when ``session`` commits."""
-    try:
-        slug, kinds = _version_kinds(session, version_id)
-    except Exception:  # metrics must never break the grading they count
-        slug, kinds = "?", ("?",)
-    session.info.setdefault(_PENDING, []).extend((slug, kind, status) for kind in kinds)
 
 
 def observe_grading(kind_name: str, seconds: float) -> None:
@@ -236,5 +156,8 @@ def init_app(app: Flask) -> None:
     app.before_request(_start_timer)
     app.after_request(_observe_request)
     app.register_blueprint(bp)
-    install_session_hooks()
+    app.extensions["grader_queue_registry"] = _queue_registry(app)
+    folder = app.config.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
     app.extensions["grader_metrics"] = True

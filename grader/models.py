@@ -6,11 +6,14 @@ The schema changes only through Alembic migrations in ``migrations/``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -26,8 +29,43 @@ from grader.extensions import db
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
-ROLES = ("student", "instructor", "admin")
-SUBMISSION_STATUSES = ("queued", "graded", "error", "needs_review")
+
+class Role(StrEnum):
+    """What a user may do: ``users.role``."""
+
+    STUDENT = "student"
+    INSTRUCTOR = "instructor"
+    ADMIN = "admin"
+
+
+class Status(StrEnum):
+    """Where a submission stands: ``submissions.status``. Its score is known (not null) only
+    once it is ``graded`` or ``error``: a queued part, or one waiting for review, has no score
+    yet."""
+
+    QUEUED = "queued"
+    GRADED = "graded"
+    ERROR = "error"
+    NEEDS_REVIEW = "needs_review"
+
+
+class Source(StrEnum):
+    """Where a submission came from: ``submissions.source``."""
+
+    WEB = "web"
+    API = "api"
+    CLI = "cli"
+
+
+ROLES = tuple(Role)
+SUBMISSION_STATUSES = tuple(Status)
+# A stored part's status (grader.kinds.base.PartStatus without "invalid", never stored).
+PART_STATUSES = ("graded", "queued", "needs_review", "error")
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """Return the SQL of a CHECK that ``column`` holds one of ``values``."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 def utcnow() -> datetime:
@@ -39,6 +77,7 @@ class User(db.Model):
     """A person: signs in with a password, or is known to an LMS by its external id."""
 
     __tablename__ = "users"
+    __table_args__ = (CheckConstraint(one_of("role", ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
@@ -118,7 +157,11 @@ class Submission(db.Model):
     """One graded (or queued) set of answers to one exercise version."""
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("api_token_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("api_token_id", "idempotency_key"),
+        CheckConstraint(one_of("status", SUBMISSION_STATUSES), name="status"),
+        CheckConstraint(one_of("source", tuple(Source)), name="source"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -141,6 +184,31 @@ class Submission(db.Model):
 
     user: Mapped[User] = relationship(back_populates="submissions")
     version: Mapped[ExerciseVersion] = relationship()
+
+
+class SubmissionPart(db.Model):
+    """One part's current result of a submission, a row per part so that statistics are SQL
+    aggregates. The same results as ``Submission.parts`` (the result object reads that column);
+    ``grader.services.results.record_parts`` writes both in one transaction."""
+
+    __tablename__ = "submission_parts"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "part_id"),
+        CheckConstraint(one_of("status", PART_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    part_id: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    # null while the part is queued or waits for review
+    score: Mapped[float | None] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    diagnosis: Mapped[str] = mapped_column(String(200), default="")
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 
 class SubmissionGrade(db.Model):

@@ -20,7 +20,6 @@ the pool reconnects on the next checkout.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -29,6 +28,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from grader.settings import Settings, load_settings
 
 OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     OperationalError,
@@ -47,15 +48,11 @@ was lost. Please try again in a few seconds.</p></body></html>
 """
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else default
-
-
-def engine_options(url: str) -> dict[str, Any]:
+def engine_options(url: str, settings: Settings | None = None) -> dict[str, Any]:
     """Return SQLAlchemy engine options for ``url`` that make every database wait bounded.
 
-    PostgreSQL (psycopg 3) gets, from the environment with defaults: ``GRADER_DB_CONNECT_TIMEOUT``
+    PostgreSQL (psycopg 3) gets, from ``settings`` (default: the environment's), with defaults:
+    ``GRADER_DB_CONNECT_TIMEOUT``
     (3 s), ``GRADER_DB_STATEMENT_TIMEOUT_MS`` (15000), ``GRADER_DB_LOCK_TIMEOUT_MS`` (5000),
     ``GRADER_DB_POOL_SIZE`` (5), ``GRADER_DB_MAX_OVERFLOW`` (5), ``GRADER_DB_POOL_TIMEOUT`` (5 s).
     Other backends (the SQLite default) get nothing: SQLite waits on its busy timeout. Broken
@@ -65,26 +62,27 @@ def engine_options(url: str) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if not url.startswith(("postgresql", "postgres:")):
         return options
-    statement_ms = _env_int("GRADER_DB_STATEMENT_TIMEOUT_MS", 15000)
-    lock_ms = _env_int("GRADER_DB_LOCK_TIMEOUT_MS", 5000)
+    s = load_settings() if settings is None else settings
+    statement_ms = s.grader_db_statement_timeout_ms
+    lock_ms = s.grader_db_lock_timeout_ms
     server_options = (
         f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms} "
         "-c idle_in_transaction_session_timeout=60000"
     )
     options.update(
-        pool_size=_env_int("GRADER_DB_POOL_SIZE", 5),
-        max_overflow=_env_int("GRADER_DB_MAX_OVERFLOW", 5),
-        pool_timeout=_env_int("GRADER_DB_POOL_TIMEOUT", 5),
+        pool_size=s.grader_db_pool_size,
+        max_overflow=s.grader_db_max_overflow,
+        pool_timeout=s.grader_db_pool_timeout,
         pool_recycle=1800,
         connect_args={
-            "connect_timeout": max(2, _env_int("GRADER_DB_CONNECT_TIMEOUT", 3)),
+            "connect_timeout": max(2, s.grader_db_connect_timeout),
             "options": server_options,
             "keepalives": 1,
             "keepalives_idle": 30,
             "keepalives_interval": 10,
             "keepalives_count": 3,
             "tcp_user_timeout": statement_ms + 5000,
-            "application_name": os.environ.get("GRADER_DB_APPLICATION_NAME", "backprop-grader"),
+            "application_name": s.grader_db_application_name,
         },
     )
     return options
@@ -96,11 +94,7 @@ def install_idle_ping(engine: Engine, idle_seconds: float | None = None) -> None
     pool tries a new one). Installed once per engine."""
     if getattr(engine, "_grader_idle_ping", False):
         return
-    seconds = (
-        float(os.environ.get("GRADER_DB_PING_IDLE_SECONDS", "") or 1)
-        if idle_seconds is None
-        else idle_seconds
-    )
+    seconds = load_settings().grader_db_ping_idle_seconds if idle_seconds is None else idle_seconds
     dialect = engine.dialect
 
     def checked_in(_dbapi_connection: Any, record: Any) -> None:
@@ -175,7 +169,7 @@ def init_app(app: Flask) -> None:
 
     with app.app_context():
         for engine in db.engines.values():
-            install_idle_ping(engine)
+            install_idle_ping(engine, app.config.get("GRADER_DB_PING_IDLE_SECONDS"))
     app.teardown_appcontext(_remove_session_safely)
     retry_after = int(app.config.get("GRADER_RETRY_AFTER", RETRY_AFTER_SECONDS))
 

@@ -9,13 +9,14 @@ are acknowledged late and re-delivered if a worker dies; a stale ``queued`` row 
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 from typing import Any
 
 from celery import Celery, Task
 from celery.signals import worker_init, worker_process_init
 from flask import Flask, current_app, has_app_context
+
+from grader.settings import load_settings
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -43,20 +44,22 @@ def serve_worker_metrics(**_signal: Any) -> tuple[Any, Any] | None:
     ``PROMETHEUS_MULTIPROC_DIR``; this server adds them up at every scrape. Returns the
     server and its thread, or None when metrics are off.
     """
-    port = os.environ.get("GRADER_WORKER_METRICS_PORT", "").strip()
+    settings = load_settings()
+    port = settings.grader_worker_metrics_port
     if not port:
         return None
     from prometheus_client import start_http_server
 
     from grader.metrics import scrape_registry
 
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if not settings.prometheus_multiproc_dir:
         log.warning(
             "GRADER_WORKER_METRICS_PORT is set without PROMETHEUS_MULTIPROC_DIR: the pool's "
             "children grade, and their samples will not be served"
         )
-    address = os.environ.get("GRADER_WORKER_METRICS_ADDR", "0.0.0.0")  # a container
-    served = start_http_server(int(port), addr=address, registry=scrape_registry())
+    address = settings.grader_worker_metrics_addr
+    registry = scrape_registry(settings.prometheus_multiproc_dir)
+    served = start_http_server(port, addr=address, registry=registry)
     log.info("worker metrics on %s:%s/metrics", address, port)
     return served
 

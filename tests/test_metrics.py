@@ -88,7 +88,7 @@ def test_queue_depth_counts_queued_rows_at_scrape(metered, make_token, monkeypat
 
 
 def test_metrics_token_is_required_when_configured(metered, monkeypatch):
-    monkeypatch.setenv("GRADER_METRICS_TOKEN", "s3cret")
+    metered.config["GRADER_METRICS_TOKEN"] = "s3cret"  # as GRADER_METRICS_TOKEN sets it
     client = metered.test_client()
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers=auth("wrong")).status_code == 401

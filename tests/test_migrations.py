@@ -1,11 +1,22 @@
 """Migrations build the whole schema and take it down again, on the configured backend."""
 
+import json
+
+import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from grader.extensions import db
 
-TABLES = {"users", "exercises", "exercise_versions", "submissions", "api_tokens"}
+TABLES = {
+    "users",
+    "exercises",
+    "exercise_versions",
+    "submissions",
+    "api_tokens",
+    "submission_grades",
+    "submission_parts",
+}
 
 
 def test_upgrade_creates_every_table(app):
@@ -34,3 +45,108 @@ def test_models_match_migrations(app):
         context = MigrationContext.configure(connection)
         diff = compare_metadata(context, db.metadata)
     assert diff == []
+
+
+def _populate(connection):
+    """Write, as revision 0002 knew them, a user, an exercise and three submissions: graded,
+    queued (a placeholder 0 for its queued part) and waiting for review."""
+    from sqlalchemy import text
+
+    now = "2026-01-01 00:00:00+00:00"
+    connection.execute(
+        text(
+            "INSERT INTO users (id, external_id, role, created_at) VALUES (1, 'u', 'student', :t)"
+        ),
+        {"t": now},
+    )
+    connection.execute(
+        text(
+            "INSERT INTO exercises (id, slug, title, created_at, updated_at) "
+            "VALUES (1, 'e', 'E', :t, :t)"
+        ),
+        {"t": now},
+    )
+    connection.execute(
+        text(
+            "INSERT INTO exercise_versions (id, exercise_id, number, spec, source_yaml, "
+            "content_hash, created_at) VALUES (1, 1, 1, '{}', '', 'h', :t)"
+        ),
+        {"t": now},
+    )
+
+    def part(pid, status, score, correct=False, diagnosis="wrong"):
+        return {
+            "id": pid,
+            "score": score,
+            "max_score": 1.0,
+            "correct": correct,
+            "feedback": "f",
+            "status": status,
+            "diagnosis": diagnosis,
+            "details": {"k": [1, 2]},
+        }
+
+    rows = [
+        (1, "graded", 1.0, [part("a", "graded", 1.0, True, "correct"), part("b", "graded", 0.0)]),
+        (2, "queued", 1.0, [part("a", "graded", 1.0, True, "correct"), part("c", "queued", 0.0)]),
+        (3, "needs_review", 0.0, [part("t", "needs_review", 0.0, diagnosis="")]),
+    ]
+    for sid, status, score, parts in rows:
+        connection.execute(
+            text(
+                "INSERT INTO submissions (id, user_id, exercise_version_id, answers, seed, status, "
+                "score, max_score, parts, source, created_at) VALUES "
+                "(:id, 1, 1, '{}', 1, :status, :score, 2, :parts, 'api', :t)"
+            ),
+            {"id": sid, "status": status, "score": score, "parts": json.dumps(parts), "t": now},
+        )
+
+
+def test_submission_parts_are_backfilled_and_the_downgrade_restores(app):
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        downgrade(revision="0002")
+        with db.engine.begin() as connection:
+            _populate(connection)
+        upgrade()
+        with db.engine.connect() as connection:
+            parts = connection.execute(
+                text(
+                    "SELECT submission_id, part_id, position, status, score, correct, details "
+                    "FROM submission_parts ORDER BY submission_id, position"
+                )
+            ).all()
+            scores = dict(connection.execute(text("SELECT id, score FROM submissions")).all())
+        assert [(p[0], p[1], p[2], p[3], p[4], bool(p[5])) for p in parts] == [
+            (1, "a", 0, "graded", 1.0, True),
+            (1, "b", 1, "graded", 0.0, False),
+            (2, "a", 0, "graded", 1.0, True),
+            (2, "c", 1, "queued", None, False),
+            (3, "t", 0, "needs_review", None, False),
+        ]
+        details = parts[0][6]
+        assert (json.loads(details) if isinstance(details, str) else details) == {"k": [1, 2]}
+        assert scores == {1: 1.0, 2: None, 3: None}
+        for statement in (
+            "UPDATE users SET role = 'root'",
+            "UPDATE submissions SET status = 'done'",
+            "UPDATE submissions SET source = 'fax'",
+            "UPDATE submission_parts SET status = 'invalid'",
+        ):
+            with pytest.raises(IntegrityError), db.engine.begin() as connection:
+                connection.execute(text(statement))
+        downgrade(revision="0002")
+        db.engine.dispose()
+        assert "submission_parts" not in inspect(db.engine).get_table_names()
+        with db.engine.begin() as connection:
+            scores = dict(connection.execute(text("SELECT id, score FROM submissions")).all())
+            connection.execute(text("UPDATE users SET role = 'root'"))  # no check any more
+            connection.execute(text("UPDATE users SET role = 'student'"))
+        assert scores == {1: 1.0, 2: 1.0, 3: 0.0}
+        upgrade()
+        db.engine.dispose()
+        with db.engine.connect() as connection:
+            count = connection.execute(text("SELECT count(*) FROM submission_parts")).scalar()
+        assert count == 5

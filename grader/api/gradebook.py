@@ -65,6 +65,7 @@ def list_scores(query: ScoresQuery) -> Response:
                     "best_score": r.best_score,
                     "max_score": r.max_score,
                     "submissions": r.submissions,
+                    "pending_review": r.pending_review,
                     "last_submission_at": iso(r.last_submission_at),
                 }
                 for r in page

@@ -195,9 +195,15 @@ class ScoreRow(_Response):
 
     user: str
     exercise: str
-    best_score: float
+    best_score: float | None = Field(
+        description="The highest score among the graded submissions; null while every counted "
+        "submission still waits for an instructor's review"
+    )
     max_score: float
     submissions: int
+    pending_review: int = Field(
+        0, description="How many of the counted submissions wait for review (no score yet)"
+    )
     last_submission_at: str
 
 

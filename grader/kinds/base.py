@@ -12,6 +12,7 @@ import copy
 import hashlib
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -22,13 +23,24 @@ if TYPE_CHECKING:
 
 PART_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 
-# Result statuses of one part. "invalid" answers (a parse error, an unknown name) cost no attempt.
+
+class PartStatus(StrEnum):
+    """Result status of one part. ``invalid`` answers (a parse error, an unknown name) cost no
+    attempt and are never stored; the others are stored in ``submission_parts.status``."""
+
+    GRADED = "graded"
+    INVALID = "invalid"
+    NEEDS_REVIEW = "needs_review"
+    QUEUED = "queued"
+    ERROR = "error"
+
+
 GRADED, INVALID, NEEDS_REVIEW, QUEUED, ERROR = (
-    "graded",
-    "invalid",
-    "needs_review",
-    "queued",
-    "error",
+    PartStatus.GRADED,
+    PartStatus.INVALID,
+    PartStatus.NEEDS_REVIEW,
+    PartStatus.QUEUED,
+    PartStatus.ERROR,
 )
 
 

@@ -20,9 +20,11 @@ from __future__ import annotations
 import ast
 import keyword
 import logging
+import threading
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
+from cachetools import LRUCache
 from pydantic import Field, field_validator
 
 from grader.kinds.base import ERROR, GRADED, GradingContext, KindBase, PartResult, PartSpec
@@ -142,7 +144,10 @@ class CodeKind(KindBase):
     deferred: ClassVar[bool] = True
 
     def __init__(self) -> None:
-        self._trees: dict[tuple[int, tuple[str, ...]], tuple[Any, dict[str, Any]]] = {}
+        self._trees: LRUCache[tuple[int, tuple[str, ...]], tuple[Any, dict[str, Any]]] = LRUCache(
+            maxsize=256
+        )
+        self._lock = threading.Lock()
 
     def public(self, part: CodePart) -> dict[str, Any]:
         """Return the part without its references; the output names stay (students need them)."""
@@ -236,13 +241,13 @@ class CodeKind(KindBase):
         from grader.mathexpr import parse
 
         key = (id(exercise), expressions)
-        cached = self._trees.get(key)
+        with self._lock:
+            cached = self._trees.get(key)
         if cached is None or cached[0] is not exercise:
             namespace = namespace_for(exercise)
             cached = (exercise, {text: parse(text, namespace) for text in expressions})
-            if len(self._trees) > 256:
-                self._trees.clear()
-            self._trees[key] = cached
+            with self._lock:
+                self._trees[key] = cached
         return cached[1]
 
     def _evaluate(self, exercise: Any, trial: Trial, texts: tuple[str, ...]) -> dict[str, Any]:

@@ -21,9 +21,11 @@ Earlier formula parts' ids are names later parts may use, bound to their referen
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from cachetools import LRUCache
 from pydantic import Field
 
 from grader.kinds.base import (
@@ -36,12 +38,15 @@ from grader.kinds.base import (
     SelfTestCase,
 )
 from grader.kinds.formula_diagnose import diagnose
+from grader.kinds.formula_structure import Structure
 from grader.kinds.formula_values import (
     PartPlan,
     all_close,
+    as_reference_shape,
     close,
     earlier_values,
     mistake_values,
+    node_evaluator,
     reference_values,
     spec_plan,
     student_values,
@@ -49,22 +54,28 @@ from grader.kinds.formula_values import (
 )
 from grader.kinds.registry import register
 from grader.mathexpr import (
+    Call,
     FormulaError,
     FormulaLimitError,
     FormulaShapeError,
     Namespace,
     Node,
+    Number,
     UnknownNameError,
     format_shape,
     parse,
     to_latex,
     to_mathml,
     to_source,
+    walk,
 )
 from grader.mathexpr.shapes import size_names
 
 MAX_ANSWER_CHARS = 2000
-_PARSED: dict[tuple[str, int], tuple[Namespace, Node]] = {}
+# Parsed answers per (text, namespace), least recently used out first. An entry keeps its
+# namespace alive, so its id cannot name another one meanwhile.
+_PARSED: LRUCache[tuple[str, int], tuple[Namespace, Node]] = LRUCache(maxsize=4096)
+_PARSED_LOCK = threading.Lock()
 
 
 class FormulaPart(PartSpec):
@@ -100,10 +111,29 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
-def _shape_words(shape: tuple[int, ...], names: dict[int, str]) -> str:
+def _literal_sizes(tree: Node) -> list[int]:
+    """The sizes an answer writes as numbers: ``ones(3)``, ``eye(4)``."""
+    return [
+        int(a.value)
+        for n in walk(tree)
+        if isinstance(n, Call) and n.name in ("ones", "eye")
+        for a in n.args
+        if isinstance(a, Number) and a.value > 1
+    ]
+
+
+def _shape_words(shape: tuple[int, ...], names: dict[int, str], tree: Node | None = None) -> str:
+    """``a matrix (q×h)``; the sizes of ``tree`` (the answer) are named only where it names
+    them (``eye(3)`` is (3×3) even when d = 3)."""
     if shape == ():
         return "a scalar"
-    text = format_shape(shape, names)
+    static = tree.shape if tree is not None else None
+    if static is not None and len(static) == len(shape):
+        text = "(" + "×".join(str(d) for d in static) + ")"
+    elif tree is not None:
+        text = format_shape(shape, {})
+    else:
+        text = format_shape(shape, names)
     if len(shape) == 2 and shape[1] == 1:
         return f"a column vector {text}"
     if len(shape) == 2 and shape[0] == 1:
@@ -111,17 +141,24 @@ def _shape_words(shape: tuple[int, ...], names: dict[int, str]) -> str:
     return f"a matrix {text}"
 
 
+def _student_tree(prepared: PartPlan) -> Node | None:
+    """The reference read in the students' names, when they could write it (else None)."""
+    try:
+        return parse(to_source(prepared.reference), prepared.student_ns)
+    except FormulaError:
+        return None
+
+
 def parse_answer(text: str, plan: PartPlan) -> Node:
     """Parse a student's answer against the part's namespace (parsed trees are cached)."""
     key = (text, id(plan.student_ns))
-    cached = _PARSED.get(key)
+    with _PARSED_LOCK:
+        cached = _PARSED.get(key)
     if cached is not None:
         return cached[1]
     tree = parse(text, plan.student_ns)
-    if len(_PARSED) > 4096:
-        _PARSED.clear()
-    # the entry keeps its namespace alive, so its id cannot name another one meanwhile
-    _PARSED[key] = (plan.student_ns, tree)
+    with _PARSED_LOCK:
+        _PARSED[key] = (plan.student_ns, tree)
     return tree
 
 
@@ -239,7 +276,7 @@ class FormulaKind(KindBase):
             return PartResult(
                 part.id, part.points, part.points, True, "Correct.", GRADED, "correct"
             )
-        shape_result = self._shape(part, values, refs, trials, rtol, atol)
+        shape_result = self._shape(part, tree, values, refs, trials, rtol, atol)
         for index in range(len(prepared.mistakes)):
             wrong = mistake_values(ctx, plan, part.id, index)
             if (wrong is not None and all_close(values, wrong, rtol, atol)) or (
@@ -249,7 +286,15 @@ class FormulaKind(KindBase):
         if shape_result is not None:
             return shape_result
         extras = earlier_values(ctx, plan, part.id)
-        diagnosis, feedback, details = diagnose(values, refs, trials, extras, rtol, atol)
+        structure = Structure(
+            tree,
+            prepared.answer if prepared.answer is not None else _student_tree(prepared),
+            {n: prepared.student_ns.shape_of(n) for n in prepared.allowed},
+            node_evaluator(ctx, plan, part.id),
+            rtol,
+            atol,
+        )
+        diagnosis, feedback, details = diagnose(values, refs, trials, extras, rtol, atol, structure)
         return _wrong(part, feedback, diagnosis, details)
 
     @staticmethod
@@ -268,35 +313,57 @@ class FormulaKind(KindBase):
     @staticmethod
     def _shape(
         part: FormulaPart,
+        tree: Node,
         values: list[np.ndarray],
         refs: list[np.ndarray],
         trials: list[Any],
         rtol: float,
         atol: float,
     ) -> PartResult | None:
-        """A result when the answer's shape is not the reference's, else None."""
-        value, ref = values[0], refs[0]
-        if value.shape == ref.shape or (value.shape == (1, 1) and ref.shape == ()):
+        """A result when the answer's shape is not the reference's on some trial, else None.
+
+        Every trial is looked at: an answer with a size written as a number (``eye(4)``) has
+        the right shape only on the trials where that size happens to be drawn."""
+        wrong = [
+            i
+            for i, (v, r) in enumerate(zip(values, refs, strict=True))
+            if as_reference_shape(v, r).shape != r.shape
+        ]
+        if not wrong:
             return None
-        names = size_names(trials[0].sizes)
-        if all(
+        index = wrong[0]
+        value, ref, trial = values[index], refs[index], trials[index]
+        names = size_names(trial.sizes)
+        if len(wrong) == len(values) and all(
             v.shape == r.T.shape and close(v.T, r, rtol, atol)
             for v, r in zip(values, refs, strict=True)
         ):
             return _wrong(
                 part,
                 "Your answer is the transpose of the expected value: "
-                f"{_shape_words(value.shape, names)} where "
+                f"{_shape_words(value.shape, names, tree)} where "
                 f"{_shape_words(ref.shape, names)} is expected.",
                 "transposed",
             )
+        literal = _literal_sizes(tree)
+        if len(wrong) < len(values) or literal:
+            numbers = ", ".join(str(n) for n in literal) or "a number"
+            return _wrong(
+                part,
+                f"Your answer writes a size as {numbers}: at sizes "
+                f"{trial.describe_sizes()} it is {_shape_words(value.shape, names, tree)} "
+                f"where {_shape_words(ref.shape, names)} is expected. Write sizes by name, "
+                "as in eye(q) or ones(h).",
+                "shape:literal-size",
+                {"sizes": trial.describe_sizes()},
+            )
         return _wrong(
             part,
-            f"Your answer is {_shape_words(value.shape, names)}, but the "
+            f"Your answer is {_shape_words(value.shape, names, tree)}, but the "
             f"expected value is {_shape_words(ref.shape, names)} "
-            f"(sizes {trials[0].describe_sizes()}).",
+            f"(sizes {trial.describe_sizes()}).",
             "shape",
-            {"sizes": trials[0].describe_sizes()},
+            {"sizes": trial.describe_sizes()},
         )
 
     def self_test_cases(self, part: FormulaPart, exercise: Any) -> list[SelfTestCase]:

@@ -9,8 +9,12 @@ listed mistake matched:
   k·t for k in ±2, ±1/2) for a term t the model names: a quantity of the reference's shape
   (``W1``, ``b1``, ``dJ_dz``), a scalar variable times one (``lam*W1``, ``lam*b1``), or an
   outer product of two vectors (``dJ_dz @ x.T``);
+- from the answer's structure against a correct formula (:mod:`grader.kinds.formula_structure`):
+  a term missing, extra, with the wrong coefficient or sign, or the one term that differs,
+  and single edits that make the answer right (φ for φ′, φ′(h) for φ′(z), a name for another,
+  a transpose, a sign, ``@`` for ``⊙``);
 - ``activation:<name>``: right on the trials with one activation and wrong on the others
-  (a formula that substituted one φ′);
+  (a formula that wrote one specific activation, or its derivative, instead of φ, φ′);
 - ``wrong``: not equal at the sample point (the sizes used are named).
 """
 
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from grader.kinds.formula_structure import Structure, edit_diagnosis, term_diagnosis
 from grader.kinds.formula_values import all_close, as_reference_shape, close, norm
 
 if TYPE_CHECKING:
@@ -141,7 +146,8 @@ def _term_feedback(name: str, k: float) -> tuple[str, str]:
         return f"missing-term:{name}", f"A term is missing: your answer lacks `{name}`."
     if k == 1.0:
         return f"extra-term:{name}", (
-            f"Your answer has an extra term `{name}` that does not belong in this derivative."
+            f"Your answer differs from the expected value by `{name}`: it has an extra term "
+            f"`{name}`, or counts it once too often."
         )
     text = format_factor(k)
     return f"term:{text}*{name}", (
@@ -172,6 +178,42 @@ def activation_only(
     return None
 
 
+def _named_mistake(
+    answers: Sequence[np.ndarray],
+    refs: Sequence[np.ndarray],
+    trials: Sequence[Trial],
+    extras: Sequence[dict[str, np.ndarray]],
+    rtol: float,
+    atol: float,
+    structure: Structure | None,
+) -> tuple[str, str] | None:
+    """The diagnoses that name a mistake, in order, for finite answers of the right shape."""
+    factor = constant_factor(answers, refs, rtol, atol)
+    if factor is not None:
+        return _factor_feedback(factor)
+    square = all(r.ndim == 2 and r.shape[0] == r.shape[1] and r.shape[0] > 1 for r in refs)
+    if square and all_close(answers, [r.T for r in refs], rtol, atol):
+        return "transposed", "Your answer is the transpose of the expected value."
+    found = term_diagnosis(structure) if structure is not None else None
+    if found is not None:
+        return found
+    term = missing_term(answers, refs, trials, extras, rtol, atol)
+    if term is not None:
+        return _term_feedback(*term)
+    only = activation_only(answers, refs, trials, rtol, atol)
+    if only is not None:
+        key = f"specific-activation:{only}"
+        found = edit_diagnosis(structure, list(refs), key) if structure is not None else None
+        if found is not None:
+            return f"activation:{only}", f"Correct for {only} only: {found[1]}"
+        return (
+            f"activation:{only}",
+            f"Correct for {only} only — {ACTIVATION_HINTS.get(only, '')} Write the answer for "
+            "any activation with φ(z) and φ′(z) (also phi(z), phi'(z) or dphi(z)).",
+        )
+    return edit_diagnosis(structure, list(refs)) if structure is not None else None
+
+
 def diagnose(
     answers: Sequence[np.ndarray],
     refs: Sequence[np.ndarray],
@@ -179,31 +221,17 @@ def diagnose(
     extras: Sequence[dict[str, np.ndarray]],
     rtol: float,
     atol: float,
+    structure: Structure | None = None,
 ) -> tuple[str, str, dict[str, str]]:
-    """Return (diagnosis, feedback, details) for a wrong answer of the reference's shape."""
+    """Return (diagnosis, feedback, details) for a wrong answer; with ``structure``, also the
+    diagnoses from the answer's terms and edits. An answer whose shape differs from the
+    reference's on some trial gets only the last, generic sentence (no value comparison)."""
     answers = [as_reference_shape(a, r) for a, r in zip(answers, refs, strict=True)]
-    if all(np.all(np.isfinite(a)) for a in answers):
-        factor = constant_factor(answers, refs, rtol, atol)
-        if factor is not None:
-            diagnosis, feedback = _factor_feedback(factor)
-            return diagnosis, feedback, {}
-        square = all(r.ndim == 2 and r.shape[0] == r.shape[1] and r.shape[0] > 1 for r in refs)
-        if square and all_close(answers, [r.T for r in refs], rtol, atol):
-            return "transposed", "Your answer is the transpose of the expected value.", {}
-        term = missing_term(answers, refs, trials, extras, rtol, atol)
-        if term is not None:
-            diagnosis, feedback = _term_feedback(*term)
-            return diagnosis, feedback, {}
-        only = activation_only(answers, refs, trials, rtol, atol)
-        if only is not None:
-            return (
-                f"activation:{only}",
-                (
-                    f"Correct for {only} only — {ACTIVATION_HINTS.get(only, '')} Write the answer "
-                    "for any activation with φ′(z) (also phi'(z) or dphi(z))."
-                ),
-                {},
-            )
+    same_shapes = all(a.shape == r.shape for a, r in zip(answers, refs, strict=True))
+    if same_shapes and all(np.all(np.isfinite(a)) for a in answers):
+        found = _named_mistake(answers, refs, trials, extras, rtol, atol, structure)
+        if found is not None:
+            return found[0], found[1], {}
     for index, (a, r) in enumerate(zip(answers, refs, strict=True)):
         if not close(a, r, rtol, atol):
             trial = trials[index]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from grader import engine
 from grader.kinds.base import GradingContext
@@ -61,7 +62,9 @@ class SpecPlan:
     errors: dict[str, list[tuple[tuple[str | int, ...], str]]]
 
 
-_PLANS: dict[int, SpecPlan] = {}
+# Plans per spec object (an entry keeps its spec alive), least recently used out first.
+_PLANS: LRUCache[int, SpecPlan] = LRUCache(maxsize=256)
+_PLANS_LOCK = threading.Lock()
 
 
 def _symbolic(shape: tuple[int, ...], sizes: Mapping[str, int]) -> list[str | int] | None:
@@ -88,7 +91,7 @@ def default_allowed(spec: ExerciseSpec, part_id: str, earlier: tuple[str, ...]) 
     return [*spec.variables, *visible, *[e for e in earlier if e not in spec.model]]
 
 
-def _student_namespace(full: Namespace, allowed: list[str]) -> Namespace:
+def _student_namespace(full: Namespace, allowed: list[str], identity: str | None) -> Namespace:
     variables = {name: full.variables[name] for name in allowed if name in full.variables}
     aliases = {name: list(a) for name, a in full.aliases.items() if name in variables}
     return Namespace(
@@ -97,6 +100,7 @@ def _student_namespace(full: Namespace, allowed: list[str]) -> Namespace:
         sizes=full.sizes,
         functions=dict(STUDENT_FUNCTIONS),
         activations=full.activations,
+        identity=identity,
     )
 
 
@@ -108,7 +112,8 @@ def spec_plan(spec: ExerciseSpec) -> SpecPlan:
     """
     from grader.kinds.instances import draw_trials, namespace_for
 
-    cached = _PLANS.get(id(spec))
+    with _PLANS_LOCK:
+        cached = _PLANS.get(id(spec))
     if cached is not None and cached.spec is spec:
         return cached
     plan = SpecPlan(spec, {}, {}, {})
@@ -136,12 +141,25 @@ def spec_plan(spec: ExerciseSpec) -> SpecPlan:
                 )
             )
             allowed = [n for n in allowed if n not in unknown]
-        student_ns = _student_namespace(instructor_ns, allowed)
         try:
             reference = parse(part.reference, instructor_ns)
         except ValueError as exc:
             problems.append((("reference",), f"the reference does not parse: {exc}"))
             continue
+        if probe is None and spec.model:
+            probe = draw_trials(spec, seed=0, count=1)[0]
+        shape = None
+        if probe is not None:
+            try:
+                value = _instructor_value(probe, reference, probe_values)
+                shape = _symbolic(value.shape, probe.sizes)
+                if part.id not in spec.model:
+                    probe_values[part.id] = value
+            except (ValueError, engine.EngineError) as exc:
+                problems.append((("reference",), f"the reference cannot be evaluated: {exc}"))
+        square = shape is not None and len(shape) == 2 and shape[0] == shape[1] != 1
+        identity = str(shape[0]) if square and shape is not None else None
+        student_ns = _student_namespace(instructor_ns, allowed, identity)
         answer = None
         if part.answer is not None:
             try:
@@ -176,22 +194,10 @@ def spec_plan(spec: ExerciseSpec) -> SpecPlan:
             answer,
             mistakes,
         )
-        if probe is None and spec.model:
-            probe = draw_trials(spec, seed=0, count=1)[0]
-        shape = None
-        if probe is not None:
-            try:
-                value = _instructor_value(probe, reference, probe_values)
-                shape = _symbolic(value.shape, probe.sizes)
-                if part.id not in spec.model:
-                    probe_values[part.id] = value
-            except (ValueError, engine.EngineError) as exc:
-                problems.append((("reference",), f"the reference cannot be evaluated: {exc}"))
         plan.shapes[part.id] = shape
         earlier.append(part.id)
-    if len(_PLANS) > 256:
-        _PLANS.clear()
-    _PLANS[id(spec)] = plan
+    with _PLANS_LOCK:
+        _PLANS[id(spec)] = plan
     return plan
 
 
@@ -379,6 +385,7 @@ def student_values(
     it is raised on the first trial, before much work is done)."""
     part = plan.parts[part_id]
     trials = trials_of(ctx)
+    refs = reference_values(ctx, plan, part_id)  # their shapes guide prod(...)
     results: list[np.ndarray] = []
     extras = None
     for index, trial in enumerate(trials):
@@ -387,7 +394,10 @@ def student_values(
             if extras is None and part.earlier:
                 extras = earlier_values(ctx, plan, part_id)
             values = {**trial.values, **extras[index]} if extras else trial.values
-            value = _read_only(evaluate(tree, values, trial_functions(trial), sizes=trial.sizes))
+            want = refs[index].shape if refs[index].ndim == 2 else None
+            value = _read_only(
+                evaluate(tree, values, trial_functions(trial), sizes=trial.sizes, expect=want)
+            )
             STUDENT_VALUES.put(tree, trial, part_id, value)
         results.append(value)
     return results
@@ -446,3 +456,32 @@ def all_close(
 ) -> bool:
     """True when ``close`` holds trial by trial (the sequences have one value per trial)."""
     return all(close(v, r, rtol, atol) for v, r in zip(values, references, strict=True))
+
+
+def node_evaluator(
+    ctx: GradingContext, plan: SpecPlan, part_id: str
+) -> Callable[[Node], list[np.ndarray] | None]:
+    """Return a function evaluating any tree in the part's names on every trial (values not
+    kept), or giving None when the tree cannot be evaluated on some trial; for diagnoses that
+    try pieces and variants of an answer."""
+    trials = trials_of(ctx)
+    extras = earlier_values(ctx, plan, part_id) if plan.parts[part_id].earlier else None
+    settings = [
+        (
+            {**trial.values, **extras[index]} if extras else trial.values,
+            trial_functions(trial),
+            trial.sizes,
+        )
+        for index, trial in enumerate(trials)
+    ]
+
+    def values_of(tree: Node) -> list[np.ndarray] | None:
+        results = []
+        for values, functions, sizes in settings:
+            try:
+                results.append(evaluate(tree, values, functions, sizes=sizes))
+            except ValueError:
+                return None
+        return results
+
+    return values_of

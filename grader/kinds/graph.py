@@ -17,8 +17,10 @@ with the missing, extra, reversed and mislabelled pieces named.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, ClassVar, Literal
 
+from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field
 
 from grader import engine
@@ -199,18 +201,21 @@ class GraphKind(KindBase):
         return [str(mistake.answer) for mistake in part.mistakes]
 
     def __init__(self) -> None:
-        self._references: dict[tuple[int, str], tuple[Any, GraphPart, Reference]] = {}
+        self._references: LRUCache[tuple[int, str], tuple[Any, GraphPart, Reference]] = LRUCache(
+            maxsize=256
+        )
+        self._lock = threading.Lock()
 
     def reference(self, part: GraphPart, spec: Any) -> Reference:
         """Return the part's reference drawing (cached per spec and part)."""
         key = (id(spec), part.id)
-        cached = self._references.get(key)
+        with self._lock:
+            cached = self._references.get(key)
         if cached is not None and cached[0] is spec and cached[1] is part:
             return cached[2]
         built = Reference(part, spec)
-        if len(self._references) > 256:
-            self._references.clear()
-        self._references[key] = (spec, part, built)
+        with self._lock:
+            self._references[key] = (spec, part, built)
         return built
 
     def check(self, part: GraphPart, exercise: Any) -> list[tuple[tuple[str | int, ...], str]]:

@@ -16,12 +16,14 @@ import copy
 import hashlib
 import json
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from grader import engine
 from grader.kinds.base import GradingContext
@@ -107,8 +109,10 @@ def namespace_for(
     )
 
 
-_SHAPES_CACHE: dict[str, dict[str, list[str | int] | None]] = {}
-_MODEL_CACHE: dict[str, dict[str, Any]] = {}
+# Per process, keyed by _model_key; least recently used out first.
+_SHAPES_CACHE: LRUCache[str, dict[str, list[str | int] | None]] = LRUCache(maxsize=512)
+_MODEL_CACHE: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=256)
+_LOCK = threading.Lock()
 
 
 def _model_key(spec: ExerciseSpec) -> str:
@@ -125,20 +129,22 @@ def _model_key(spec: ExerciseSpec) -> str:
 def parsed_model(spec: ExerciseSpec, namespace: Namespace) -> dict[str, Any]:
     """Return the model's formulas parsed once per distinct model (trials reuse the trees)."""
     key = _model_key(spec)
-    trees = _MODEL_CACHE.get(key)
+    with _LOCK:
+        trees = _MODEL_CACHE.get(key)
     if trees is None:
         trees = {name: parse(str(text), namespace) for name, text in spec.model.items()}
-        if len(_MODEL_CACHE) > 256:
-            _MODEL_CACHE.clear()
-        _MODEL_CACHE[key] = trees
+        with _LOCK:
+            _MODEL_CACHE[key] = trees
     return trees
 
 
 def model_shapes(spec: ExerciseSpec) -> dict[str, list[str | int] | None]:
     """Return each model quantity's shape in size names (None where it cannot be told)."""
     key = _model_key(spec)
-    if key in _SHAPES_CACHE:
-        return _SHAPES_CACHE[key]
+    with _LOCK:
+        known = _SHAPES_CACHE.get(key)
+    if known is not None:
+        return known
     shapes: dict[str, list[str | int] | None] = {name: None for name in spec.model}
     if spec.model:
         trial = draw_trials(
@@ -147,9 +153,8 @@ def model_shapes(spec: ExerciseSpec) -> dict[str, list[str | int] | None]:
         by_value = {value: name for name, value in trial.sizes.items()}
         for name in spec.model:
             shapes[name] = _symbolic(trial.values[name].shape, by_value)
-    if len(_SHAPES_CACHE) > 512:
-        _SHAPES_CACHE.clear()
-    _SHAPES_CACHE[key] = shapes
+    with _LOCK:
+        _SHAPES_CACHE[key] = shapes
     return shapes
 
 

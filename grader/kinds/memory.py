@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from cachetools import LRUCache
 from pydantic import Field, field_validator
 
 from grader.kinds.base import (
@@ -46,7 +48,9 @@ from grader.mathexpr import (
 _ASSUME = re.compile(r"^\s*([A-Za-z]\w*)\s*(>=|>|<=|<)\s*([A-Za-z]\w*)\s*$")
 _OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
 MAX_TERMS = 4
-_ACCOUNTS: dict[tuple[int, str], tuple[Any, Accounting]] = {}
+# Per (spec object, part), least recently used out first; an entry keeps its spec alive.
+_ACCOUNTS: LRUCache[tuple[int, str], tuple[Any, Accounting]] = LRUCache(maxsize=256)
+_ACCOUNTS_LOCK = threading.Lock()
 
 
 class MemoryPart(PartSpec):
@@ -88,10 +92,14 @@ def size_names(part: MemoryPart, exercise: Any) -> list[str]:
 
 
 def namespace(part: MemoryPart, exercise: Any) -> Namespace:
-    """Return the namespace of counts: the sizes as scalars, ``max`` and ``min``."""
+    """Return the namespace of counts: the sizes as scalars, ``max`` and ``min``. Where the
+    sizes are single letters, a word made of them is their product (``hn`` is h·n, ``2hn``
+    is 2·h·n), as the prompts write counts; a word that is itself a size stays that size."""
+    names = size_names(part, exercise)
     return Namespace(
-        variables=dict.fromkeys(size_names(part, exercise), []),
+        variables=dict.fromkeys(names, []),
         functions={"max": (1, 16), "min": (1, 16)},
+        letter_products=all(len(name) == 1 for name in names),
     )
 
 
@@ -106,15 +114,15 @@ def _holds(part: MemoryPart, sizes: dict[str, int]) -> bool:
 def account_of(part: MemoryPart, exercise: Any) -> Accounting:
     """Return the engine's accounting for ``part`` (cached per exercise spec object)."""
     key = (id(exercise), part.id)
-    cached = _ACCOUNTS.get(key)
+    with _ACCOUNTS_LOCK:
+        cached = _ACCOUNTS.get(key)
     if cached is not None and cached[0] is exercise:
         return cached[1]
     names = size_names(part, exercise)
     values = trace_sizes(names, lambda sizes: _holds(part, sizes))
     result = accounting(exercise, part.measure, part.batch, part.output, part.objective, values)
-    if len(_ACCOUNTS) > 256:
-        _ACCOUNTS.clear()
-    _ACCOUNTS[key] = (exercise, result)
+    with _ACCOUNTS_LOCK:
+        _ACCOUNTS[key] = (exercise, result)
     return result
 
 

@@ -1,6 +1,7 @@
 """The ``shape`` kind: the size of a gradient or Jacobian, written as a student would write it.
 
-Accepted: ``n×m``, ``n x m``, ``nxm``, ``n*m``, ``(n, m)``, ``[n, m]``, ``n by m``, ``R^{n×m}``,
+Accepted: ``n×m``, ``n x m``, ``nxm``, ``n*m``, ``(n, m)``, ``[n, m]``, ``n by m``, ``n-by-m``,
+``n \times m``, ``R^{n×m}``,
 ``ℝ^(n×m)``, ``q`` for a vector, ``1`` or ``scalar`` for a scalar. A size is a name, a whole
 number, or a product written with ``·`` (``q·h``). Shapes are compared as sizes: each name is
 given a distinct prime, so ``h·q`` equals ``q·h`` and a transposed answer is recognised as such.
@@ -28,7 +29,7 @@ from grader.kinds.registry import register
 MAX_ANSWER_LENGTH = 200
 MAX_AXES = 8
 _PRIMES = (101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179)
-_SEPARATORS = re.compile(r"\s*(?:×|✕|⨯|\*|,|;|\bby\b|(?<=\s)[xX](?=\s))\s*")
+_SEPARATORS = re.compile(r"\s*(?:×|✕|⨯|\*|,|;|-?\bby\b-?|(?<=\s)[xX](?=\s)|\\times)\s*")
 _SIZE_TOKEN = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]*|\d{1,6})$")
 _SCALAR_WORDS = {"scalar", "1", "()", "1x1", "1×1"}
 
@@ -190,7 +191,21 @@ class ShapeKind(KindBase):
             else:
                 text = f"{_render(given)} has {len(got)} axes (size > 1); expected {len(want)}."
             return self._wrong(part, text, "wrong-rank")
-        return self._wrong(part, f"{_render(given)} is not the expected shape.", "wrong")
+        if sorted(got) == sorted(want):
+            return self._wrong(
+                part,
+                f"{_render(given)} has the expected sizes in another order: a Jacobian lists "
+                "the output's axes first, then the input's.",
+                "axes-order",
+            )
+        differ = [str(k + 1) for k, (g, w) in enumerate(zip(got, want, strict=True)) if g != w]
+        axes = "axis " + differ[0] if len(differ) == 1 else "axes " + ", ".join(differ)
+        return self._wrong(
+            part,
+            f"{_render(given)} has the expected number of axes, but {axes} (counting from 1) "
+            "does not have the expected size.",
+            "axis-size",
+        )
 
     @staticmethod
     def _wrong(part: ShapePart, feedback: str, diagnosis: str) -> PartResult:

@@ -12,7 +12,8 @@ Reading a formula::
     tree = parse("W^(1) x + b_1", ns)      # -> Node (W^(1) is W1 because W1 is declared)
 
     parse(text, namespace=None) -> Node
-        Lark LALR grammar over our own lexer; builds the dataclasses of
+        our own lexer and a recursive-descent parser (the grammar is in
+        ``parser.py``'s docstring); builds the dataclasses of
         ``grader.mathexpr.ast`` with 1-based columns. The default namespace is
         ``Namespace.chapter()`` (x y W1 b1 W2 b2 lam z h o L s J; sizes d h q; phi, l,
         grad, hessian, hvp). Notations that mean the same give equal trees: ``A @ B``,
@@ -47,7 +48,7 @@ length 2,000 characters, 400 tokens, 30 nested brackets, tree depth 80, exponent
 literals up to 1e9, ones/eye sizes up to 1,000, arrays of 10^6 numbers, 5·10^7 operations
 and 4·10^6 numbers allocated per evaluation; see :class:`Limits`).
 
-No ``eval``: the text is only ever read by the lexer and the grammar, and evaluation walks
+No ``eval``: the text is only ever read by the lexer and the parser, and evaluation walks
 our own tree.
 """
 

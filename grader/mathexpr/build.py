@@ -27,7 +27,7 @@ from .ast import (
     Transpose,
 )
 from .errors import FormulaLimitError, FormulaSyntaxError
-from .functions import BUILTINS, TRANSPOSE_FUNCTION, static_call_shape
+from .functions import BUILTINS, OPERATOR_FUNCTIONS, TRANSPOSE_FUNCTION, static_call_shape
 from .namespace import Namespace
 
 
@@ -111,6 +111,19 @@ class Builder:
             shape = (shape[1], shape[0])
         return Transpose(operand, **self._meta(col, operand.start, shape, operand))
 
+    @staticmethod
+    def _check_axes(name: str, args: tuple[Node, ...]) -> None:
+        """Refuse an axis argument that is not the literal 0 or 1."""
+        for position in BUILTINS[name].axis_args:
+            if position < len(args):
+                axis = args[position]
+                if not (isinstance(axis, Number) and axis.value in (0.0, 1.0)):
+                    raise FormulaSyntaxError(
+                        f"the axis of {name} is 0 (down the rows) or 1 (across the "
+                        f"columns): write {name}(A, 0) or {name}(A, 1)",
+                        axis.start,
+                    )
+
     def call(self, name: str, args: tuple[Node, ...], prime: bool = False, col: int = 1) -> Node:
         """``name(args)`` or ``name'(args)``; ``transpose(A)`` becomes a Transpose node.
 
@@ -121,6 +134,10 @@ class Builder:
             if len(args) != 1:
                 raise FormulaSyntaxError("transpose takes one argument: transpose(A)", col)
             return self.transpose(args[0], col)
+        if name in OPERATOR_FUNCTIONS and not prime and self.ns.is_builtin(name):
+            if len(args) != 2:
+                raise FormulaSyntaxError(f"{name} takes 2 arguments: write {name}(A, B)", col)
+            return self.binop(OPERATOR_FUNCTIONS[name], args[0], args[1], col, name)
         try:
             low, high = self.ns.arity(name)
         except KeyError:
@@ -134,15 +151,7 @@ class Builder:
                 col,
             )
         if self.ns.is_builtin(name):
-            for position in BUILTINS[name].axis_args:
-                if position < len(args):
-                    axis = args[position]
-                    if not (isinstance(axis, Number) and axis.value in (0.0, 1.0)):
-                        raise FormulaSyntaxError(
-                            f"the axis of {name} is 0 (down the rows) or 1 (across the "
-                            f"columns): write {name}(A, 0) or {name}(A, 1)",
-                            axis.start,
-                        )
+            self._check_axes(name, args)
         shape = static_call_shape(name, prime, tuple(a.shape for a in args), self._activations)
         sized = [a for a in args if isinstance(a, Size | Number)]
         if name in ("ones", "eye") and len(sized) == len(args):

@@ -28,12 +28,13 @@ from .ast import (
     Pow,
     Size,
     Transpose,
+    walk,
 )
 from .errors import FormulaError, FormulaLimitError, FormulaShapeError, UnknownNameError
 from .evaluate_calls import call_builtin
 from .functions import BUILTINS, ELEMENTWISE
 from .limits import DEFAULT_LIMITS, Limits
-from .shapes import format_shape, size_names
+from .shapes import size_names
 
 FunctionValue = Callable[..., object] | str
 
@@ -67,11 +68,21 @@ class Evaluator:
         self.limits = limits
         self.flops = 0
         self.allocated = 0
+        self.prod = False  # set when the formula calls prod: shapes are passed down
 
     # -- bookkeeping ------------------------------------------------------------------------
 
-    def shape(self, array: np.ndarray) -> str:
-        return format_shape(array.shape, self.names)
+    def shape(self, array: np.ndarray, source: Node | None = None) -> str:
+        """The shape in words: sizes by name, except where the formula wrote a number
+        (``eye(3)`` is (3×3) even when d = 3)."""
+        return "(" + "×".join(self.dims(array, source)) + ")" if array.ndim else "a scalar"
+
+    def dims(self, array: np.ndarray, source: Node | None = None) -> list[str]:
+        static = source.shape if source is not None else None
+        literal = static is not None and any(isinstance(d, int) and d != 1 for d in static)
+        if literal and static is not None and len(static) == array.ndim:
+            return [str(d) for d in static]
+        return [self.names.get(int(d), str(d)) if d != 1 else "1" for d in array.shape]
 
     def charge(self, elements: int, flops: int, column: int) -> None:
         """Refuse a result larger than the limit or arithmetic beyond the budget."""
@@ -90,7 +101,9 @@ class Evaluator:
 
     # -- the walk (depth bounded by Limits.max_depth at parse time) ------------------------
 
-    def run(self, node: Node) -> np.ndarray:
+    def run(self, node: Node, want: tuple[int, ...] | None = None) -> np.ndarray:
+        """The value of ``node``; ``want`` is the shape its context needs when known (only
+        ``prod`` reads it, and only formulas calling prod pass it down)."""
         if isinstance(node, Number):
             return np.array(node.value)
         if isinstance(node, Name):
@@ -102,20 +115,35 @@ class Evaluator:
                 )
             return np.array(float(self.sizes[node.name]))
         if isinstance(node, Neg):
-            value = self.run(node.operand)
+            value = self.run(node.operand, want)
             self.charge(value.size, value.size, node.col)
             return -value
         if isinstance(node, Transpose):
-            return self.run(node.operand).T
+            return self.run(node.operand, want[::-1] if want else None).T
         if isinstance(node, Pow):
-            base = self.run(node.base)
+            base = self.run(node.base, want)
             self.charge(base.size, base.size, node.col)
             return np.power(base, node.exponent)
         if isinstance(node, BinOp):
+            if self.prod and node.op in (ADD, SUB, MUL, DIV):
+                return self.binop(node, *self.sides(node, want))
             return self.binop(node, self.run(node.left), self.run(node.right))
         if isinstance(node, Call):
-            return self.call(node, [self.run(a) for a in node.args])
+            if self.prod and (
+                node.name in ELEMENTWISE or isinstance(self.functions.get(node.name), str)
+            ):
+                return self.call(node, [self.run(a, want) for a in node.args], want)
+            return self.call(node, [self.run(a) for a in node.args], want)
         raise TypeError(f"not a formula node: {node!r}")
+
+    def sides(self, node: BinOp, want: tuple[int, ...] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Both sides of an elementwise operator, each told the shape the other has (or the
+        context's), the side without prod first."""
+        if _calls_prod(node.left) and not _calls_prod(node.right):
+            right = self.run(node.right, want)
+            return self.run(node.left, want or _array_shape(right)), right
+        left = self.run(node.left, want)
+        return left, self.run(node.right, want or _array_shape(left))
 
     def variable(self, node: Name) -> np.ndarray:
         if node.name not in self.values:
@@ -163,8 +191,9 @@ class Evaluator:
         what = self.symbol(node)
         if left.ndim == 0 or right.ndim == 0:
             raise FormulaShapeError(
-                f"{what} is a matrix product and needs two arrays, got {self.shape(left)} "
-                f"and {self.shape(right)}; to scale by a scalar use *",
+                f"{what} is a matrix product and needs two arrays, got "
+                f"{self.shape(left, node.left)} and {self.shape(right, node.right)}; to scale "
+                "by a scalar use *",
                 node.col,
                 node.symbol,
                 (left.shape, right.shape),
@@ -172,17 +201,17 @@ class Evaluator:
         if left.shape[1] == right.shape[0]:
             return
         hint = ""
-        if left.shape[0] == right.shape[0]:
+        if left.shape == right.shape:
+            hint = "; for an elementwise product use ⊙ or *"
+        elif left.shape[0] == right.shape[0]:
             hint = "; did you mean to transpose the left side?"
         elif left.shape[1] == right.shape[1]:
             hint = "; did you mean to transpose the right side?"
-        elif left.shape == right.shape:
-            hint = "; for an elementwise product use * or ⊙"
+        l_dims, r_dims = self.dims(left, node.left), self.dims(right, node.right)
         raise FormulaShapeError(
-            f"{what} is a matrix product: {self.shape(left)} times {self.shape(right)} "
-            f"needs the columns of the left ({self.names.get(left.shape[1], left.shape[1])}) "
-            f"to match the rows of the right ({self.names.get(right.shape[0], right.shape[0])})"
-            + hint,
+            f"{what} is a matrix product: {self.shape(left, node.left)} times "
+            f"{self.shape(right, node.right)} needs the columns of the left ({l_dims[1]}) "
+            f"to match the rows of the right ({r_dims[0]})" + hint,
             node.col,
             node.symbol,
             (left.shape, right.shape),
@@ -191,7 +220,8 @@ class Evaluator:
     def elementwise_error(
         self, node: BinOp, left: np.ndarray, right: np.ndarray
     ) -> FormulaShapeError:
-        what, l_shape, r_shape = self.symbol(node), self.shape(left), self.shape(right)
+        what = self.symbol(node)
+        l_shape, r_shape = self.shape(left, node.left), self.shape(right, node.right)
         if node.op in (MUL, DIV):
             verb = "is elementwise" if node.op == MUL else "divides elementwise"
             message = f"{what} {verb}: {l_shape} with {r_shape}"
@@ -206,7 +236,9 @@ class Evaluator:
                 message += "; one side may need a transpose"
         return FormulaShapeError(message, node.col, node.symbol, (left.shape, right.shape))
 
-    def call(self, node: Call, args: list[np.ndarray]) -> np.ndarray:
+    def call(
+        self, node: Call, args: list[np.ndarray], want: tuple[int, ...] | None = None
+    ) -> np.ndarray:
         name = node.name
         bound = self.functions.get(name)
         if isinstance(bound, str):  # an activation bound to a built-in, e.g. phi -> tanh
@@ -216,7 +248,7 @@ class Evaluator:
             self.charge(args[0].size, 10 * args[0].size, node.col)
             return np.asarray((derivative if node.prime else function)(args[0]), np.float64)
         if bound is None and name in BUILTINS and not (node.prime and name not in ELEMENTWISE):
-            return call_builtin(self, node, args)
+            return call_builtin(self, node, args, want)
         key = name + "'" if node.prime else name
         implementation = self.functions.get(key)
         if not callable(implementation):
@@ -241,6 +273,26 @@ class Evaluator:
         return value
 
 
+_CALLS_PROD: dict[int, tuple[Node, bool]] = {}
+
+
+def _calls_prod(node: Node) -> bool:
+    """True when the formula calls prod (kept per tree: parsed trees are shared, and an entry
+    keeps its tree alive, so an id is never reused while it is a key)."""
+    cached = _CALLS_PROD.get(id(node))
+    if cached is not None and cached[0] is node:
+        return cached[1]
+    found = any(isinstance(n, Call) and n.name == "prod" for n in walk(node))
+    if len(_CALLS_PROD) > 8192:
+        _CALLS_PROD.clear()
+    _CALLS_PROD[id(node)] = (node, found)
+    return found
+
+
+def _array_shape(value: np.ndarray) -> tuple[int, ...] | None:
+    return value.shape if value.ndim == 2 else None
+
+
 def evaluate(
     node: Node,
     values: Mapping[str, object],
@@ -248,6 +300,7 @@ def evaluate(
     *,
     sizes: Mapping[str, int] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    expect: tuple[int, ...] | None = None,
 ) -> np.ndarray:
     """Evaluate a parsed formula and return a float64 array (0-d for a scalar).
 
@@ -255,13 +308,18 @@ def evaluate(
     ``functions`` supplies the caller's functions: a callable taking and returning arrays
     (``"l"``, ``"grad"``, a derivative under ``"phi'"``), or the name of an elementwise
     built-in (``{"phi": "tanh"}`` also gives ``phi'``); ``sizes`` (``{"h": 5, ...}``) lets
-    shape messages say ``(h×q)``. Floating-point overflow and invalid operations produce
-    inf/nan silently; the caller decides what a non-finite result means.
+    shape messages say ``(h×q)``; ``expect`` is the shape the result should have, which
+    ``prod(A, B)`` follows when several arrangements of its arguments fit. Floating-point
+    overflow and invalid operations produce inf/nan silently; the caller decides what a
+    non-finite result means.
 
     Raises FormulaShapeError when shapes do not fit an operator, FormulaLimitError when the
     result or the arithmetic would exceed ``limits``, UnknownNameError when a name or
     function has no value, and FormulaError for a bad argument (e.g. ``ones(0)``).
     """
     evaluator = Evaluator(values, functions, sizes, limits)
+    evaluator.prod = _calls_prod(node)
+    if not evaluator.prod:
+        expect = None
     with np.errstate(all="ignore"):
-        return np.asarray(evaluator.run(node), dtype=np.float64)
+        return np.asarray(evaluator.run(node, expect), dtype=np.float64)

@@ -32,26 +32,75 @@ def _dimension(ev: Evaluator, node: Call, value: np.ndarray, position: int) -> i
     return int(number)
 
 
-def _prod(ev: Evaluator, node: Call, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The chapter's prod: the product that fits, tried in a fixed order."""
+def _arrangements(a: np.ndarray, b: np.ndarray) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """The products prod may mean, in the order tried: None is the elementwise product (two
+    vectors of one shape), a pair is a matrix product of those (transposed) arguments."""
+    found: list[tuple[np.ndarray, np.ndarray] | None] = []
+    if a.shape == b.shape and _is_vector(a):
+        found.append(None)
+    for left, right in ((a, b), (a, b.T), (b.T, a), (a.T, b), (b, a), (b, a.T), (a.T, b.T)):
+        if left.shape[1] == right.shape[0]:
+            found.append((left, right))
+    return found
+
+
+def _prod(
+    ev: Evaluator, node: Call, a: np.ndarray, b: np.ndarray, want: tuple[int, ...] | None
+) -> np.ndarray:
+    """The chapter's prod: the product of the two arguments, transposed and swapped as
+    needed. Of the arrangements that fit, the one whose result has the shape the context
+    needs (``want``: the part's shape, or the other side of a sum) is taken, else the
+    first in a fixed order."""
     if a.ndim == 0 or b.ndim == 0:
         ev.charge(max(a.size, b.size), max(a.size, b.size), node.col)
         return a * b
-    if a.shape == b.shape and _is_vector(a):
+    options = _arrangements(a, b)
+    if not options:
+        _shape_error(ev, node, f"prod: no product of {ev.shape(a)} and {ev.shape(b)} fits", [a, b])
+    chosen = options[0]
+    if want is not None:
+        for option in options:
+            shape = a.shape if option is None else (option[0].shape[0], option[1].shape[1])
+            if shape == want:
+                chosen = option
+                break
+    if chosen is None:
         ev.charge(a.size, a.size, node.col)
         return a * b
-    for left, right in ((a, b), (a, b.T), (b.T, a), (a.T, b), (b, a), (b, a.T), (a.T, b.T)):
-        if left.shape[1] == right.shape[0]:
-            m, k = left.shape
-            n = right.shape[1]
-            ev.charge(m * n, m * k * n, node.col)
-            return left @ right
-    _shape_error(ev, node, f"prod: no product of {ev.shape(a)} and {ev.shape(b)} fits", [a, b])
-    raise AssertionError  # unreachable
+    left, right = chosen
+    m, k = left.shape
+    n = right.shape[1]
+    ev.charge(m * n, m * k * n, node.col)
+    return left @ right
 
 
-def call_builtin(ev: Evaluator, node: Call, args: list[np.ndarray]) -> np.ndarray:
-    """Evaluate a built-in function call; raises FormulaShapeError or FormulaError."""
+def _dot(ev: Evaluator, node: Call, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """numpy's dot: a scalar product, a matrix product, or for two vectors of one shape
+    their inner product (as a 1×1 matrix)."""
+    if a.ndim == 0 or b.ndim == 0:
+        ev.charge(max(a.size, b.size), max(a.size, b.size), node.col)
+        return a * b
+    if a.shape[1] != b.shape[0] and a.shape == b.shape and _is_vector(a):
+        a = a.T if a.shape[1] == 1 else a
+        b = b.T if b.shape[0] == 1 else b
+    if a.shape[1] != b.shape[0]:
+        _shape_error(
+            ev,
+            node,
+            f"dot is a matrix product here: {ev.shape(a)} times {ev.shape(b)} needs the "
+            "columns of the first to match the rows of the second; for an outer product "
+            "write outer(u, v) or u vᵀ",
+            [a, b],
+        )
+    ev.charge(a.shape[0] * b.shape[1], a.size * b.shape[1], node.col)
+    return a @ b
+
+
+def call_builtin(
+    ev: Evaluator, node: Call, args: list[np.ndarray], want: tuple[int, ...] | None = None
+) -> np.ndarray:
+    """Evaluate a built-in function call (``want``: the shape the context needs, which
+    ``prod`` follows); raises FormulaShapeError or FormulaError."""
     name = node.name
     first = args[0]
     if name in ELEMENTWISE:
@@ -101,5 +150,7 @@ def call_builtin(ev: Evaluator, node: Call, args: list[np.ndarray]) -> np.ndarra
         ev.charge(n * n, 0, node.col)
         return np.eye(n)
     if name == "prod":
-        return _prod(ev, node, args[0], args[1])
+        return _prod(ev, node, args[0], args[1], want)
+    if name == "dot":
+        return _dot(ev, node, args[0], args[1])
     raise FormulaError(f"{name} cannot be evaluated", node.col)

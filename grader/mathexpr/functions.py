@@ -69,7 +69,13 @@ BUILTINS: dict[str, Builtin] = {
     "ones": Builtin("ones", 1, 2, size_args=True, usage="ones(n) or ones(n, m)"),
     "eye": Builtin("eye", 1, 1, size_args=True, usage="eye(n)"),
     "prod": Builtin("prod", 2, 2, usage="prod(A, B)"),
+    "dot": Builtin("dot", 2, 2, usage="dot(A, B)"),
+    "matmul": Builtin("matmul", 2, 2, usage="matmul(A, B)"),
+    "multiply": Builtin("multiply", 2, 2, usage="multiply(a, b)"),
 }
+
+#: numpy's spellings of operators, read as the operator (``matmul(A, B)`` is ``A @ B``).
+OPERATOR_FUNCTIONS = {"matmul": "@", "multiply": "*"}
 
 #: ``transpose(A)`` is parsed straight into a Transpose node.
 TRANSPOSE_FUNCTION = "transpose"
@@ -101,6 +107,7 @@ def static_call_shape(
 __all__ = [
     "BUILTINS",
     "ELEMENTWISE",
+    "OPERATOR_FUNCTIONS",
     "SIZE_FUNCTIONS",
     "TRANSPOSE_FUNCTION",
     "Builtin",

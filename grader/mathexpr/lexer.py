@@ -1,8 +1,16 @@
-"""Turn formula text into tokens for the grammar, resolving names against a namespace.
+r"""Turn formula text into tokens for the parser, resolving names against a namespace.
 
 Hand-written and linear: every character is looked at a bounded number of times, the
 length is checked before anything else, and the token count and bracket depth are checked
 while reading, so hostile input is refused early with a column.
+
+Spellings resolved here (DESIGN section 3): a Greek letter is a name of its own (``λW2`` is
+``λ W2``); ``np.``/``numpy.`` before a function is dropped (``np.outer``); ``A'`` after a
+matrix name is its transpose (MATLAB); ``.*``, ``./`` and ``.^`` are ``*``, ``/`` and ``^``;
+``⊗`` is the outer product; ``∂J/∂o`` is the name ``dJ_do``; ``I`` and ``I_q`` are the
+identity (``eye(q)``); LaTeX commands for operators and Greek letters (``\top``, ``\odot``,
+``\cdot``, ``\times``, ``\lambda``, ...) are read as the symbols they print; in a namespace
+that reads juxtaposed letters (counts), ``hn`` is ``h n``.
 """
 
 from __future__ import annotations
@@ -12,8 +20,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from lark import Token
-
 from .errors import FormulaError, FormulaLimitError, FormulaSyntaxError, UnknownNameError
 from .functions import SIZE_FUNCTIONS
 from .namespace import SUBSCRIPT_DIGITS, SUPERSCRIPT_DIGITS, Namespace
@@ -21,7 +27,9 @@ from .namespace import SUBSCRIPT_DIGITS, SUPERSCRIPT_DIGITS, Namespace
 _GREEK = "".join(chr(c) for c in range(0x391, 0x3AA) if c != 0x3A2) + "".join(
     chr(c) for c in range(0x3B1, 0x3CA)
 )
-LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" + _GREEK + "ϕϵϑ")
+GREEK = frozenset(_GREEK + "ϕϵϑ")
+LATIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+LETTERS = LATIN | GREEK
 _ASCII_DIGITS = frozenset("0123456789")
 _IDENT_REST = LETTERS | _ASCII_DIGITS | {"_"}
 WHITESPACE = frozenset(" \t\n\r\u00a0\u2009\u202f\u2002\u2003")
@@ -42,6 +50,7 @@ _SINGLE = {
     "@": "MATMUL",
     "⊙": "MUL",
     "∘": "MUL",
+    "⊗": "OUTER",
     "/": "DIV",
     "÷": "DIV",
     "×": "TIMES",
@@ -60,10 +69,12 @@ _HINTS = {
     "=": "write only the right-hand side of the formula, without `=`",
     "|": "`|` is not used: write norm(A) for a norm and abs(a) for an absolute value",
     "‖": "`‖` is not used: write norm(A) for a norm",
-    "\\": "LaTeX commands are not accepted: write lam or λ, not \\lambda",
     "_": "a name starts with a letter",
-    "'": "`'` marks a derivative only right after a function name, as in phi'(z)",
-    "′": "`′` marks a derivative only right after a function name, as in φ′(z)",
+    "'": "`'` marks a derivative right after a function name, as in phi'(z), or a "
+    "transpose right after a matrix name, as in W2'; for any other transpose write (...)ᵀ "
+    "or (...).T",
+    "′": "`′` marks a derivative right after a function name, as in φ′(z); for a transpose "
+    "write Aᵀ or A.T",
     "⁻": "superscript minus is not accepted: write a^(-1) for an elementwise reciprocal",
     "∞": "formulas use finite numbers only",
     '"': "quotes are not part of the formula language",
@@ -76,6 +87,44 @@ def _describe_char(ch: str) -> str:
     if unicodedata.category(ch)[0] in "CZ":
         return f"the invisible or control character {code}"
     return f"`{ch}` ({code})"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token: its kind (``NAME``, ``MUL``, ...), the text it stands for (a canonical name,
+    an operator as written), and the 1-based columns of its first character and after its
+    last."""
+
+    type: str
+    value: str
+    column: int
+    end_column: int
+
+
+# LaTeX commands read as the symbol (or the word) they print.
+LATEX_SYMBOLS = {
+    "top": "ᵀ",
+    "intercal": "ᵀ",
+    "odot": "⊙",
+    "circ": "∘",
+    "cdot": "·",
+    "times": "×",
+    "otimes": "⊗",
+    "partial": "∂",
+}
+LATEX_IGNORED = frozenset({"left", "right", "big", "Big", "bigl", "bigr", ",", ";", "!", " "})
+LATEX_WORDS = frozenset(
+    "alpha beta gamma delta epsilon varepsilon eta theta lambda mu sigma tau phi varphi "
+    "omega".split()
+) | {"exp", "log", "tanh", "sqrt"}
+_LATEX_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+# Names of numpy's functions that the formula language spells otherwise.
+NUMPY_NAMES = {"identity": "eye", "linalg.norm": "norm"}
+_NUMPY_PREFIX = re.compile(r"(?:np|numpy)\.(?=[A-Za-z])")
+_PARTIAL = re.compile(
+    r"∂\s*([A-Za-z][A-Za-z0-9]*)\s*/\s*∂\s*([A-Za-z][A-Za-z0-9]*(?:_\{?[0-9A-Za-z]+\}?|[₀-₉]+)?)"
+)
+_IDENTITY = re.compile(r"I(?:_\{?([A-Za-z][A-Za-z0-9]*)\}?)?$")
 
 
 @dataclass
@@ -105,7 +154,7 @@ class Lexer:
                 f"the formula is too long: at most {self.limits.max_tokens} symbols", start + 1
             )
         self.pending_size_call = kind == "FUNC" and value in SIZE_FUNCTIONS
-        self.tokens.append(Token(kind, value, start, 1, start + 1, 1, end + 1, end))
+        self.tokens.append(Token(kind, value, start + 1, end + 1))
 
     def _peek_nonspace(self, i: int) -> int:
         text = self.text
@@ -161,11 +210,100 @@ class Lexer:
         self.pos = match.end()
 
     def _word(self, i: int) -> None:
-        text, ns = self.text, self.ns
+        text = self.text
+        numpy_call = False
+        prefix = _NUMPY_PREFIX.match(text, i)
+        start = i
+        if prefix is not None:
+            numpy_call = True
+            i = prefix.end()
+            for long_name in NUMPY_NAMES:
+                if text.startswith(long_name, i) and "." in long_name:
+                    self._numpy_call(start, NUMPY_NAMES[long_name], i + len(long_name))
+                    return
         j = i + 1
         while j < len(text) and text[j] in _IDENT_REST:
             j += 1
         spelling, end = text[i:j], j
+        if numpy_call:
+            self._numpy_call(start, NUMPY_NAMES.get(spelling, spelling), end)
+            return
+        if not GREEK.isdisjoint(spelling) and not self._known(spelling):
+            end = self._greek_boundary(i, end)
+            spelling = text[i:end]
+        self._name(i, spelling, end)
+
+    def _known(self, spelling: str) -> bool:
+        ns = self.ns
+        twin = ns.resolve_function(spelling[1:]) if spelling[:1] == "d" else None
+        return (
+            (twin is not None and ns.has_derivative(twin))
+            or ns.resolve_variable(spelling) is not None
+            or ns.resolve_function(spelling) is not None
+            or ns.resolve_size(spelling) is not None
+        )
+
+    def _greek_boundary(self, i: int, end: int) -> int:
+        """Where the name starting at ``i`` ends: a Greek letter is a name of its own, so
+        ``λW2`` is ``λ`` then ``W2`` and ``Wλ`` is ``W`` then ``λ`` (digits and ``_`` stay
+        with the letters before them)."""
+        text = self.text
+        greek = text[i] in GREEK
+        for k in range(i + 1, end):
+            ch = text[k]
+            if ch in GREEK or ch in LATIN:
+                if (ch in GREEK) != greek or greek:
+                    return k
+        return end
+
+    def _numpy_call(self, start: int, name: str, end: int) -> None:
+        """``np.outer(...)``: numpy's name for a function of the formula language."""
+        after = self._peek_nonspace(end)
+        function = self.ns.resolve_function(name)
+        if function is None or after >= len(self.text) or self.text[after] != "(":
+            known = ", ".join(f for f in self.ns.function_names if self.ns.is_builtin(f))
+            raise self._fail(
+                f"`{self.text[start:end]}` is not a function of the formula language; "
+                f"numpy's names work for these functions, called with ( ): {known}",
+                start,
+            )
+        self._emit("FUNC", function, start, end)
+        self.pos = end
+
+    def _identity(self, i: int, spelling: str, end: int) -> bool:
+        """``I`` (the identity of the part's size) or ``I_q``: emit ``eye(q)``."""
+        match = _IDENTITY.fullmatch(spelling)
+        if match is None or self.ns.resolve_variable(spelling) is not None:
+            return False
+        size = match.group(1) or self.ns.identity
+        if size is None:
+            raise self._fail(
+                "write the identity with its size: eye(q) or I_q for the q×q identity", i
+            )
+        if self.ns.resolve_size(size) is None:
+            sizes = ", ".join(self.ns.sizes) or "none"
+            raise self._fail(f"`{size}` is not a size; the sizes here are: {sizes}", i)
+        self._emit("FUNC", "eye", i, end)
+        self._emit("LPAR", "(", i, end)
+        self._emit("SIZE", size, i, end)
+        self._emit("RPAR", ")", i, end)
+        self.pos = end
+        return True
+
+    def _letters(self, i: int, spelling: str) -> bool:
+        """In a namespace of single-letter sizes, ``hn`` is the product ``h n``."""
+        ns = self.ns
+        if not ns.letter_products or len(spelling) < 2 or ns.resolve_variable(spelling):
+            return False
+        if not all(ns.resolve_variable(ch) is not None for ch in spelling):
+            return False
+        for k, ch in enumerate(spelling):
+            self._emit("NAME", ns.resolve_variable(ch) or ch, i + k, i + k + 1)
+        self.pos = i + len(spelling)
+        return True
+
+    def _name(self, i: int, spelling: str, end: int) -> None:
+        text, ns = self.text, self.ns
         in_size_call = bool(self.parens) and self.parens[-1].size_context
         # Index suffixes that belong to the name: W_{1}, W⁽¹⁾, W₁, and W^(1) if declared.
         for pattern, needs_resolution in (
@@ -205,6 +343,10 @@ class Lexer:
                 self._emit("FUNC", spelling, i, end)
                 self.pos = end
                 return
+        if (spelling[0] == "I" and self._identity(i, spelling, end)) or (
+            ns.letter_products and self._letters(i, spelling)
+        ):
+            return
         if in_size_call and ns.resolve_size(spelling) is not None:
             self._emit("SIZE", spelling, i, end)
         elif (variable := ns.resolve_variable(spelling)) is not None:
@@ -222,6 +364,20 @@ class Lexer:
 
     def _derivative(self, i: int, spelling: str, prime_at: int) -> None:
         function = self.ns.resolve_function(spelling)
+        variable = self.ns.resolve_variable(spelling)
+        if function is None and variable is not None:
+            shape = self.ns.shape_of(variable)
+            if shape is not None and len(shape) == 2 and 1 not in shape:
+                self._emit("NAME", variable, i, prime_at)  # W2' : MATLAB's transpose
+                self._emit("TRANSPOSE", "'", prime_at, prime_at + 1)
+                self.pos = prime_at + 1
+                return
+            raise self._fail(
+                f"`{spelling}'` is not read as a transpose ({spelling} is not a matrix) nor "
+                f"as a derivative ({spelling} is not a function): write {spelling}.T or "
+                f"{spelling}ᵀ for a transpose, phi'(z) for a derivative",
+                prime_at,
+            )
         if function is None or not self.ns.has_derivative(function):
             derivable = sorted(f for f in self.ns.function_names if self.ns.has_derivative(f))
             raise self._fail(
@@ -270,11 +426,16 @@ class Lexer:
                 self._emit("TRANSPOSE", "^T", i, i + 2)
                 self.pos = i + 2
                 return
-            if text.startswith("{T}", i + 1):
-                self._emit("TRANSPOSE", "^T", i, i + 4)
-                self.pos = i + 4
-                return
+            for spelled in ("{T}", "\\top", "{\\top}", "\\intercal", "{\\intercal}", "{⊤}"):
+                if text.startswith(spelled, i + 1):
+                    self._emit("TRANSPOSE", "^T", i, i + 1 + len(spelled))
+                    self.pos = i + 1 + len(spelled)
+                    return
             self._emit("POW", "^", i, i + 1)
+        elif ch == "." and nxt in ("*", "/", "^"):  # MATLAB's elementwise operators
+            self._emit({"*": "MUL", "/": "DIV", "^": "POW"}[nxt], "." + nxt, i, i + 2)
+            self.pos = i + 2
+            return
         elif ch == ".":
             after_t = text[i + 2 : i + 3]
             if nxt == "T" and not (after_t and after_t in _IDENT_REST):
@@ -314,6 +475,12 @@ class Lexer:
             self._emit("NUMBER", digits, i, match.end())
             self.pos = match.end()
             return
+        elif ch == "\\":
+            self._latex(i)
+            return
+        elif ch == "∂":
+            self._partial(i)
+            return
         elif ch in _HINTS:
             raise self._fail(_HINTS[ch], i)
         elif ch in LETTERS or ch.isalpha():
@@ -325,6 +492,52 @@ class Lexer:
         else:
             raise self._fail(f"{_describe_char(ch)} is not part of the formula language", i)
         self.pos = i + 1
+
+    def _latex(self, i: int) -> None:
+        """A LaTeX command: the symbol or Greek letter it prints, or a message."""
+        match = _LATEX_COMMAND.match(self.text, i)
+        command = match.group(1) if match else ""
+        end = match.end() if match else i + 1
+        if command in LATEX_IGNORED:
+            self.pos = end
+            return
+        if command in LATEX_SYMBOLS:
+            symbol = LATEX_SYMBOLS[command]
+            kind = {"ᵀ": "TRANSPOSE", "⊗": "OUTER", "⊙": "MUL", "∘": "MUL"}.get(symbol, "TIMES")
+            if symbol != "∂":
+                self._emit(kind, symbol, i, end)
+                self.pos = end
+                return
+        if command in LATEX_WORDS:
+            word = {"varphi": "phi", "varepsilon": "epsilon"}.get(command, command)
+            self._name(i, word, end)
+            return
+        hint = {
+            "frac": "write a/b for a fraction",
+            "partial": "write a part's name as ∂J/∂o or dJ_do",
+            "mathbf": "write the name alone, as in W1",
+            "operatorname": "write the function's name alone, as in diag(v)",
+        }.get(command, "write the formula language's symbol instead")
+        raise self._fail(
+            f"the LaTeX command `\\{command}` is not accepted: {hint} (⊙ or * elementwise, "
+            "@ or juxtaposition for a matrix product, ᵀ or .T, λ or lam)",
+            i,
+        )
+
+    def _partial(self, i: int) -> None:
+        """``∂J/∂o``: the name ``dJ_do`` (a part's or a declared quantity's)."""
+        match = _PARTIAL.match(self.text, i)
+        if match is None:
+            raise self._fail("write a derivative's name as ∂J/∂o (or dJ_do)", i)
+        top, bottom = match.groups()
+        bottom = self.ns.resolve_variable(bottom) or bottom
+        spelling = f"d{top}_d{bottom}"
+        variable = self.ns.resolve_variable(spelling)
+        if variable is None:
+            self._remember_unknown(spelling, i, function_call=False)
+            variable = spelling
+        self._emit("NAME", variable, i, match.end())
+        self.pos = match.end()
 
 
 def tokenize(text: str, namespace: Namespace) -> tuple[list[Token], UnknownNameError | None]:

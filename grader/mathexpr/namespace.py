@@ -106,7 +106,10 @@ class Namespace:
     that shape messages use; ``functions`` declares caller-implemented functions with their
     number of arguments (an int, a ``(min, max)`` pair or None for any); ``activations`` are
     caller-bound elementwise functions with a derivative (``phi``, so ``phi'(z)`` and
-    ``dphi(z)`` are accepted); ``builtins`` restricts the built-in functions (default all).
+    ``dphi(z)`` are accepted); ``builtins`` restricts the built-in functions (default all);
+    ``identity`` is the size a bare ``I`` stands for (``I`` reads as ``eye(identity)``; ``I_q``
+    works whenever ``q`` is a size); ``letter_products`` reads an unknown word made of
+    single-letter variables as their product (``hn`` is ``h n``, for counts over sizes).
 
     Raises ValueError when two declarations claim the same spelling.
     """
@@ -118,6 +121,8 @@ class Namespace:
     activations: Sequence[str] = ()
     builtins: Sequence[str] | None = None
     limits: Limits = DEFAULT_LIMITS
+    identity: str | None = None
+    letter_products: bool = False
     _shapes: dict[str, StaticShape | None] = field(init=False, repr=False, compare=False)
     _spelling: dict[str, str] = field(init=False, repr=False, compare=False)
     _function_spelling: dict[str, str] = field(init=False, repr=False, compare=False)
@@ -227,6 +232,8 @@ class Namespace:
             activations=self.activations,
             builtins=self.builtins,
             limits=self.limits,
+            identity=self.identity,
+            letter_products=self.letter_products,
         )
 
     @classmethod

@@ -1,202 +1,107 @@
-"""The grammar (Lark, LALR) and :func:`parse`.
+"""The grammar of the formula language and :func:`parse`, a recursive-descent parser.
 
-:func:`parse` first tries :class:`_Descent`, a recursive-descent reading of the same grammar
-that makes the same builder calls, and so the same tree, in well under half of Lark's time. It
-reads only formulas that parse: on the first token it does not expect (or any error the builder
-raises) it gives up, and Lark parses the tokens again and reports the error as it always has.
+The grammar, in the descent's own terms (one method per rule)::
 
-Lark's LALR parser is a table-driven loop, and the tree is built by callbacks as rules are
-reduced, so it does not recurse on the input. The descent recurses once per bracket level, which
-the lexer bounds (with the length and the token count); it reads the operators of one level,
-and a run of signs, in loops. The builder bounds the tree depth.
+    sum      := product (("+" | "-") product)*
+    product  := unary (PRODUCT_OP unary | power)*     a power right after an operand is a
+                                                      juxtaposition (an implicit product)
+    unary    := ("+" | "-")* power
+    power    := postfix (("^" | "**") exponent)?
+    exponent := signed_number | "(" signed_number ")"
+    postfix  := atom TRANSPOSE*
+    atom     := NUMBER | NAME | SIZE | FUNC "(" sum ("," sum)* ")" | "(" sum ")"
+
+PRODUCT_OP is ``*`` (also ``⊙ ∘ .*``), ``/``, ``@``, ``×``/``·`` and ``⊗`` (the outer product).
+
+A run of products is read left to right (``g ⊙ φ'(z) xᵀ`` is ``(g ⊙ φ'(z)) xᵀ``, the chapter's
+dJ/dW1) unless that reading does not fit the shapes the namespace declares and a reading in
+which the matrix products (``@ × · ⊗`` and juxtaposition) bind tighter than the elementwise
+ones (``* ⊙ /``) does: then that one is taken (``φ'(z) ⊙ W2ᵀ dJ_do`` is
+``φ'(z) ⊙ (W2ᵀ dJ_do)``); failing that, a reading in which the elementwise products bind
+tighter. DESIGN section 3 states the rule.
+
+The descent recurses once per bracket level, which the lexer bounds (with the length and the
+token count); it reads the operators of one level, and a run of signs, in loops. The builder
+bounds the tree depth. Every refusal is a FormulaSyntaxError with the column of the token
+where reading stopped; the leftmost problem (an unknown name the lexer found, or the syntax
+error) is the one reported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextvars import ContextVar
 from dataclasses import replace
 from functools import lru_cache
 
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedInput, UnexpectedToken
-from lark.lexer import Lexer as LarkLexer
-
-from .ast import PRODUCT, Node
+from .ast import PRODUCT, BinOp, Call, Node
 from .build import Builder
 from .errors import FormulaError, FormulaSyntaxError
-from .lexer import tokenize
+from .lexer import Token, tokenize
 from .namespace import Namespace
-
-GRAMMAR = r"""
-?start: sum
-
-?sum: product
-    | sum ADD product                -> binop
-    | sum SUB product                -> binop
-
-?product: unary
-    | product MUL unary              -> binop
-    | product DIV unary              -> binop
-    | product MATMUL unary           -> binop
-    | product TIMES unary            -> binop
-    | product power                  -> juxtaposition
-
-?unary: power
-    | SUB unary                      -> neg
-    | ADD unary                      -> pos
-
-?power: postfix
-    | postfix POW exponent           -> power
-
-exponent: signed_number
-    | LPAR signed_number RPAR
-
-signed_number: NUMBER
-    | SUB NUMBER
-    | ADD NUMBER
-
-?postfix: atom
-    | postfix TRANSPOSE              -> transpose
-
-?atom: NUMBER                        -> number
-    | NAME                           -> name
-    | SIZE                           -> size
-    | FUNC LPAR arguments RPAR       -> call
-    | DFUNC LPAR arguments RPAR      -> call
-    | LPAR sum RPAR                  -> group
-
-arguments: sum (COMMA sum)*
-
-%declare NUMBER NAME SIZE FUNC DFUNC ADD SUB MUL DIV MATMUL TIMES POW TRANSPOSE LPAR RPAR COMMA
-"""
 
 _OPS = {"ADD": "+", "SUB": "-", "MUL": "*", "DIV": "/", "MATMUL": "@", "TIMES": PRODUCT}
 
-_WORDS = {
-    "NUMBER": "a number",
-    "NAME": "a name",
-    "SIZE": "a size",
-    "FUNC": "a function",
-    "DFUNC": "a function",
-    "LPAR": "`(`",
-    "RPAR": "`)`",
-    "COMMA": "`,`",
-    "ADD": "an operator",
-    "SUB": "an operator",
-    "MUL": "an operator",
-    "DIV": "an operator",
-    "MATMUL": "an operator",
-    "TIMES": "an operator",
-    "POW": "`^`",
-    "TRANSPOSE": "a transpose",
-    "$END": "the end of the formula",
-}
-
-
-class _TokenList(LarkLexer):
-    """Hands our own tokens to Lark."""
-
-    def __init__(self, lexer_conf: object) -> None:
-        pass
-
-    def lex(self, data: list[Token]) -> Iterator[Token]:  # type: ignore[override]
-        yield from data
-
-
-# The parser is built once; the builder (bound to a namespace) is per call and per thread.
-_BUILDER: ContextVar[Builder] = ContextVar("mathexpr_builder")
-
-
-class _Build(Transformer):
-    """Callbacks run by the LALR parser on each reduction (no recursion)."""
-
-    @property
-    def b(self) -> Builder:
-        return _BUILDER.get()
-
-    def number(self, c: list) -> Node:
-        return self.b.number(float(c[0]), c[0].column)
-
-    def name(self, c: list) -> Node:
-        return self.b.name(str(c[0]), c[0].column)
-
-    def size(self, c: list) -> Node:
-        return self.b.size(str(c[0]), c[0].column)
-
-    def binop(self, c: list) -> Node:
-        left, op, right = c
-        return self.b.binop(_OPS[op.type], left, right, op.column, str(op))
-
-    def juxtaposition(self, c: list) -> Node:
-        left, right = c
-        return self.b.binop(PRODUCT, left, right, right.start, " ")
-
-    def neg(self, c: list) -> Node:
-        return self.b.neg(c[1], c[0].column)
-
-    def pos(self, c: list) -> Node:
-        return c[1]
-
-    def signed_number(self, c: list) -> tuple[float, int]:
-        value = float(c[-1])
-        return (-value if c[0].type == "SUB" else value), c[0].column
-
-    def exponent(self, c: list) -> tuple[float, int]:
-        return c[1] if len(c) == 3 else c[0]
-
-    def power(self, c: list) -> Node:
-        base, _, (value, column) = c
-        return self.b.power(base, value, column)
-
-    def transpose(self, c: list) -> Node:
-        return self.b.transpose(c[0], c[1].column)
-
-    def arguments(self, c: list) -> tuple[Node, ...]:
-        return tuple(x for x in c if isinstance(x, Node))
-
-    def call(self, c: list) -> Node:
-        func, _, args, _ = c
-        return self.b.call(str(func), args, func.type == "DFUNC", func.column)
-
-    def group(self, c: list) -> Node:
-        inner: Node = c[1]
-        return replace(inner, start=c[0].column)
-
-
 _SUM_OPS = frozenset({"ADD", "SUB"})
-_PRODUCT_OPS = frozenset({"MUL", "DIV", "MATMUL", "TIMES"})
-_POWER_START = frozenset({"NUMBER", "NAME", "SIZE", "FUNC", "DFUNC", "LPAR"})
+_PRODUCT_OPS = frozenset({"MUL", "DIV", "MATMUL", "TIMES", "OUTER"})
+_ELEMENTWISE_OPS = frozenset({"MUL", "DIV"})
+_OPERAND_START = frozenset({"NUMBER", "NAME", "SIZE", "FUNC", "DFUNC", "LPAR"})
 
-
-class _GiveUp(Exception):
-    """Raised by :class:`_Descent` on a token the grammar does not allow there."""
+_OPERAND = "a name, a number, a function or `(`"
+_EXPONENT = "an exponent must be a constant number, as in a^2, a**3 or a^(-1)"
 
 
 class _Descent:
-    """The grammar above read by recursive descent, for formulas that parse (see the module
-    docstring); each rule makes the builder call that :class:`_Build` makes for it."""
+    """One parse of one token list; each rule makes the builder calls that build its node."""
 
-    def __init__(self, tokens: list[Token], builder: Builder) -> None:
+    def __init__(self, text: str, tokens: list[Token], builder: Builder) -> None:
+        self.text = text
         self.tokens = tokens
         self.at = 0
         self.b = builder
 
-    def parse(self) -> Node:
-        node = self.sum()
-        if self.at != len(self.tokens):
-            raise _GiveUp
-        return node
+    # -- reading tokens and refusing --------------------------------------------------------
 
     def kind(self) -> str:
         return self.tokens[self.at].type if self.at < len(self.tokens) else "$END"
 
     def take(self, kind: str) -> Token:
         if self.kind() != kind:
-            raise _GiveUp
+            raise self.unexpected()
         token = self.tokens[self.at]
         self.at += 1
         return token
+
+    def unexpected(self, exponent: bool = False) -> FormulaSyntaxError:
+        """The error for the current token, which the grammar does not allow here."""
+        if not self.tokens:
+            return FormulaSyntaxError("the formula is empty", 1)
+        if self.at >= len(self.tokens):
+            if exponent:
+                return FormulaSyntaxError(_EXPONENT, len(self.text) + 1)
+            return FormulaSyntaxError(
+                f"the formula ends too early: expected {_OPERAND}", len(self.text.rstrip()) + 1
+            )
+        token = self.tokens[self.at]
+        if exponent:
+            return FormulaSyntaxError(_EXPONENT, token.column)
+        previous = self.tokens[self.at - 1] if self.at > 0 else None
+        if token.type == "RPAR" and previous is not None and previous.type in ("LPAR", "COMMA"):
+            return FormulaSyntaxError("something is missing before this `)`", token.column)
+        if token.type == "COMMA":
+            return FormulaSyntaxError(
+                "unexpected `,`: a comma separates the arguments of a function, as in "
+                "sum(A, 0) or outer(u, v)",
+                token.column,
+            )
+        shown = token.value if token.type in ("NAME", "NUMBER") else f"`{token.value}`"
+        return FormulaSyntaxError(f"unexpected {shown}: expected {_OPERAND}", token.column)
+
+    # -- the rules --------------------------------------------------------------------------
+
+    def parse(self) -> Node:
+        node = self.sum()
+        if self.at != len(self.tokens):
+            raise self.unexpected()
+        return node
 
     def sum(self) -> Node:
         left = self.product()
@@ -204,23 +109,26 @@ class _Descent:
             op = self.tokens[self.at]
             self.at += 1
             right = self.product()
-            left = self.b.binop(_OPS[op.type], left, right, op.column, str(op))
+            left = self.b.binop(_OPS[op.type], left, right, op.column, op.value)
         return left
 
     def product(self) -> Node:
-        left = self.unary()
+        operands = [self.unary()]
+        ops: list[Token | None] = []  # None: a juxtaposition
         while True:
             kind = self.kind()
             if kind in _PRODUCT_OPS:
-                op = self.tokens[self.at]
+                ops.append(self.tokens[self.at])
                 self.at += 1
-                right = self.unary()
-                left = self.b.binop(_OPS[kind], left, right, op.column, str(op))
-            elif kind in _POWER_START:  # juxtaposition: product power
-                right = self.power()
-                left = self.b.binop(PRODUCT, left, right, right.start, " ")
+                operands.append(self.unary())
+            elif kind in _OPERAND_START:
+                ops.append(None)
+                operands.append(self.power())
             else:
-                return left
+                break
+        if not ops:
+            return operands[0]
+        return self.chain(operands, ops)
 
     def unary(self) -> Node:
         signs = []
@@ -241,20 +149,30 @@ class _Descent:
         if self.kind() == "LPAR":
             self.at += 1
             value, column = self.signed_number()
-            self.take("RPAR")
+            if self.kind() != "RPAR":
+                raise self.unexpected(exponent=True)
+            self.at += 1
         else:
             value, column = self.signed_number()
+        if self.kind() == "POW":
+            raise FormulaSyntaxError(
+                "a power cannot be raised to a power again; use brackets, as in (a^2)^3",
+                self.tokens[self.at].column,
+            )
         return self.b.power(base, value, column)
 
     def signed_number(self) -> tuple[float, int]:
         first = self.kind()
+        column = self.tokens[self.at].column if self.at < len(self.tokens) else 0
         if first in _SUM_OPS:
-            sign = self.tokens[self.at]
             self.at += 1
-            value = float(self.take("NUMBER"))
-            return (-value if first == "SUB" else value), sign.column
-        number = self.take("NUMBER")
-        return float(number), number.column
+        if self.kind() != "NUMBER":
+            raise self.unexpected(exponent=True)
+        value = float(self.tokens[self.at].value)
+        if first not in _SUM_OPS:
+            column = self.tokens[self.at].column
+        self.at += 1
+        return (-value if first == "SUB" else value), column
 
     def postfix(self) -> Node:
         node = self.atom()
@@ -265,95 +183,105 @@ class _Descent:
 
     def atom(self) -> Node:
         kind = self.kind()
-        if kind not in _POWER_START:
-            raise _GiveUp
+        if kind not in _OPERAND_START:
+            raise self.unexpected()
         token = self.tokens[self.at]
         self.at += 1
         if kind == "NUMBER":
-            return self.b.number(float(token), token.column)
+            return self.b.number(float(token.value), token.column)
         if kind == "NAME":
-            return self.b.name(str(token), token.column)
+            return self.b.name(token.value, token.column)
         if kind == "SIZE":
-            return self.b.size(str(token), token.column)
+            return self.b.size(token.value, token.column)
         if kind == "LPAR":
             inner = self.sum()
             self.take("RPAR")
             return replace(inner, start=token.column)
-        self.take("LPAR")  # FUNC or DFUNC
+        self.take("LPAR")  # FUNC or DFUNC: the lexer emits them only before `(`
         arguments = [self.sum()]
         while self.kind() == "COMMA":
             self.at += 1
             arguments.append(self.sum())
         self.take("RPAR")
-        return self.b.call(str(token), tuple(arguments), kind == "DFUNC", token.column)
+        return self.b.call(token.value, tuple(arguments), kind == "DFUNC", token.column)
+
+    # -- runs of products -------------------------------------------------------------------
+
+    def apply(self, op: Token | None, left: Node, right: Node) -> Node:
+        if op is None:
+            return self.b.binop(PRODUCT, left, right, right.start, " ")
+        if op.type == "OUTER":
+            return self.b.call("outer", (left, right), False, op.column)
+        return self.b.binop(_OPS[op.type], left, right, op.column, op.value)
+
+    def fold(self, operands: list[Node], ops: list[Token | None], loose: frozenset[str]) -> Node:
+        """Build the run with the operators in ``loose`` binding last (left to right within
+        each level); ``loose`` empty: plain left to right."""
+        segments: list[Node] = []
+        joints: list[Token | None] = []
+        current = operands[0]
+        for op, operand in zip(ops, operands[1:], strict=True):
+            if op is not None and op.type in loose:
+                segments.append(current)
+                joints.append(op)
+                current = operand
+            else:
+                current = self.apply(op, current, operand)
+        segments.append(current)
+        node = segments[0]
+        for op, operand in zip(joints, segments[1:], strict=True):
+            node = self.apply(op, node, operand)
+        return node
+
+    def chain(self, operands: list[Node], ops: list[Token | None]) -> Node:
+        """The reading of a run of products that fits the declared shapes (module docstring)."""
+        if len(ops) == 1:
+            return self.apply(ops[0], operands[0], operands[1])
+        plain = self.fold(operands, ops, frozenset())
+        kinds = {op.type if op is not None else "JUXTAPOSITION" for op in ops}
+        mixed = bool(kinds & _ELEMENTWISE_OPS) and bool(kinds - _ELEMENTWISE_OPS)
+        if not mixed or _fits(plain, operands):
+            return plain
+        matrix_ops = frozenset(k for k in kinds if k not in _ELEMENTWISE_OPS)
+        for loose in (_ELEMENTWISE_OPS, matrix_ops):
+            try:
+                other = self.fold(operands, ops, loose)
+            except FormulaError:
+                continue
+            if _fits(other, operands):
+                return other
+        return plain
 
 
-@lru_cache(maxsize=1)
-def _lark() -> Lark:
-    return Lark(GRAMMAR, parser="lalr", lexer=_TokenList, transformer=_Build())
+def _known(shape: tuple | None) -> bool:
+    """A static shape made of size names (a literal size may equal a name on a trial)."""
+    return shape is not None and all(isinstance(d, str) or d == 1 for d in shape)
+
+
+def _fits(node: Node, operands: list[Node]) -> bool:
+    """False when a product node of the run is statically known not to fit: both operands'
+    shapes are known (in size names) and the result has none."""
+    inside = {id(operand) for operand in operands}
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in inside:
+            continue
+        if isinstance(current, BinOp):
+            parts: tuple[Node, ...] = (current.left, current.right)
+        elif isinstance(current, Call) and current.name == "outer":
+            parts = current.args
+        else:
+            continue
+        if all(_known(p.shape) for p in parts) and current.shape is None:
+            return False
+        stack.extend(parts)
+    return True
 
 
 @lru_cache(maxsize=1)
 def _chapter() -> Namespace:
     return Namespace.chapter()
-
-
-def _expected(expected: set[str]) -> str:
-    if "NAME" in expected:  # an operand is expected; signs and sizes need no mention
-        return "a name, a number, a function or `(`"
-    words = sorted({_WORDS.get(t, t.lower()) for t in expected})
-    if len(words) > 1:
-        return ", ".join(words[:-1]) + " or " + words[-1]
-    return words[0] if words else "something else"
-
-
-def _syntax_error(error: UnexpectedInput, text: str, tokens: list[Token]) -> FormulaError:
-    """Translate Lark's complaint into a sentence with a column."""
-    if not isinstance(error, UnexpectedToken):
-        return FormulaSyntaxError("this formula cannot be read", len(text) + 1)
-    token = error.token
-    index = next((k for k, t in enumerate(tokens) if t is token), len(tokens))
-
-    def kind(offset: int) -> str:
-        return tokens[index - offset].type if index - offset >= 0 else ""
-
-    exponent_message = "an exponent must be a constant number, as in a^2, a**3 or a^(-1)"
-    if (
-        kind(1) == "POW"
-        or (kind(1), kind(2)) == ("LPAR", "POW")
-        or (
-            kind(2),
-            kind(3),
-        )
-        == ("LPAR", "POW")
-    ):
-        end = token.type == "$END"
-        return FormulaSyntaxError(exponent_message, len(text) + 1 if end else token.column)
-    if token.type == "$END":
-        column = len(text.rstrip()) + 1
-        if not tokens:
-            return FormulaSyntaxError("the formula is empty", 1)
-        return FormulaSyntaxError(
-            f"the formula ends too early: expected {_expected(error.expected)}", column
-        )
-    shown = f"`{token.value}`" if token.type not in ("NAME", "NUMBER") else str(token.value)
-    if token.type == "POW" and (
-        kind(2) == "POW"
-        or (kind(3), kind(2)) in (("POW", "SUB"), ("POW", "ADD"))
-        or (kind(4), kind(3)) == ("POW", "LPAR")
-    ):
-        return FormulaSyntaxError(
-            "a power cannot be raised to a power again; use brackets, as in (a^2)^3",
-            token.column,
-        )
-    if (kind(3), kind(2)) == ("POW", "LPAR") or (kind(4), kind(3)) == ("POW", "LPAR"):
-        return FormulaSyntaxError(exponent_message, token.column)
-    previous = tokens[index - 1] if index > 0 else None
-    if token.type == "RPAR" and previous is not None and previous.type in ("LPAR", "COMMA"):
-        return FormulaSyntaxError("something is missing before this `)`", token.column)
-    return FormulaSyntaxError(
-        f"unexpected {shown}: expected {_expected(error.expected)}", token.column
-    )
 
 
 def parse(text: str, namespace: Namespace | None = None) -> Node:
@@ -369,33 +297,12 @@ def parse(text: str, namespace: Namespace | None = None) -> Node:
         raise TypeError("a formula is a string")
     ns = namespace if namespace is not None else _chapter()
     tokens, unknown = tokenize(text, ns)
-    if unknown is None:
-        try:
-            return _Descent(tokens, Builder(ns)).parse()
-        except (_GiveUp, FormulaError, RecursionError):
-            pass  # not a formula as it stands: Lark parses it again and says why
-    return _parse_with_lark(text, tokens, unknown, ns)
-
-
-def _parse_with_lark(
-    text: str, tokens: list[Token], unknown: FormulaError | None, ns: Namespace
-) -> Node:
-    """Parse ``tokens`` with Lark; raise the leftmost problem (``unknown``: an unknown name
-    the lexer found)."""
-    token = _BUILDER.set(Builder(ns))
     try:
-        result: Node = _lark().parse(tokens)  # type: ignore[arg-type]
-    except UnexpectedInput as error:
-        problem = _syntax_error(error, text, tokens)
-        if unknown is not None and unknown.column <= problem.column:
-            raise unknown from None
-        raise problem from None
+        tree = _Descent(text, tokens, Builder(ns)).parse()
     except FormulaError as problem:
         if unknown is not None and unknown.column <= problem.column:
             raise unknown from None
         raise
-    finally:
-        _BUILDER.reset(token)
     if unknown is not None:
         raise unknown
-    return result
+    return tree

@@ -70,9 +70,15 @@ def format_exponent(value: float) -> str:
 
 def to_source(node: Node) -> str:
     """Return canonical ASCII source for ``node``: ``W2.T @ (2 * (o - y)) * phi'(z)``."""
+    return _source(node, None)
 
-    def wrap(child: Node, least: int) -> str:
-        text = to_source(child)
+
+def _source(node: Node, run_fits: bool | None) -> str:
+    """``run_fits``: for the left operand of a product, whether the run of products it is
+    printed in has a known shape (the parser then reads it left to right)."""
+
+    def wrap(child: Node, least: int, fits: bool | None = None) -> str:
+        text = _source(child, fits)
         return f"({text})" if level(child) < least else text
 
     if isinstance(node, Number):
@@ -90,9 +96,24 @@ def to_source(node: Node) -> str:
         return f"{node.name}{chr(39) if node.prime else ''}({args})"
     if isinstance(node, BinOp):
         low_left, low_right = operand_levels(node)
+        fits = None
+        if node.op not in (ADD, SUB):
+            fits = run_fits if run_fits is not None else node.shape is not None
+            if not fits and _mixes_products(node):
+                low_left = UNARY  # (a * b) @ c: the parser would choose another grouping
         symbol = " " if node.op == PRODUCT else f" {node.op} "
-        return wrap(node.left, low_left) + symbol + wrap(node.right, low_right)
+        return wrap(node.left, low_left, fits) + symbol + wrap(node.right, low_right)
     raise TypeError(f"not a formula node: {node!r}")
+
+
+def _mixes_products(node: BinOp) -> bool:
+    """True when ``node`` and its left operand are products of the two kinds (elementwise
+    ``* /``, matrix ``@`` and juxtaposition): printed unbracketed in a run whose shapes do
+    not fit, such a run is regrouped by the parser (DESIGN 3), so the source brackets it."""
+    left = node.left
+    if node.op in (ADD, SUB) or not isinstance(left, BinOp) or left.op in (ADD, SUB):
+        return False
+    return (node.op in (MUL, DIV)) != (left.op in (MUL, DIV))
 
 
 # -- LaTeX -----------------------------------------------------------------------------------

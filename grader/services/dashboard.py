@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from grader.extensions import db
+from grader.kinds.base import PartStatus
 from grader.kinds.registry import get_kind
-from grader.models import Exercise, ExerciseVersion, Submission, User
+from grader.models import Exercise, ExerciseVersion, Status, Submission, SubmissionPart, User
 from grader.services.exercises import list_current_versions, spec_of
 
 BUCKETS = 10
@@ -93,51 +94,71 @@ def _bucket(fraction: float) -> int:
 def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
     """Return the statistics of every submission to the exercise of ``version`` (all versions).
 
-    Part statistics are keyed by part id and labelled with the current version's spec.
+    Aggregated in SQL over ``submissions`` and ``submission_parts`` (one row per student, part
+    and diagnosis comes back, never the stored JSON). Part statistics are keyed by part id and
+    labelled with the current version's spec. A submission without a score yet (queued, or
+    waiting for review) does not count in the best scores.
     """
     spec = spec_of(version)
     stats = ExerciseStats(spec.slug, spec.title, version.number, spec.max_score)
-    rows = db.session.execute(
+    of_exercise = select(ExerciseVersion.id).where(
+        ExerciseVersion.exercise_id == version.exercise_id
+    )
+    in_exercise = Submission.exercise_version_id.in_(of_exercise.scalar_subquery())
+    submissions, needs_review = db.session.execute(
         select(
-            Submission.user_id,
-            Submission.score,
-            Submission.max_score,
-            Submission.status,
-            Submission.parts,
+            func.count(Submission.id),
+            func.count(case((Submission.status == Status.NEEDS_REVIEW, 1))),
+        ).where(in_exercise)
+    ).one()
+    stats.submissions, stats.needs_review = int(submissions), int(needs_review)
+    best = [
+        float(fraction or 0)
+        for (fraction,) in db.session.execute(
+            select(func.max(Submission.score / Submission.max_score))
+            .where(in_exercise, Submission.score.is_not(None), Submission.max_score > 0)
+            .group_by(Submission.user_id)
         )
-        .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
-        .where(ExerciseVersion.exercise_id == version.exercise_id)
-    ).all()
-    best: dict[int, float] = {}
-    answered: Counter[str] = Counter()
-    correct: Counter[str] = Counter()
-    diagnoses: dict[str, Counter[str]] = defaultdict(Counter)
-    for user_id, score, max_score, status, parts in rows:
-        stats.submissions += 1
-        stats.needs_review += status == "needs_review"
-        if score is not None and max_score:
-            best[user_id] = max(best.get(user_id, 0.0), score / max_score)
-        for part in parts or []:
-            part_id, diagnosis = part.get("id"), part.get("diagnosis") or ""
-            if diagnosis != "unanswered":
-                answered[part_id] += 1
-            if part.get("correct"):
-                correct[part_id] += 1
-            elif diagnosis not in ("", "unanswered") and part.get("status") != "needs_review":
-                diagnoses[part_id][diagnosis] += 1
+    ]
     stats.students = len(best)
-    for fraction in best.values():
+    for fraction in best:
         stats.distribution[_bucket(fraction)] += 1
     if best:
-        stats.mean_best = round(sum(best.values()) / len(best) * spec.max_score, 3)
+        stats.mean_best = round(sum(best) / len(best) * spec.max_score, 3)
+    joined = select(SubmissionPart.part_id).join(Submission).where(in_exercise)
+    answered: dict[str, int] = dict(
+        db.session.execute(
+            joined.add_columns(func.count())
+            .where(SubmissionPart.diagnosis != "unanswered")
+            .group_by(SubmissionPart.part_id)
+        ).all()
+    )
+    correct: dict[str, int] = dict(
+        db.session.execute(
+            joined.add_columns(func.count())
+            .where(SubmissionPart.correct.is_(True))
+            .group_by(SubmissionPart.part_id)
+        ).all()
+    )
+    diagnoses: dict[str, Counter[str]] = defaultdict(Counter)
+    for part_id, diagnosis, count in db.session.execute(
+        joined.add_columns(SubmissionPart.diagnosis, func.count())
+        .where(
+            SubmissionPart.correct.is_(False),
+            SubmissionPart.diagnosis.not_in(("", "unanswered")),
+            SubmissionPart.status != PartStatus.NEEDS_REVIEW,
+        )
+        .group_by(SubmissionPart.part_id, SubmissionPart.diagnosis)
+    ):
+        diagnoses[part_id][diagnosis] = int(count)
     for part in spec.parts:
         top = diagnoses[part.id].most_common(TOP_MISTAKES)
         stats.parts.append(
             PartStats(
                 part.id,
                 part.kind,
-                answered[part.id],
-                correct[part.id],
+                int(answered.get(part.id, 0)),
+                int(correct.get(part.id, 0)),
                 [(diagnosis_label(part, key), count) for key, count in top],
             )
         )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from threading import Lock
 
+from cachetools import LRUCache, cached
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
-from grader import lookups
 from grader.catalog import LoadedExercise, load_files, load_yaml
 from grader.extensions import db
 from grader.kinds.spec import ExerciseSpec
@@ -46,7 +47,6 @@ def import_exercises(
     except Exception:
         db.session.rollback()
         raise
-    lookups.forget("versions")  # this process grades against the new versions at once
     return report
 
 
@@ -91,10 +91,7 @@ def latest_version(exercise: Exercise) -> ExerciseVersion | None:
 
 def current_version(slug: str) -> ExerciseVersion:
     """Return the newest version of the exercise ``slug`` (its exercise loaded with it, in one
-    query, or from this process's copy: ``grader.lookups``); raise ``ExerciseNotFound``."""
-    known = lookups.cache("versions").get(slug)
-    if known is not None:
-        return lookups.attach(known)
+    query); raise ``ExerciseNotFound``."""
     version = db.session.scalar(
         select(ExerciseVersion)
         .join(ExerciseVersion.exercise)
@@ -105,7 +102,6 @@ def current_version(slug: str) -> ExerciseVersion:
     )
     if version is None:
         raise ExerciseNotFound(f"no exercise {slug!r}")
-    lookups.cache("versions").put(slug, lookups.snapshot(version, "exercise"))
     return version
 
 
@@ -129,19 +125,10 @@ def list_current_versions() -> list[ExerciseVersion]:
     return list(db.session.scalars(query))
 
 
-_SPEC_CACHE: dict[tuple[int, str], ExerciseSpec] = {}
-
-
+@cached(LRUCache(maxsize=256), key=lambda version: (version.id, version.content_hash), lock=Lock())
 def spec_of(version: ExerciseVersion) -> ExerciseSpec:
     """Return the validated spec of a stored version (cached: versions never change)."""
-    key = (version.id, version.content_hash)
-    spec = _SPEC_CACHE.get(key)
-    if spec is None:
-        # From the stored YAML, not the JSON column: PostgreSQL's JSONB reorders object keys,
-        # and the order of `model:` (each quantity uses those above it) and of `dims:` (the
-        # order sizes are drawn in, so a seed's trials) is part of the exercise.
-        spec = ExerciseSpec.model_validate(load_yaml(version.source_yaml))
-        if len(_SPEC_CACHE) > 256:
-            _SPEC_CACHE.clear()
-        _SPEC_CACHE[key] = spec
-    return spec
+    # From the stored YAML, not the JSON column: PostgreSQL's JSONB reorders object keys, and
+    # the order of `model:` (each quantity uses those above it) and of `dims:` (the order sizes
+    # are drawn in, so a seed's trials) is part of the exercise.
+    return ExerciseSpec.model_validate(load_yaml(version.source_yaml))

@@ -11,32 +11,24 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from grader import lookups
-from grader.database import commit_keeping_state, write_connection
 from grader.extensions import db
-from grader.kinds.base import (
-    ERROR,
-    INVALID,
-    NEEDS_REVIEW,
-    QUEUED,
-    GradingContext,
-    PartResult,
-    storable,
-)
+from grader.kinds.base import ERROR, INVALID, QUEUED, GradingContext, PartResult, storable
 from grader.kinds.registry import get_kind
 from grader.kinds.spec import ExerciseSpec
-from grader.metrics import count_status_change, observe_grading
-from grader.models import ApiToken, ExerciseVersion, Submission, User, utcnow
+from grader.metrics import count_submission, observe_grading
+from grader.models import ApiToken, ExerciseVersion, Status, Submission, User, utcnow
 from grader.services.exercises import current_version, spec_of
+from grader.services.results import PENDING, overall_status, record_parts, total_score
 from grader.services.scores import iso
 
 log = logging.getLogger(__name__)
@@ -167,25 +159,10 @@ def grade_answers(
     return results
 
 
-def overall_status(part_statuses: Iterable[str]) -> str:
-    """Return the submission status implied by its parts' statuses (queued, then error, then
-    needs_review win over graded)."""
-    statuses = set(part_statuses)
-    for status, overall in ((QUEUED, "queued"), (ERROR, "error"), (NEEDS_REVIEW, "needs_review")):
-        if status in statuses:
-            return overall
-    return "graded"
-
-
 def request_fingerprint(slug: str, user: str, answers: Mapping[str, Any]) -> str:
     """Return the SHA-256 of a submission request's content, to recognise a replay."""
     body = json.dumps({"slug": slug, "user": user, "answers": answers}, sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()
-
-
-# One statement object for every submission, its values passed as parameters: SQLAlchemy
-# compiles it once, instead of building and keying a new statement per request.
-_INSERT_SUBMISSION = insert(Submission.__table__)
 
 
 def submit(
@@ -227,32 +204,23 @@ def submit(
         ],
     )
     now = utcnow()
-    row = {
-        "user_id": user.id,
-        "exercise_version_id": version.id,
-        "answers": answers,
-        "seed": seed,
-        "status": overall_status(r.status for r in results),
-        "score": round(sum(r.score for r in results), 6),
-        "max_score": spec.max_score,
-        "parts": [r.to_dict() for r in results],
-        "source": source,
-        "api_token_id": api_token.id if api_token else None,
-        "idempotency_key": idempotency_key,
-        "request_hash": fingerprint,
-        "error": None,
-        "created_at": now,
-        "graded_at": None if waiting else now,
-    }
-    session = db.session()
+    submission = Submission(
+        user_id=user.id,
+        exercise_version_id=version.id,
+        answers=answers,
+        seed=seed,
+        max_score=spec.max_score,
+        source=source,
+        api_token_id=api_token.id if api_token else None,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        created_at=now,
+        graded_at=None if waiting else now,
+    )
     try:
-        # One INSERT (no unit-of-work flush), in autocommit when the request has not used the
-        # database before: the row is written as it is and read back below from these values,
-        # which are all its columns.
-        inserted = write_connection(session).execute(_INSERT_SUBMISSION, row)
-        row["id"] = inserted.inserted_primary_key[0]
-        count_status_change(session, version.id, row["status"])
-        commit_keeping_state()
+        record_parts(submission, [r.to_dict() for r in results])
+        submission_id, status = submission.id, submission.status
+        db.session.commit()
     except IntegrityError:
         db.session.rollback()
         if idempotency_key and api_token is not None:
@@ -260,10 +228,11 @@ def submit(
             if previous is not None:  # a replay, or a concurrent request with the same key
                 return _replay(previous, fingerprint)
         raise
-    submission = lookups.detached(Submission, row)  # as if loaded: nothing to write
-    session.add(submission)
+    count_submission(spec.slug, (p.kind for p in spec.parts), status)
     if waiting:
-        _enqueue(submission)
+        _enqueue(submission_id)
+        graded = find_submission(submission_id)  # graded meanwhile by the eager task, perhaps
+        return (submission if graded is None else graded), True
     return submission, True
 
 
@@ -278,17 +247,16 @@ def _prechecks(parts: list[Any], answers: Mapping[str, Any]) -> list[PartResult]
     return found
 
 
-def _enqueue(submission: Submission) -> None:
+def _enqueue(submission_id: int) -> None:
     """Hand a stored, queued submission to the task queue (run now in the embedded default).
 
     If the broker cannot be reached the row stays ``queued`` and the sweeper re-queues it:
     the submission is stored either way.
     """
     try:
-        current_app.extensions[ENQUEUE](submission.id)
+        current_app.extensions[ENQUEUE](submission_id)
     except Exception:
-        log.exception("could not queue submission %s; the sweeper will retry", submission.id)
-    db.session.refresh(submission)
+        log.exception("could not queue submission %s; the sweeper will retry", submission_id)
 
 
 def _in_spec_order(spec: ExerciseSpec, results: list[PartResult]) -> list[PartResult]:
@@ -308,7 +276,7 @@ def finish_deferred(submission_id: int) -> str:
     again (that would run the student's code again), only record the failure.
     """
     submission = db.session.get(Submission, submission_id)
-    if submission is None or submission.status != "queued":
+    if submission is None or submission.status != Status.QUEUED:
         return "skipped"
     spec = spec_of(submission.version)
     waiting = {p["id"] for p in submission.parts if p.get("status") == QUEUED}
@@ -316,53 +284,60 @@ def finish_deferred(submission_id: int) -> str:
     by_id = {r.part_id: r.to_dict() for r in fresh}
     parts = [by_id.get(p["id"], p) for p in submission.parts]
     try:
-        return _store_deferred(submission, parts)
+        status = _store_deferred(submission, parts)
     except Exception as exc:
         db.session.rollback()
         raise ResultNotStored(
             f"the graded result could not be stored: {type(exc).__name__}: {exc}"
         ) from exc
+    if status != "skipped":
+        count_submission(spec.slug, (p.kind for p in spec.parts), status)
+    return status
 
 
 def _store_deferred(submission: Submission, parts: list[dict[str, Any]]) -> str:
     """Store the graded ``parts`` of a queued submission; return its new status or "skipped"."""
-    submission_id = submission.id
-    status = overall_status(p.get("status", "") for p in parts)
     # First writer wins: a task delivered twice (broker redelivery and the sweeper) may grade
-    # in two places at once; only the update that still finds the row queued stores anything.
-    stored = db.session.execute(
+    # in two places at once; only the update that still finds the row queued stores anything
+    # (it also locks the row until this transaction ends).
+    claimed: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
         update(Submission)
-        .where(Submission.id == submission_id, Submission.status == "queued")
-        .values(
-            parts=parts,
-            score=round(sum(p["score"] for p in parts), 6),
-            status=status,
-            graded_at=utcnow(),
-        )
+        .where(Submission.id == submission.id, Submission.status == Status.QUEUED)
+        .values(graded_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if stored.rowcount == 1:
-        count_status_change(db.session(), submission.exercise_version_id, status)
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        return "skipped"
+    record_parts(submission, parts)
+    status = submission.status
     db.session.commit()
-    return status if stored.rowcount == 1 else "skipped"
+    return status
 
 
 def mark_failed(submission_id: int, reason: str) -> None:
     """Record that grading a queued submission failed for good: status ``error`` with a reason."""
     db.session.rollback()
     submission = db.session.get(Submission, submission_id)
-    if submission is None or submission.status != "queued":
+    if submission is None or submission.status != Status.QUEUED:
         return
-    submission.parts = [
-        p | {"status": ERROR, "feedback": "Grading failed; an instructor has been told."}
-        if p.get("status") == QUEUED
-        else p
-        for p in submission.parts
-    ]
-    submission.status = "error"
+    failed = {
+        "status": ERROR,
+        "score": 0.0,
+        "feedback": "Grading failed; an instructor has been told.",
+    }
+    record_parts(
+        submission, [p | failed if p.get("status") == QUEUED else p for p in submission.parts]
+    )
     submission.error = storable(reason[:2000])
     submission.graded_at = utcnow()
+    slug, kinds = submission.version.exercise.slug, _kinds_of(submission)
     db.session.commit()
+    count_submission(slug, kinds, Status.ERROR)
+
+
+def _kinds_of(submission: Submission) -> list[str]:
+    return [p.kind for p in spec_of(submission.version).parts]
 
 
 def stale_queued(older_than: timedelta) -> list[int]:
@@ -406,6 +381,7 @@ def find_submission(submission_id: int) -> Submission | None:
             joinedload(Submission.version).joinedload(ExerciseVersion.exercise),
             joinedload(Submission.user),
         ],
+        populate_existing=True,  # objects a commit expired are refreshed by this same query
     )
 
 
@@ -433,6 +409,7 @@ def offline_result(slug: str, spec: ExerciseSpec, answers: Any, seed: int) -> di
     """Return a result object for answers graded without storing them (``grader grade``)."""
     answers = check_answers(spec, answers)
     results = grade_answers(spec, answers, seed)
+    parts = [dict(r.to_dict(), score=None) if r.status in PENDING else r.to_dict() for r in results]
     return {
         "id": None,
         "exercise": slug,
@@ -441,10 +418,10 @@ def offline_result(slug: str, spec: ExerciseSpec, answers: Any, seed: int) -> di
         "status": "invalid"
         if any(r.status == INVALID for r in results)
         else overall_status(r.status for r in results),
-        "score": round(sum(r.score for r in results), 6),
+        "score": total_score(parts),
         "max_score": spec.max_score,
         "seed": seed,
-        "parts": [{key: r.to_dict()[key] for key in PUBLIC_PART_FIELDS} for r in results],
+        "parts": [{key: part[key] for key in PUBLIC_PART_FIELDS} for part in parts],
         "created_at": None,
         "graded_at": None,
     }

@@ -26,9 +26,11 @@ from sqlalchemy import func, select
 
 from grader.extensions import db
 from grader.kinds.base import ERROR
+from grader.metrics import count_submission
 from grader.models import Exercise, ExerciseVersion, Submission, SubmissionGrade, utcnow
 from grader.services.exercises import ExerciseNotFound, spec_of
-from grader.services.grading import grade_answers, overall_status
+from grader.services.grading import grade_answers
+from grader.services.results import record_parts
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class ScoreChange:
     submission_id: int
     user: str
     old_score: float | None
-    new_score: float
+    new_score: float | None
     max_score: float
 
 
@@ -73,9 +75,10 @@ class RegradeReport:
             )
         for change in self.changed:
             old = "-" if change.old_score is None else f"{change.old_score:g}"
+            new = "pending" if change.new_score is None else f"{change.new_score:g}"
             lines.append(
                 f"  submission {change.submission_id} ({change.user}): {old} -> "
-                f"{change.new_score:g} / {change.max_score:g}"
+                f"{new} / {change.max_score:g}"
             )
         for submission_id, reason in self.skipped:
             lines.append(f"  skipped submission {submission_id}: {reason}")
@@ -151,7 +154,7 @@ def _merge(
 
 def regrade_submission(
     submission: Submission, version: ExerciseVersion, spec: Any, reason: str
-) -> tuple[float | None, float, int]:
+) -> tuple[float | None, float | None, int]:
     """Record the submission's grade in the history, then grade it again; return (old score,
     new score, parts kept from the old grade). The caller commits."""
     db.session.add(
@@ -172,10 +175,8 @@ def regrade_submission(
     parts, kept = _merge(list(submission.parts or []), results)
     old_score = submission.score
     submission.exercise_version_id = version.id
-    submission.parts = parts
-    submission.score = round(sum(float(part.get("score") or 0) for part in parts), 6)
+    record_parts(submission, parts)
     submission.max_score = spec.max_score
-    submission.status = overall_status(part.get("status", "") for part in parts)
     submission.graded_at = utcnow()
     return old_score, submission.score, kept
 
@@ -200,8 +201,9 @@ def regrade_exercise(
             report.skipped.append((submission_id, "still queued for grading"))
         else:
             try:
+                was = submission.status
                 old, new, kept = regrade_submission(submission, version, spec, reason)
-                user = submission.user.display_name
+                user, status = submission.user.display_name, submission.status
                 db.session.commit()
             except Exception:
                 db.session.rollback()
@@ -210,7 +212,11 @@ def regrade_exercise(
             else:
                 report.regraded += 1
                 report.kept_parts += kept
-                if old is None or abs(new - old) > 1e-9:
+                if status != was:
+                    count_submission(slug, (p.kind for p in spec.parts), status)
+                if (old is None) != (new is None) or (
+                    old is not None and new is not None and abs(new - old) > 1e-9
+                ):
                     report.changed.append(
                         ScoreChange(submission_id, user, old, new, spec.max_score)
                     )

@@ -17,8 +17,10 @@ from sqlalchemy.orm import joinedload
 
 from grader.extensions import db
 from grader.kinds.base import GRADED, NEEDS_REVIEW
+from grader.metrics import count_submission
 from grader.models import Exercise, ExerciseVersion, Submission, User, utcnow
-from grader.services.grading import overall_status
+from grader.services.exercises import spec_of
+from grader.services.results import record_parts
 
 log = logging.getLogger(__name__)
 MAX_FEEDBACK_CHARS = 5000
@@ -145,11 +147,12 @@ def grade_review(
         reviewed_by_id=reviewer.id,
         reviewed_at=reviewed_at,
     )
-    submission.parts = parts  # a new list: JSON columns do not track in-place changes
-    submission.score = round(sum(float(part.get("score") or 0) for part in parts), 6)
-    submission.status = overall_status(part.get("status", "") for part in parts)
+    record_parts(submission, parts)
     submission.graded_at = utcnow()
+    status, slug = submission.status, submission.version.exercise.slug
+    kinds = [p.kind for p in spec_of(submission.version).parts]
     db.session.commit()
+    count_submission(slug, kinds, status)
     log.info(
         "submission %s part %s reviewed by user %s: %s/%s",
         submission_id,

@@ -1,10 +1,12 @@
 """Scores service: the best score per user and exercise, filtered and paged, and as CSV.
 
-A user's best score on an exercise is the highest score among their scored submissions
+A user's best score on an exercise is the highest score among their counted submissions
 (status ``graded`` or ``needs_review``) to any version of it; queued and failed submissions do
-not count. ``max_score`` is the highest full mark among those submissions (the current one
-unless the exercise's points changed), ``submissions`` how many were counted and
-``last_submission_at`` the newest of them. Date filters select the submissions that count.
+not count. A submission waiting for review has no score yet (null, never 0): it is counted in
+``submissions`` and ``pending_review`` but not in ``best_score``, which is null while every
+counted submission waits. ``max_score`` is the highest full mark among those submissions (the
+current one unless the exercise's points changed), ``last_submission_at`` the newest of them.
+Date filters select the submissions that count.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from grader.extensions import db
-from grader.models import Exercise, ExerciseVersion, Submission, User
+from grader.models import Exercise, ExerciseVersion, Status, Submission, User
 
-SCORED_STATUSES = ("graded", "needs_review")
+SCORED_STATUSES = (Status.GRADED, Status.NEEDS_REVIEW)
 CSV_COLUMNS = ("user_id", "exercise", "best_score", "max_score", "last_submission_at")
 
 
@@ -48,9 +50,10 @@ class BestScore:
     exercise_id: int
     user: str
     exercise: str
-    best_score: float
+    best_score: float | None
     max_score: float
     submissions: int
+    pending_review: int
     last_submission_at: datetime
 
     @property
@@ -100,10 +103,11 @@ def best_scores(
             func.max(Submission.score).label("best_score"),
             func.max(Submission.max_score).label("max_score"),
             func.count(Submission.id).label("submissions"),
+            func.count(case((Submission.status == Status.NEEDS_REVIEW, 1))).label("pending_review"),
             func.max(Submission.created_at).label("last_submission_at"),
         )
         .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
-        .where(Submission.status.in_(SCORED_STATUSES), Submission.score.is_not(None))
+        .where(Submission.status.in_(SCORED_STATUSES))
         .group_by(group_user, group_exercise)
     )
     if filters.exercise is not None:
@@ -138,9 +142,10 @@ def best_scores(
             exercise_id=row.exercise_id,
             user=row.external_id or row.email or str(row.user_id),
             exercise=row.slug,
-            best_score=float(row.best_score),
+            best_score=None if row.best_score is None else float(row.best_score),
             max_score=float(row.max_score),
             submissions=int(row.submissions),
+            pending_review=int(row.pending_review),
             last_submission_at=as_utc(row.last_submission_at),
         )
         for row in db.session.execute(query)
@@ -187,7 +192,7 @@ def scores_csv(rows: Iterable[BestScore]) -> str:
             (
                 csv_safe(row.user),
                 row.exercise,
-                _number(row.best_score),
+                "" if row.best_score is None else _number(row.best_score),
                 _number(row.max_score),
                 iso(row.last_submission_at),
             )

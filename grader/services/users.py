@@ -13,8 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from grader import lookups
-from grader.database import commit_keeping_state
 from grader.extensions import db
 from grader.models import ROLES, ApiToken, User, utcnow
 
@@ -75,22 +73,18 @@ def lms_user(external_id: str) -> User:
     """
     if not isinstance(external_id, str) or not _EXTERNAL_ID.match(external_id):
         raise UserError("user must be the LMS user id: 1 to 200 letters, digits or . _ @ : + -")
-    known = lookups.cache("users").get(external_id)
-    if known is not None:
-        return lookups.attach(known)
     query = select(User).where(User.external_id == external_id)
     user = db.session.scalar(query)
     if user is None:
         user = User(external_id=external_id, role="student")
         db.session.add(user)
         try:
-            commit_keeping_state()  # the request goes on with the objects it has loaded
+            db.session.commit()
         except IntegrityError:  # created concurrently by another request
             db.session.rollback()
             user = db.session.scalar(query)
             if user is None:
                 raise
-    lookups.cache("users").put(external_id, lookups.snapshot(user))
     return user
 
 
@@ -116,14 +110,12 @@ def create_token(name: str, scopes: Sequence[str] = DEFAULT_SCOPES) -> tuple[Api
 def token_from_secret(token: str) -> ApiToken | None:
     """Return the live (not revoked) token row for ``token``, or None; records its last use.
 
-    The lookup is by hash; the final comparison is in constant time.
+    The lookup is by hash, on every call: a token revoked by any process is refused on the
+    next request. The final comparison is in constant time.
     """
     if not token or len(token) > 200:
         return None
     digest = hash_token(token)
-    known = lookups.cache("tokens").get(digest)
-    if known is not None:
-        return lookups.attach(known)
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or row.revoked_at is not None:
         return None
@@ -135,8 +127,7 @@ def token_from_secret(token: str) -> ApiToken | None:
         now - (last if last.tzinfo else last.replace(tzinfo=now.tzinfo))
     ) > timedelta(seconds=60):
         row.last_used_at = now  # at most once a minute: no write per request under load
-        commit_keeping_state()
-    lookups.cache("tokens").put(digest, lookups.snapshot(row))
+        db.session.commit()
     return row
 
 
@@ -148,5 +139,4 @@ def revoke_token(token_id: int) -> ApiToken:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         db.session.commit()
-        lookups.forget("tokens")
     return row

@@ -51,6 +51,7 @@ def test_best_score_per_user_and_exercise(client, gradebook):
         "best_score": 2.0,
         "max_score": 6.0,
         "submissions": 2,
+        "pending_review": 0,
         "last_submission_at": "2025-03-01T12:00:00Z",
     }
     assert rows["bob"]["best_score"] == 0.0

@@ -134,10 +134,10 @@ TABLE = [
         "dJ_dW1",
         "dJ_dz @ x.T + lam*W1 + lam*W2.T @ W2 @ W1",
         False,
-        "wrong",
-        "Not equal to the expected value at the sample point (d=",
+        "extra-term:lam*W2.T @ W2 @ W1",
+        "extra term `lam*W2.T @ W2 @ W1`",
     ),
-    ("dJ_dW1", "dJ_dz @ x.T + 2*lam*W1", False, "extra-term:lam*W1", "extra term `lam*W1`"),
+    ("dJ_dW1", "dJ_dz @ x.T + 2*lam*W1", False, "term:1*lam*W1", "2 times what it should be"),
     ("dJ_dW1", "x @ dJ_dz.T", False, "shape", "a matrix (d×h)"),
 ]
 

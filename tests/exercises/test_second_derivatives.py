@@ -87,3 +87,16 @@ def test_the_full_hessian_costs_about_one_product_per_parameter():
     assert report.hessian.flops > 10 * gradient  # not "about as much as one gradient"
     key = set(SPEC.part("cost").answer)
     assert key == {"hvp_constant", "hessian_per_parameter"}
+
+
+@pytest.mark.parametrize("answer", ["2*eye(4)", "2*eye(3) + 0*eye(q)", "eye(5) @ ones(5, 1)"])
+def test_a_size_written_as_a_number_is_graded_at_every_seed(answer):
+    """The shape is checked on every trial: an answer right in shape only when the drawn size
+    happens to equal the number is graded with a shape message, never an internal error."""
+    kind = get_kind("formula")
+    part = SPEC.part("d2J_db2")
+    results = [kind.grade(part, answer, GradingContext(SPEC, seed=seed)) for seed in range(40)]
+    for seed, result in enumerate(results):
+        assert not result.correct
+        assert result.diagnosis.startswith("shape"), (seed, result.feedback)
+        assert "(d×d)" not in result.feedback  # the answer wrote a number, not d

@@ -66,14 +66,19 @@ def grade(part_id: str, answer: str, seed: int = 3, spec=SPEC):
         ("dJ_dz", "W2.T @ dJ_do * (1 - tanh(z)^2)", "activation:tanh", "1 − tanh²"),
         ("dJ_dz", "W2.T @ dJ_do * sigmoid(z)", "activation:softplus", "softplus only"),
         ("dJ_dW2", "h @ dJ_do.T + lam*W2.T", "transposed", "transpose of the expected value"),
-        ("H", "2*eye(q) + outer(b2, y) - outer(y, b2)", "wrong", "sample point"),
+        (
+            "H",
+            "2*eye(q) + outer(b2, y) - outer(y, b2)",
+            "extra-term:outer(b2, y);-outer(y, b2)",
+            "extra term `outer(b2, y)`, `-outer(y, b2)`",
+        ),
         (
             "dJ_dW2",
             "dJ_do @ h.T + lam*W2 + outer(o, z)",
-            "extra-term:o @ z.T",
-            "extra term `o @ z.T`",
+            "extra-term:outer(o, z)",
+            "extra term `outer(o, z)`",
         ),
-        ("dJ_dW2", "dJ_do @ h.T + 1.3*lam*W2", "wrong", "sample point (d="),
+        ("dJ_dW2", "dJ_do @ h.T + 1.3*lam*W2", "term:3/10*lam*W2", "13/10 times"),
         ("dJ_do", "log(0*o)", "not-finite", "non-finite"),
     ],
 )

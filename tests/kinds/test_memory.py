@@ -100,7 +100,7 @@ def test_listed_mistakes_bytes_and_batch():
     ("answer", "diagnosis", "words"),
     [
         ("2*h*n +", "syntax", "column"),
-        ("2*hn", "unknown-name", "h*n"),
+        ("2*hk", "unknown-name", "d, h, q, n"),
         ("2*batch", "unknown-name", "d, h, q, n"),
         (7, "empty", "Write a count"),
     ],
@@ -157,4 +157,5 @@ def test_check_problems(part, words):
 def test_preview_reads_sizes_and_max():
     preview = KIND.preview(SPEC.part("prediction"), "max(d n, 2 h n)", SPEC)
     assert preview["valid"] and "max" in preview["source"]
-    assert not KIND.preview(SPEC.part("prediction"), "2*hn", SPEC)["valid"]
+    # juxtaposed single-letter sizes are a product, as the prompt writes hn
+    assert KIND.preview(SPEC.part("prediction"), "2hn", SPEC)["source"] == "2 * h * n"

@@ -86,7 +86,8 @@ def test_products_commute():
 
 def test_wrong_sizes_same_rank():
     result = grade("jac", "q×h×h")
-    assert not result.correct and result.diagnosis == "wrong"
+    assert not result.correct and result.diagnosis == "axis-size"
+    assert "axis 2" in result.feedback
 
 
 @pytest.mark.parametrize(

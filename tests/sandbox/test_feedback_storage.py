@@ -86,10 +86,17 @@ def test_a_result_that_cannot_be_stored_never_runs_the_code_again(imported, monk
         submission, _ = grading.submit("backprop-code", user, answers, "api")
         submission_id = submission.id
 
-    def lost_connection(*_args, **_kwargs):
-        raise OperationalError("UPDATE submissions", {}, ConnectionError("server closed"))
+    real_record = grading.record_parts
+    failures = []
 
-    monkeypatch.setattr(grading, "count_status_change", lost_connection)
+    def lost_connection_once(*args, **kwargs):
+        """Storing the graded parts fails once (the connection dropped); later writes work."""
+        if not failures:
+            failures.append(1)
+            raise OperationalError("UPDATE submissions", {}, ConnectionError("server closed"))
+        return real_record(*args, **kwargs)
+
+    monkeypatch.setattr(grading, "record_parts", lost_connection_once)
     with imported.app_context():
         # called as a worker would, outside eager mode: an exception here is a retry
         assert tasks.grade_deferred_task.run(submission_id) == "error"

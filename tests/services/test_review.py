@@ -29,8 +29,8 @@ def test_text_part_waits_for_review(submitted):
     with app.app_context():
         row = db.session.get(Submission, sid)
         essay = next(p for p in row.parts if p["id"] == "discussion")
-        assert essay["status"] == "needs_review" and essay["score"] == 0
-        assert row.status == "needs_review" and row.score == 1.0
+        assert essay["status"] == "needs_review" and essay["score"] is None
+        assert row.status == "needs_review" and row.score is None  # known once reviewed
         assert result_object(row)["status"] == "needs_review"
         pending = pending_reviews()
         assert [(p.submission_id, p.part_id, p.exercise) for p in pending] == [
@@ -50,7 +50,7 @@ def test_grade_review_sets_score_who_and_when(submitted):
         assert essay["feedback"] == "Right idea; name a cost."
         review = essay["details"]["review"]
         assert review["by"] == "teacher@example.com" and review["by_id"] == teacher_id
-        assert review["at"] and review["previous_score"] == 0
+        assert review["at"] and review["previous_score"] is None
         assert row.status == "graded" and row.score == 2.5
         db.session.expire_all()
         assert db.session.get(Submission, sid).score == 2.5  # committed

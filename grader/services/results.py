@@ -1,0 +1,85 @@
+"""Storing a submission's per-part results: the one function every writer of a grade calls.
+
+A submission's results live twice, written together by ``record_parts`` in the caller's
+transaction: as JSON in ``submissions.parts`` (what the result object and the result page read,
+one row per submission) and as rows of ``submission_parts`` (what the instructor statistics
+aggregate in SQL). The submission's status follows from its parts, and its score is their sum
+once every part has one: a part that is queued for grading, or waits for an instructor's review,
+has no score yet (``None``), and neither has the submission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, insert
+
+from grader.extensions import db
+from grader.kinds.base import ERROR, NEEDS_REVIEW, QUEUED
+from grader.models import Status, Submission, SubmissionPart
+
+PENDING = frozenset({QUEUED, NEEDS_REVIEW})
+
+
+def overall_status(part_statuses: Iterable[str]) -> Status:
+    """Return the submission status implied by its parts' statuses (queued, then error, then
+    needs_review win over graded)."""
+    statuses = set(part_statuses)
+    for status, overall in (
+        (QUEUED, Status.QUEUED),
+        (ERROR, Status.ERROR),
+        (NEEDS_REVIEW, Status.NEEDS_REVIEW),
+    ):
+        if status in statuses:
+            return overall
+    return Status.GRADED
+
+
+def total_score(parts: Iterable[dict[str, Any]]) -> float | None:
+    """Return the sum of the parts' scores, or None while a part is pending (queued or waiting
+    for review)."""
+    total = 0.0
+    for part in parts:
+        if part.get("status") in PENDING:
+            return None
+        total += float(part.get("score") or 0)
+    return round(total, 6)
+
+
+def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> None:
+    """Set ``submission``'s part results (the JSON column and its ``submission_parts`` rows),
+    its status and its score, in the caller's transaction (a new submission is added to the
+    session and flushed, for its id). A pending part's score is stored as None whatever the
+    kind returned for it."""
+    parts = [
+        dict(part, score=None) if part.get("status") in PENDING else dict(part) for part in parts
+    ]
+    submission.parts = parts  # a new list: JSON columns do not track in-place changes
+    submission.status = overall_status(part.get("status", "") for part in parts)
+    submission.score = total_score(parts)
+    if submission.id is None:
+        db.session.add(submission)
+        db.session.flush()
+    else:
+        db.session.execute(
+            delete(SubmissionPart).where(SubmissionPart.submission_id == submission.id)
+        )
+    db.session.execute(
+        insert(SubmissionPart),
+        [
+            {
+                "submission_id": submission.id,
+                "part_id": part["id"],
+                "position": position,
+                "status": str(part.get("status") or "graded"),
+                "score": part.get("score"),
+                "max_score": float(part.get("max_score") or 0),
+                "correct": bool(part.get("correct")),
+                "diagnosis": str(part.get("diagnosis") or "")[:200],
+                "feedback": str(part.get("feedback") or ""),
+                "details": part.get("details") or {},
+            }
+            for position, part in enumerate(parts)
+        ],
+    )

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint selftest clean
+.PHONY: install run test lint selftest clean vendor
 
 install: $(STAMP)
 
@@ -35,6 +35,18 @@ lint: install
 	$(BIN)/ruff format --check grader tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# Browser code from npm, committed so that CI and `make test` need no npm: axe-core for the
+# accessibility checks of the browser tests, and CodeMirror 6 (the code answers' editor) bundled
+# by esbuild. Run after changing frontend/package.json or frontend/code-editor.js.
+vendor:
+	cd frontend && npm ci --no-audit --no-fund
+	mkdir -p tests/web/vendor
+	cp frontend/node_modules/axe-core/axe.min.js tests/web/vendor/axe.min.js
+	cp frontend/node_modules/axe-core/LICENSE tests/web/vendor/axe-core.LICENSE
+	frontend/node_modules/.bin/esbuild frontend/code-editor.js --bundle --minify --format=iife \
+	  --legal-comments=eof --outfile=grader/web/static/vendor/code-editor.js
+	cp frontend/node_modules/codemirror/LICENSE grader/web/static/vendor/codemirror.LICENSE
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

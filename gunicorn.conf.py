@@ -4,17 +4,22 @@ Every value comes from the environment with a default fit for a container of a f
 
     GRADER_BIND               address to listen on (default 0.0.0.0:8000; PORT alone also works)
     WEB_CONCURRENCY           worker processes (default CPU + 1, at most 8)
-    GRADER_THREADS            threads per worker (gthread, grader/serving.py; default 2)
+    GRADER_THREADS            threads per worker (gunicorn's gthread worker; default 2)
     GRADER_TIMEOUT            seconds a silent worker may live before it is killed (default 60)
     GRADER_GRACEFUL_TIMEOUT   seconds a stopping worker may finish its requests (default 30)
     GRADER_MAX_REQUESTS       requests after which a worker is replaced (default 100000; 0: never)
-    GRADER_KEEPALIVE          seconds an idle kept-alive connection stays open (default 5)
+    GRADER_KEEPALIVE          seconds an idle kept-alive connection stays open (default 5; keep
+                              it above the proxy's 4 s, deploy/nginx)
     GRADER_ACCESS_LOG         "-" (stdout, the default), a file, or "off"
     PROMETHEUS_MULTIPROC_DIR  where workers share their metrics (default: a fresh temp folder)
 
 Workers are recycled after ``max_requests`` (+ random jitter, so they do not all restart at
 once); ``SIGHUP`` reloads the workers gracefully, ``SIGTERM`` lets running requests finish
 within the graceful timeout. The access log is one JSON object per line.
+
+gunicorn runs behind nginx (``deploy/nginx``, DESIGN 10): a gthread worker gives a connection a
+thread while it reads the request, so clients that send a byte and stall must meet nginx, which
+reads each request whole, not gunicorn.
 """
 
 from __future__ import annotations
@@ -42,9 +47,8 @@ def default_workers(cpus: int | None = None) -> int:
 
 bind = [os.environ.get("GRADER_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"]
 workers = _int("WEB_CONCURRENCY", default_workers())
-# gunicorn's gthread worker, in which a connection takes a thread only once it has sent
-# something (grader/serving.py): silent connections do not hold the threads.
-worker_class = "grader.serving.ThreadWorker"
+# gunicorn's own threaded worker; slow and silent clients wait in nginx, in front (DESIGN 10).
+worker_class = "gthread"
 threads = _int("GRADER_THREADS", 2)
 timeout = _int("GRADER_TIMEOUT", 60)
 graceful_timeout = _int("GRADER_GRACEFUL_TIMEOUT", 30)
@@ -55,6 +59,9 @@ backlog = _int("GRADER_BACKLOG", 2048)
 # The heartbeat file in memory: a container's overlay filesystem can stall os.fchmod for seconds.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The longest request line gunicorn takes (its maximum; the default is 4094): the same 8 KiB
+# as the proxy in front (deploy/nginx), which answers a longer one with a 414 problem itself.
+limit_request_line = 8190
 preload_app = False  # each worker opens its own database pool after the fork
 
 _access = os.environ.get("GRADER_ACCESS_LOG", "-")

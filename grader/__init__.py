@@ -38,11 +38,17 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     configure_database(app)
 
-    from grader import metrics, observability, resilience
+    from grader import bodies, metrics, observability, resilience
 
     observability.init_app(app)
     metrics.init_app(app)
     resilience.init_app(app)  # after Flask-SQLAlchemy: its teardown discards dead connections
+    bodies.init_app(app)  # size and depth of request bodies, before any view reads them
+    if app.config.get("GRADER_PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["GRADER_PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -294,9 +294,18 @@ def load_files(
     return loaded
 
 
+OPTIONAL_LATER_FIELDS = ("order",)
+
+
 def content_hash(spec: ExerciseSpec) -> str:
     """Return the SHA-256 of the spec's canonical JSON: formatting and comments do not count."""
-    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    content = spec.model_dump(mode="json")
+    # A field added to the format after exercises were stored counts only when set, so that
+    # adding it does not make every stored exercise a new version.
+    for field in OPTIONAL_LATER_FIELDS:
+        if content.get(field) is None:
+            content.pop(field, None)
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -84,6 +84,9 @@ class User(db.Model):
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     role: Mapped[str] = mapped_column(String(20), default="student")
     password_hash: Mapped[str | None] = mapped_column(String(256))
+    # Part of every session cookie's user id; raised to end every session of the user (signing
+    # out, a new password), so a copied cookie stops working on the server too.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     submissions: Mapped[list[Submission]] = relationship(back_populates="user")
@@ -99,6 +102,10 @@ class User(db.Model):
         return self.email or self.external_id or f"user {self.id}"
 
 
+EXERCISE_STATUSES = ("live", "hidden", "draft", "retired")
+EXERCISE_OPEN = ("live", "hidden")
+
+
 class Exercise(db.Model):
     """An exercise by slug; its content lives in immutable versions."""
 
@@ -107,6 +114,10 @@ class Exercise(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     title: Mapped[str] = mapped_column(String(300))
+    # live: listed and open; hidden: open to whoever has the link, not listed; draft: only
+    # instructors see it (a failing self-test keeps an import here); retired: closed, results
+    # kept. Submissions need live or hidden (EXERCISE_OPEN).
+    status: Mapped[str] = mapped_column(String(20), default="live", server_default="live")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

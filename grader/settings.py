@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     # -- requests
     grader_api_rate_limit: str = "600/minute"
     grader_login_rate_limit: str = "10 per minute"
-    ratelimit_storage_uri: str = "memory://"
+    # None: the Redis of the broker when it is one, else memory (see rate_limit_storage)
+    ratelimit_storage_uri: str | None = None
+    grader_proxy_hops: int = Field(0, ge=0)  # proxies in front whose X-Forwarded-* are trusted
     grader_max_body_bytes: ByteCount = 256 * 1024
     grader_secure_cookies: bool = False
     grader_validate_responses: bool = False
@@ -93,6 +95,20 @@ class Settings(BaseSettings):
 
     # -- development only
     grader_sandbox_unconfined: bool = False
+
+    @property
+    def rate_limit_storage(self) -> str:
+        """Return where the API's rate-limit counts live: ``RATELIMIT_STORAGE_URI``; else the
+        Redis of ``CELERY_BROKER_URL``, when it is one; else ``memory://``.
+
+        Only shared storage makes the limit per token: in memory each gunicorn worker process
+        counts on its own, so a token gets up to (workers x replicas) times its limit."""
+        if self.ratelimit_storage_uri:
+            return self.ratelimit_storage_uri
+        broker = self.celery_broker_url or ""
+        if broker.startswith(("redis://", "rediss://")):
+            return broker
+        return "memory://"
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -213,3 +213,22 @@ def test_exponent_floats_are_numbers():
     spec = parse_exercise(VALID + "grading: {rtol: 1e-6, atol: 1E-9}\n")
     assert spec.grading.rtol == 1e-6 and spec.grading.atol == 1e-9
     assert load_yaml("a: 1e-6\nb: 12\nc: 1.5\nd: e5\n") == {"a": 1e-6, "b": 12, "c": 1.5, "d": "e5"}
+
+
+def test_order_enters_the_content_hash_only_when_set():
+    """Adding the optional ``order`` field to the format left every stored hash as it was."""
+    import hashlib
+    import json as json_module
+
+    from grader.catalog import content_hash
+    from tests.conftest import EXERCISES
+
+    (loaded,) = load_files([EXERCISES / "jacobian-shape.yaml"])
+    unordered = loaded.spec.model_copy(update={"order": None})
+    dumped = unordered.model_dump(mode="json")
+    dumped.pop("order")
+    before = hashlib.sha256(
+        json_module.dumps(dumped, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    assert content_hash(unordered) == before
+    assert content_hash(loaded.spec) != before  # the chapter's files set it: that is an edit

@@ -3,7 +3,8 @@
     .venv/bin/python -m benchmarks.load.run [--workers 2] [--seconds 15] [--clients 16 64]
 
 Creates a PostgreSQL database of its own (dropped at the end), serves ``benchmarks.load.wsgi``
-with gunicorn (``gunicorn.conf.py``, rate limit off) on 127.0.0.1, and measures:
+with gunicorn (``gunicorn.conf.py``, rate limit off) on 127.0.0.1 behind nginx with the
+deployment's configuration (``deploy/nginx``; ``--no-proxy``: gunicorn alone), and measures:
 1. submissions through the API (answers drawn from each exercise's ``examples``) at each client
    count, clients sending back to back, each round followed by ``/healthz`` at the same count,
    the ceiling of the web stack;
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,7 +39,7 @@ import httpx
 import psycopg
 import yaml
 
-from benchmarks.load import wrk
+from benchmarks.load import nginx, wrk
 from benchmarks.load.client import Outcome, percentile, run_load, summarise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -388,12 +390,20 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
         "--code-workers", type=int, default=2, help="Celery workers (separate processes)"
     )
     parser.add_argument("--code-concurrency", type=int, default=1, help="processes per worker")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="where the clients connect")
+    parser.add_argument(
+        "--no-proxy",
+        action="store_true",
+        help="clients connect to gunicorn itself, not to nginx in front of it as deployed",
+    )
     args = parser.parse_args()
+    if not args.no_proxy and not nginx.available():
+        parser.error("nginx is not installed (apt-get install nginx-light); or pass --no-proxy")
 
     name = f"grader_load_{os.getpid()}"
     db_url = create_database(name)
     base = f"http://127.0.0.1:{args.port}"
+    web_port = args.port if args.no_proxy else args.port + 1
     env = os.environ | {
         "DATABASE_URL": db_url,
         "SECRET_KEY": "load-test",
@@ -408,6 +418,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
     log_dir.mkdir(parents=True, exist_ok=True)
     web = None
     report: dict = {"phases": [], "loadavg": ", ".join(f"{x:.2f}" for x in os.getloadavg())}
+    stack = ExitStack()  # nginx, stopped before gunicorn
     try:
         files = [
             str(ROOT / "exercises" / f"{s}.yaml") for s in sorted({args.exercise, "backprop-code"})
@@ -420,7 +431,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
                     "-c",
                     str(ROOT / "gunicorn.conf.py"),
                     "--bind",
-                    f"127.0.0.1:{args.port}",
+                    f"127.0.0.1:{web_port}",
                     "--workers",
                     str(args.workers),
                     "--threads",
@@ -430,7 +441,12 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
                 env,
                 web_log,
             )
-        wait_http(base + "/healthz")
+        wait_http(f"http://127.0.0.1:{web_port}/healthz")
+        if not args.no_proxy:
+            proxy = stack.enter_context(
+                nginx.nginx_in_front(f"127.0.0.1:{web_port}", log_dir / "nginx", args.port)
+            )
+            assert proxy == base
         rng = random.Random(20261126)
         bodies = {}
         for share in args.new_answers:
@@ -483,6 +499,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
             report["queue"] = queue
         report["verify"] = verify(db_url, all_outcomes)
     finally:
+        stack.close()
         if web is not None:
             stop(web)
         drop_database(name)
@@ -518,7 +535,8 @@ def write_results(report: dict) -> None:
         "load client, gunicorn, PostgreSQL, Redis and the Celery worker share these cores; "
         f"load average before the run: {report['loadavg']}.",
         f"- gunicorn: {args['workers']} workers x {args['threads']} threads "
-        "(`grader.serving.ThreadWorker`, gthread), `gunicorn.conf.py`, app "
+        f"(gthread{', alone' if args['no_proxy'] else ', behind nginx (`deploy/nginx`)'}), "
+        "`gunicorn.conf.py`, app "
         "`benchmarks.load.wsgi` (metrics, JSON request logs and outage handling on), access "
         "log off, `GRADER_API_RATE_LIMIT=0`.",
         f"- Exercise: `{args['exercise']}`, every part answered, answers drawn at random from "

@@ -19,6 +19,7 @@ DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ doc.info.title }}</title>
+<link rel="icon" href="data:,">
 <style>
 body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 code,pre{font-family:ui-monospace,monospace;background:#f4f4f4;padding:.1em .3em;border-radius:3px}
@@ -26,12 +27,12 @@ pre{padding:.6em;overflow:auto}
 section{border-top:1px solid #ddd;padding:.5rem 0}
 .method{display:inline-block;min-width:4.5em;font-weight:bold;text-transform:uppercase}
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left}
-</style></head><body>
+</style></head><body><main>
 <h1>{{ doc.info.title }} <small>{{ doc.info.version }}</small></h1>
 <p>{{ doc.info.description }}</p>
 <p>Machine-readable: <a href="{{ url_for('api.openapi_json') }}">openapi.json</a>
 (OpenAPI {{ doc.openapi }}).</p>
-<nav><ul>{% for op in operations %}
+<nav aria-label="Operations"><ul>{% for op in operations %}
 <li><a href="#{{ op.id }}"><span class="method">{{ op.method }}</span> {{ op.path }}</a>
 &mdash; {{ op.summary }}</li>{% endfor %}</ul></nav>
 {% for op in operations %}
@@ -43,13 +44,13 @@ table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .5em;tex
 <th>description</th></tr>{% for p in op.parameters %}<tr><td><code>{{ p.name }}</code>
 {% if p.required %}*{% endif %}</td><td>{{ p.in }}</td><td><code>{{ p.schema | tojson }}</code>
 </td><td>{{ p.description or '' }}</td></tr>{% endfor %}</table>{% endif %}
-{% if op.body %}<h3>Request body</h3><pre>{{ op.body }}</pre>{% endif %}
+{% if op.body %}<h3>Request body</h3><pre tabindex="0">{{ op.body }}</pre>{% endif %}
 <h3>Responses</h3><table>{% for code, r in op.responses %}<tr><td>{{ code }}</td>
 <td>{{ r.description }}</td><td>{{ r.content | join(', ') }}</td></tr>{% endfor %}</table>
 </section>{% endfor %}
 <section><h2>Schemas</h2>{% for name, schema in schemas %}<h3 id="schema-{{ name }}">
-{{ name }}</h3><pre>{{ schema }}</pre>{% endfor %}</section>
-</body></html>"""
+{{ name }}</h3><pre tabindex="0">{{ schema }}</pre>{% endfor %}</section>
+</main></body></html>"""
 
 
 @bp.get("/openapi.json")

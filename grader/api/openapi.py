@@ -7,7 +7,8 @@ their models only where ``GRADER_VALIDATE_RESPONSES`` is on (the test suite, ``T
 the check parses every body the view has just serialized, so production leaves it to the tests.
 ``document()`` adds what spectree does not describe: problem responses as
 ``application/problem+json``, the ``Idempotency-Key`` header, the CSV form of the gradebook and
-the rate-limit headers.
+the rate-limit headers (``grader.api.ratelimit``) on every response, ``Retry-After`` on 429 and
+503.
 """
 
 from __future__ import annotations
@@ -111,12 +112,12 @@ api_spec = SpecTree(
     annotations=True,
 )
 
-COMMON_PROBLEMS = (401, 403, 422, 429, 500)
+COMMON_PROBLEMS = (401, 403, 422, 429, 500, 503)
 
 
 def responses(ok: dict[int, type[BaseModel] | None], *problems: int) -> Response:
     """Return spectree's response spec: the success models plus a Problem for each error code
-    (401, 403, 429 and 500 always)."""
+    (401, 403, 422, 429, 500 and 503 always)."""
     codes = {f"HTTP_{code}": model for code, model in ok.items()}
     for code in sorted(set(problems) | set(COMMON_PROBLEMS)):
         codes[f"HTTP_{code}"] = Problem
@@ -134,7 +135,38 @@ IDEMPOTENCY_HEADER = {
     "characters (a UUID is a good key); keys are remembered per token.",
     "schema": {"type": "string", "pattern": "^[\\x20-\\x7e]{1,200}$"},
 }
-RETRY_AFTER = {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
+RETRY_AFTER = {
+    "description": "Seconds to wait before retrying; sent only with 429 and 503",
+    "schema": {"type": "integer", "minimum": 0},
+}
+# The fields of grader.api.ratelimit, on every response while limits are on.
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "description": "The limit this request counts against (IETF draft-ietf-httpapi-"
+        'ratelimit-headers): `"api";q=<requests>;w=<window in seconds>`. Absent when the '
+        "server runs without limits.",
+        "schema": {"type": "string", "pattern": '^"api";q=[0-9]+;w=[0-9]+$'},
+    },
+    "RateLimit": {
+        "description": 'Where the client stands: `"api";r=<remaining>;t=<seconds until the '
+        "window resets>`.",
+        "schema": {"type": "string", "pattern": '^"api";r=[0-9]+;t=[0-9]+$'},
+    },
+    "X-RateLimit-Limit": {
+        "description": "Requests allowed per window (kept for older clients; read "
+        "RateLimit-Policy)",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "Requests left in this window (kept for older clients; read RateLimit)",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-RateLimit-Reset": {
+        "description": "When the window resets, in seconds since the epoch (kept for older "
+        "clients; read RateLimit)",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
 _document_cache: dict[str, Any] = {}
 
 
@@ -222,8 +254,9 @@ def _problem_media_types(spec: dict[str, Any]) -> None:
                 content = response.get("content", {})
                 if int(code) >= 400 and "application/json" in content:
                     response["content"] = {PROBLEM_MEDIA_TYPE: content.pop("application/json")}
-                if code == "429":
-                    response["headers"] = {"Retry-After": RETRY_AFTER}
+                response["headers"] = dict(RATE_LIMIT_HEADERS)
+                if code in ("429", "503"):
+                    response["headers"]["Retry-After"] = RETRY_AFTER
 
 
 def _csv_gradebook(spec: dict[str, Any]) -> None:
@@ -232,7 +265,11 @@ def _csv_gradebook(spec: dict[str, Any]) -> None:
     spec["components"]["schemas"].update(schema.pop("$defs", {}))
     spec["components"]["schemas"]["ScorePage"] = schema
     operation = spec["paths"]["/api/v1/scores"]["get"]
-    operation["responses"]["200"] = {"description": "OK", "content": {}}
+    operation["responses"]["200"] = {
+        "description": "OK",
+        "headers": dict(RATE_LIMIT_HEADERS),
+        "content": {},
+    }
     operation["responses"]["200"]["content"]["application/json"] = {
         "schema": {"$ref": template.format(model="ScorePage")}
     }

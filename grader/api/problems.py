@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from grader.bodies import JsonTooDeep
+
 PROBLEM_TYPE_BASE = "https://backprop-grader.invalid/problems/"
 
 
@@ -70,6 +72,12 @@ def register_error_handlers(app: Flask) -> None:
         return problem_response(
             exc.status, exc.kind, exc.title, exc.detail, exc.headers, **exc.extra
         )
+
+    @app.errorhandler(JsonTooDeep)
+    def _json_too_deep(exc: JsonTooDeep) -> Response | HTTPException:
+        if not _wants_problem():
+            return exc
+        return problem_response(400, "json-too-deep", "Bad Request", exc.description or "")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response | HTTPException:

@@ -63,7 +63,9 @@ def list_exercises(query: PageQuery) -> Response:
     Scope: read:scores.
     """
     after = decode_text_cursor(query.cursor)
-    versions = [v for v in list_current_versions() if after is None or v.exercise.slug > after]
+    versions = [
+        v for v in list_current_versions(("live",)) if after is None or v.exercise.slug > after
+    ]
     page, more = versions[: query.limit], len(versions) > query.limit
     items = []
     for version in page:

@@ -171,6 +171,11 @@ class Preview(_Response):
     mathml: str | None = None
     shape: list[str] | None = Field(None, description="Shape parts: the axes as read")
     error: PreviewError | None = None
+    problem: PreviewError | None = Field(
+        None,
+        description="The answer reads but cannot be right: its sizes do not fit together, or "
+        "its result has another shape than the part's (the grader's message)",
+    )
 
 
 # ---------------------------------------------------------------------- scores

@@ -7,6 +7,7 @@ import json
 import click
 from flask.cli import with_appcontext
 
+from grader.bodies import MAX_JSON_DEPTH, json_depth_exceeds
 from grader.cli.common import fail, find_spec, progress
 
 
@@ -19,6 +20,8 @@ def grade(slug: str, answers: str, seed: int | None) -> None:
     """Grade answers offline (nothing stored) and print the result object as JSON."""
     from grader.services.grading import AnswersRejected, new_seed, offline_result
 
+    if json_depth_exceeds(answers.encode()):  # before anything walks it recursively
+        fail(f"--answers is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         parsed = json.loads(answers)
     except json.JSONDecodeError as exc:

@@ -34,8 +34,17 @@ Differentiating
     forward-over-reverse (``"reverse"``: reverse-over-reverse). ``hessian(J, wrt)``: (n, n)
     over the variables flattened row-major (C order) and concatenated; H[i, j] =
     ∂²J/∂w_i∂w_j. ``jacobian(f, w)``: (f.size, w.size), both row-major.
-    ``counting()`` counts elementary ops (``Cost``: ops, flops, by_op);
+    ``counting()`` counts elementary ops (``Cost``: ops, flops, by_op, mults and
+    ``sym_mults``, the multiplications of products of arrays);
     ``costs(J, wrt)`` returns a :class:`CostReport` of forward, backward, jvp, hvp, hessian.
+
+Forward against reverse mode (conventions in ``grader.engine.accumulation``)
+    ``forward_accumulation(f, w)``: ∂f/∂w by one JVP per entry of w, measured: an
+    :class:`Accumulation` with the ``jacobian`` (f.size, w.size), the ``carried`` Jacobians
+    ∂t/∂w (:class:`Carried`: floats, sym_floats, the nodes sharing the array), the ``steps``,
+    ``peak``/``sym_peak``/``peak_items`` of the carried memory, and ``forward``, a
+    :class:`ModeCost` (passes, cost, ``mults``/``sym_mults``, per-pass ``products``).
+    ``reverse_accumulation(J, w)``: the same :class:`ModeCost` for one backward pass.
 
 Memory (convention in ``grader.engine.memory``)
     ``training_memory(J, params)`` and ``prediction_memory(output, params)`` return a
@@ -48,13 +57,22 @@ Memory (convention in ``grader.engine.memory``)
 
 Graph (convention in ``grader.engine.graph``)
     ``computational_graph(roots)`` -> ``{"nodes": [{"id", "label", "type"}], "edges"}``;
-    ``to_dot(roots)`` for Graphviz. Leaves and named results are variables; each op is an
+    ``to_dot(roots)`` for Graphviz; ``traced_graph(roots)`` adds where each tensor is drawn.
+    Leaves and named results are variables; each op is an
     operator labelled ``op_label(op)`` (matmul, add, sub, mul, div, pow, phi, l, norm, ...);
     scalar numeric constants are omitted (shown in DOT labels only).
 """
 
+from grader.engine.accumulation import (
+    Accumulation,
+    Carried,
+    ModeCost,
+    Product,
+    forward_accumulation,
+    reverse_accumulation,
+)
 from grader.engine.autodiff import CostReport, costs, grad, hessian, hvp, jacobian, jvp
-from grader.engine.graph import OP_LABELS, computational_graph, op_label, to_dot
+from grader.engine.graph import OP_LABELS, computational_graph, op_label, to_dot, traced_graph
 from grader.engine.memory import (
     MemoryItem,
     MemoryReport,
@@ -125,6 +143,12 @@ l = squared_loss  # noqa: E741 - the chapter's name for the loss
 
 __all__ = [
     "ACTIVATIONS",
+    "Accumulation",
+    "Carried",
+    "ModeCost",
+    "Product",
+    "forward_accumulation",
+    "reverse_accumulation",
     "LOSSES",
     "OPS",
     "OP_LABELS",
@@ -195,6 +219,7 @@ __all__ = [
     "tanh",
     "to_dot",
     "trace",
+    "traced_graph",
     "training_memory",
     "transpose",
 ]

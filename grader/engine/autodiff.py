@@ -47,11 +47,31 @@ def _zeros_like(node: Tensor) -> Tensor:
     return z
 
 
-def backward(J: Tensor, wrt: Sequence[Tensor], create_graph: bool = False) -> list[Tensor]:
+RuleCosts = dict[tuple[int, int], Cost]
+
+
+def _apply(rule: Any, value: Tensor, costs: RuleCosts | None, key: tuple[int, int]) -> Any:
+    """Apply a vjp or jvp rule; with ``costs``, count what it executes under ``key``."""
+    if costs is None:
+        return rule(value)
+    with counting() as cost:
+        out = rule(value)
+    costs.setdefault(key, Cost()).add(cost)
+    return out
+
+
+def backward(
+    J: Tensor,
+    wrt: Sequence[Tensor],
+    create_graph: bool = False,
+    costs: RuleCosts | None = None,
+) -> list[Tensor]:
     """Run the backward pass from scalar ``J``; return dJ/dw for each w as engine nodes.
 
     Only nodes on a path from some w to J are visited. With ``create_graph`` the pass is
     recorded (the results can be differentiated again); otherwise results are constants.
+    ``costs``, when given, receives the ops each backward rule executed, under
+    (node id, input id): what computing that input's gradient contribution cost.
     Raises EngineShapeError when J is not a scalar.
     """
     if not isinstance(J, Tensor):
@@ -75,7 +95,7 @@ def backward(J: Tensor, wrt: Sequence[Tensor], create_graph: bool = False) -> li
             for parent, rule in zip(node.parents, node.vjps, strict=True):
                 if parent.id not in live:
                     continue
-                contribution = rule(g)
+                contribution = _apply(rule, g, costs, (node.id, parent.id))
                 if contribution is None:
                     continue
                 previous = grads.get(parent.id)
@@ -128,9 +148,16 @@ def _seed(nodes: list[Tensor], vectors: Sequence[Any]) -> dict[int, Tensor]:
 
 
 def forward_tangents(
-    order: list[Tensor], seeds: dict[int, Tensor], create_graph: bool = False
+    order: list[Tensor],
+    seeds: dict[int, Tensor],
+    create_graph: bool = False,
+    costs: RuleCosts | None = None,
 ) -> dict[int, Tensor]:
-    """Push tangents through ``order`` (a topological order); seeded nodes keep their seed."""
+    """Push tangents through ``order`` (a topological order); seeded nodes keep their seed.
+
+    ``costs``, when given, receives the ops each forward rule executed, under (node id,
+    input id): what carrying that input's tangent into the node's cost.
+    """
     tangents = dict(seeds)
     with recording(create_graph):
         for node in order:
@@ -139,7 +166,7 @@ def forward_tangents(
             total = None
             for parent, rule in zip(node.parents, node.jvps, strict=True):
                 t = tangents.get(parent.id)
-                contribution = None if t is None else rule(t)
+                contribution = None if t is None else _apply(rule, t, costs, (node.id, parent.id))
                 if contribution is not None:
                     total = contribution if total is None else total + contribution
             if total is not None:

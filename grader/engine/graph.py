@@ -49,6 +49,7 @@ def _build(roots: Tensor | Sequence[Tensor]) -> dict[str, Any]:
     taken: set[str] = set()
     counters: dict[str, int] = {}
     source: dict[int, str] = {}  # tensor id -> graph node that carries its value
+    operator: dict[int, str] = {}  # tensor id -> the operator node that computed it
 
     def fresh(base: str, operator: bool) -> str:
         if operator:
@@ -81,13 +82,24 @@ def _build(roots: Tensor | Sequence[Tensor]) -> dict[str, Any]:
         for parent in t.parents:
             if parent.id in source:
                 edge(source[parent.id], oid)
-        source[t.id] = oid
+        source[t.id] = operator[t.id] = oid
         if t.name:
             vid = fresh(t.name, operator=False)
             nodes.append({"id": vid, "label": t.name, "type": "variable", "detail": ""})
             edge(oid, vid)
             source[t.id] = vid
-    return {"nodes": nodes, "edges": edges}
+    return {"nodes": nodes, "edges": edges, "source": source, "operator": operator}
+
+
+def traced_graph(
+    roots: Tensor | Sequence[Tensor],
+) -> tuple[dict[str, Any], dict[int, str], dict[int, str]]:
+    """The graph JSON of :func:`computational_graph`, with where each tensor is drawn: tensor
+    id -> the node carrying its value (a variable, or the operator of an unnamed result), and
+    tensor id -> the operator node that computed it (op results only)."""
+    built = _build(roots)
+    nodes = [{k: n[k] for k in ("id", "label", "type")} for n in built["nodes"]]
+    return {"nodes": nodes, "edges": built["edges"]}, built["source"], built["operator"]
 
 
 def computational_graph(roots: Tensor | Sequence[Tensor]) -> dict[str, Any]:

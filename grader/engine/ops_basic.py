@@ -112,7 +112,8 @@ def neg(a: Any) -> Tensor:
 def mul(a: Any, b: Any) -> Tensor:
     """a ⊙ b, elementwise (a scalar on one side scales the other)."""
     a, b, sym = _elementwise(a, b, "mul")
-    out = result("mul", a.value * b.value, (a, b), sym)
+    value = a.value * b.value
+    out = result("mul", value, (a, b), sym, mults=(value.size, sym) if sym else None)
     out.vjps = (lambda g: _fit(g * b, a), lambda g: _fit(g * a, b))
     out.jvps = (lambda t: t * b, lambda t: a * t)
     return out
@@ -168,7 +169,12 @@ def matmul(a: Any, b: Any) -> Tensor:
     m, k = a.shape
     n = b.shape[1]
     out = result(
-        "matmul", a.value @ b.value, (a, b), (a.sym_shape[0], b.sym_shape[1]), flops=2 * m * k * n
+        "matmul",
+        a.value @ b.value,
+        (a, b),
+        (a.sym_shape[0], b.sym_shape[1]),
+        flops=2 * m * k * n,
+        mults=(m * k * n, (a.sym_shape[0], a.sym_shape[1], b.sym_shape[1])),
     )
     out.vjps = (lambda g: g @ b.T, lambda g: a.T @ g)
     out.jvps = (lambda t: t @ b, lambda t: a @ t)
@@ -303,7 +309,9 @@ def outer(a: Any, b: Any) -> Tensor:
     a, b = as_tensor(a), as_tensor(b)
     if len(a.shape) != 2 or len(b.shape) != 2 or a.shape[1] != 1 or b.shape[1] != 1:
         raise EngineShapeError(f"outer takes two columns, not {_fmt(a.shape)} and {_fmt(b.shape)}")
-    out = result("outer", a.value @ b.value.T, (a, b), (a.sym_shape[0], b.sym_shape[0]))
+    sym = (a.sym_shape[0], b.sym_shape[0])
+    value = a.value @ b.value.T
+    out = result("outer", value, (a, b), sym, mults=(value.size, sym))
     out.vjps = (lambda g: g @ b, lambda g: g.T @ a)
     out.jvps = (lambda t: outer(t, b), lambda t: outer(a, t))
     return out

@@ -49,12 +49,36 @@ class Cost:
     ``ops`` counts op applications (one per node the engine computes, recorded or not);
     ``flops`` is a rough floating-point operation count (a matmul of (m,k) by (k,n) is 2mkn,
     an elementwise op or a reduction one per element, a transpose 0); ``by_op`` splits ``ops``
-    by op name.
+    by op name. ``mults`` counts the multiplications of numbers that products of arrays
+    performed: mkn for a matmul of (m,k) by (k,n), one per entry for an elementwise product,
+    a scaling of an array by a scalar or an outer product; a product of two scalars (a result
+    of shape ()) counts none. ``mult_shapes`` keeps, per product, the symbolic sizes whose
+    product is its count, so ``sym_mults`` is the count in the leaves' size symbols.
     """
 
     ops: int = 0
     flops: int = 0
     by_op: Counter = field(default_factory=Counter)
+    mults: int = 0
+    mult_shapes: Counter = field(default_factory=Counter)
+
+    @property
+    def sym_mults(self) -> sympy.Expr:
+        """The multiplications as a sympy expression in the leaves' size symbols."""
+        return sympy.Add(
+            *[
+                count * sympy.Mul(*[sympy.sympify(d) for d in dims])
+                for dims, count in self.mult_shapes.items()
+            ]
+        )
+
+    def add(self, other: Cost) -> None:
+        """Add ``other``'s counts to this one."""
+        self.ops += other.ops
+        self.flops += other.flops
+        self.by_op.update(other.by_op)
+        self.mults += other.mults
+        self.mult_shapes.update(other.mult_shapes)
 
 
 class _State(threading.local):
@@ -78,7 +102,8 @@ def counting() -> Iterator[Cost]:
     try:
         yield cost
     finally:
-        _STATE.counters.remove(cost)
+        # by identity: a nested counter with the same counts is equal to this one
+        _STATE.counters[:] = [c for c in _STATE.counters if c is not cost]
 
 
 @contextmanager
@@ -311,11 +336,14 @@ def result(
     *,
     flops: int | None = None,
     attrs: dict[str, Any] | None = None,
+    mults: tuple[int, tuple[SymDim, ...]] | None = None,
 ) -> Tensor:
     """Make the node for one op application and count it; the caller sets vjps and jvps.
 
     Every op goes through here, so this is where cost counting and read tracing happen.
-    With recording off the node keeps no parents (it is a constant of the graph).
+    ``mults`` is (count, symbolic sizes whose product is the count) for an op that multiplies
+    numbers (see :class:`Cost`). With recording off the node keeps no parents (it is a
+    constant of the graph).
     """
     out = Tensor.__new__(Tensor)
     out.value = np.asarray(value, dtype=np.float64)
@@ -337,6 +365,9 @@ def result(
         cost.ops += 1
         cost.flops += out.work
         cost.by_op[op] += 1
+        if mults is not None:
+            cost.mults += mults[0]
+            cost.mult_shapes[mults[1]] += 1
     return out
 
 

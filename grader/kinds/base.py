@@ -191,8 +191,9 @@ class Kind(Protocol):
         (used before a deferred part is queued), or None."""
         ...
 
-    def public(self, part: Any) -> dict[str, Any]:
-        """Return the part as students and API clients may see it: no private fields."""
+    def public(self, part: Any, exercise: ExerciseSpec | None = None) -> dict[str, Any]:
+        """Return the part as students and API clients may see it: no private fields.
+        ``exercise`` is the part's exercise (the graph kind sends the editor its names)."""
         ...
 
     def preview(self, part: Any, answer: str, exercise: ExerciseSpec) -> dict[str, Any]:
@@ -231,8 +232,9 @@ class KindBase:
         (used before a deferred part is queued), or None. Default: nothing to check."""
         return None
 
-    def public(self, part: Any) -> dict[str, Any]:
-        """Return the part as students may see it: without its private fields."""
+    def public(self, part: Any, exercise: ExerciseSpec | None = None) -> dict[str, Any]:
+        """Return the part as students may see it: without its private fields. ``exercise``
+        (the part's exercise) lets a kind add what its answer widget needs from it."""
         return part.model_dump(mode="json", exclude=set(self.private_fields))
 
     def preview(self, part: Any, answer: str, exercise: ExerciseSpec) -> dict[str, Any]:

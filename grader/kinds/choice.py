@@ -53,9 +53,9 @@ class ChoiceKind(KindBase):
     part_model: ClassVar[type[PartSpec]] = ChoicePart
     private_fields: ClassVar[frozenset[str]] = frozenset({"answer"})
 
-    def public(self, part: ChoicePart) -> dict[str, Any]:
+    def public(self, part: ChoicePart, exercise: Any = None) -> dict[str, Any]:
         """Return the part without its key or the per-option feedback."""
-        data = super().public(part)
+        data = super().public(part, exercise)
         data["options"] = [{"id": o.id, "text": o.text} for o in part.options]
         return data
 

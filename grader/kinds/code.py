@@ -25,13 +25,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from cachetools import LRUCache
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from grader.kinds.base import ERROR, GRADED, GradingContext, KindBase, PartResult, PartSpec
 from grader.kinds.code_verdicts import (
     CORRECT,
     SANDBOX_UNAVAILABLE,
     UNCONFINED_NOTICE,
+    WRONG_VALUES,
+    Variant,
     Verdict,
     compare,
     problem_verdict,
@@ -57,6 +59,15 @@ def _identifier(value: str, what: str) -> str:
     return value
 
 
+class CodeMistake(BaseModel):
+    """A known wrong version of some outputs (reference expressions on the same trial)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outputs: dict[str, str] = Field(min_length=1, description="Output -> the wrong expression")
+    feedback: str = Field(min_length=1, max_length=2000)
+
+
 class CodePart(PartSpec):
     """A part answered with Python source defining ``entry``."""
 
@@ -73,6 +84,10 @@ class CodePart(PartSpec):
     terms: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Per output, additive terms a wrong answer may miss (e.g. W1: [lam*W1])",
+    )
+    mistakes: list[CodeMistake] = Field(
+        default_factory=list,
+        description="Known wrong versions of outputs, named when an output matches one",
     )
     starter: str = Field("", max_length=MAX_SOURCE_CHARS, description="Code shown to students")
     time_limit: float = Field(5.0, gt=0, le=60, description="Seconds for all trials together")
@@ -134,13 +149,73 @@ def syntax_problem(source: str) -> str:
     return ""
 
 
+def signature_problem(source: str, entry: str, parameters: list[str]) -> tuple[str, dict[str, str]]:
+    """Check the parameters of ``def entry`` (at the top level of valid ``source``) statically.
+
+    Arguments are passed by position: return ("", expected name -> the student's name) when
+    the function takes ``len(parameters)`` positional arguments and none of the expected names
+    sits at another position (``lambd`` for ``lam`` is fine, ``(W1, x, ...)`` is not); else
+    (a message saying what to change, {}). Without a top-level ``def entry`` nothing is checked
+    here (the run says what is missing).
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return "", {}
+    defs = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == entry
+    ]
+    if not defs:
+        return "", {}
+    args = defs[-1].args
+    positional = [a.arg for a in args.posonlyargs + args.args]
+    if not positional and args.vararg is None and args.kwarg is not None:
+        return "", {}  # def entry(**kwargs): called by the exercise's names
+    wanted = f"{entry}({', '.join(parameters)})"
+    # the parameters' names only: unparsing the defaults could recurse without bound
+    shown = positional + ([f"*{args.vararg.arg}"] if args.vararg else [])
+    shown += [a.arg for a in args.kwonlyargs] + ([f"**{args.kwarg.arg}"] if args.kwarg else [])
+    yours = ", ".join(shown)
+    if len(yours) > 120:
+        yours = yours[:117] + "..."
+    required = len(positional) - len(args.defaults)
+    if args.posonlyargs:
+        return f"{entry} must not use / in its parameters: write {wanted}.", {}
+    if any(default is None for default in args.kw_defaults):
+        return (
+            f"{entry}({yours}) has keyword-only parameters without defaults; it is called as "
+            f"{wanted}.",
+            {},
+        )
+    if (len(positional) < len(parameters) and args.vararg is None) or required > len(parameters):
+        return (
+            f"{entry}({yours}) takes {len(positional)} parameters, but it is called with "
+            f"{len(parameters)}, in this order: {wanted}.",
+            {},
+        )
+    if args.vararg is not None and len(positional) < len(parameters):
+        return f"{entry} is called as {wanted}: name its parameters instead of using *.", {}
+    for index, name in enumerate(positional[: len(parameters)]):
+        if name != parameters[index] and name in parameters:
+            return (
+                f"{entry}({yours}) takes {name} at position {index + 1}, but it is called as "
+                f"{wanted}: put the parameters in this order.",
+                {},
+            )
+    return "", dict(zip(parameters, positional, strict=False))
+
+
 @register
 class CodeKind(KindBase):
     """Runs student code in the sandbox on the trials and compares each output."""
 
     name: ClassVar[str] = "code"
     part_model: ClassVar[type[PartSpec]] = CodePart
-    private_fields: ClassVar[frozenset[str]] = frozenset({"outputs", "terms", "rtol", "atol"})
+    private_fields: ClassVar[frozenset[str]] = frozenset(
+        {"outputs", "terms", "mistakes", "rtol", "atol"}
+    )
     deferred: ClassVar[bool] = True
 
     def __init__(self) -> None:
@@ -149,9 +224,16 @@ class CodeKind(KindBase):
         )
         self._lock = threading.Lock()
 
-    def public(self, part: CodePart) -> dict[str, Any]:
+    def mistake_answers(self, part: CodePart) -> list[str]:
+        """Return the listed mistakes in order, each named by its wrong expressions."""
+        return [
+            ", ".join(f"{name} = {text}" for name, text in mistake.outputs.items())
+            for mistake in part.mistakes
+        ]
+
+    def public(self, part: CodePart, exercise: Any = None) -> dict[str, Any]:
         """Return the part without its references; the output names stay (students need them)."""
-        data = super().public(part)
+        data = super().public(part, exercise)
         data["outputs"] = list(part.outputs)
         return data
 
@@ -193,6 +275,20 @@ class CodeKind(KindBase):
                     reference_value(trial, expression, namespace)
                 except Exception as exc:
                     problems.append((("terms", name, index), f"does not evaluate: {exc}"))
+        for index, mistake in enumerate(part.mistakes):
+            for name, expression in mistake.outputs.items():
+                where = ("mistakes", index, "outputs", name)
+                if name not in part.outputs:
+                    problems.append((where, f"{name!r} is not one of the outputs"))
+                    continue
+                try:
+                    wrong = reference_value(trial, expression, namespace)
+                    right = reference_value(trial, part.outputs[name], namespace)
+                except Exception as exc:
+                    problems.append((where, f"does not evaluate: {exc}"))
+                    continue
+                if wrong.shape == right.shape and np.allclose(wrong, right):
+                    problems.append((where, "this is the reference's value"))
         return problems
 
     # -- grading ---------------------------------------------------------------------------
@@ -209,6 +305,9 @@ class CodeKind(KindBase):
         problem = syntax_problem(answer)
         if problem:
             return PartResult.invalid(part, problem, "syntax-error")
+        problem = signature_problem(answer, part.entry, part.parameters)[0]
+        if problem:
+            return PartResult.invalid(part, problem, "signature")
         return None
 
     def grade(self, part: CodePart, answer: Any, ctx: GradingContext) -> PartResult:
@@ -220,7 +319,12 @@ class CodeKind(KindBase):
 
         trials = trials_of(ctx)
         references = self._references(part, ctx, trials)
-        calls = [self._arguments(part, ctx, trial) for trial in trials]
+        # by position: the student's own names for the parameters (``lambd`` for ``lam``)
+        names = signature_problem(answer, part.entry, part.parameters)[1]
+        calls = [
+            {names.get(key, key): value for key, value in self._arguments(part, ctx, trial).items()}
+            for trial in trials
+        ]
         expected: list[dict[str, tuple[int, ...] | None]] = [
             {name: None for name in part.outputs} for _ in trials
         ]
@@ -272,6 +376,19 @@ class CodeKind(KindBase):
         """Return the values of ``name``'s listed terms on ``trial`` (only for a wrong output)."""
         texts = tuple(part.terms.get(name, ()))
         return self._evaluate(ctx.exercise, trial, texts) if texts else {}
+
+    def _variants(
+        self, part: CodePart, ctx: GradingContext, trial: Trial, name: str
+    ) -> list[Variant]:
+        """Return the part's known wrong versions of output ``name`` on ``trial``."""
+        listed = [(i, m) for i, m in enumerate(part.mistakes) if name in m.outputs]
+        if not listed:
+            return []
+        values = self._evaluate(ctx.exercise, trial, tuple(m.outputs[name] for _, m in listed))
+        return [
+            Variant(f"mistake:{i}", m.feedback, np.asarray(values[m.outputs[name]]))
+            for i, m in listed
+        ]
 
     @staticmethod
     def _arguments(part: CodePart, ctx: GradingContext, trial: Trial) -> dict[str, Any]:
@@ -373,9 +490,12 @@ class CodeKind(KindBase):
                 elif name in call.outputs:
                     got, reference = call.outputs[name], references[index][name]
                     verdict = compare(name, got, reference, trial.sizes, rtol, atol)
-                    if verdict.diagnosis == "wrong-values" and part.terms.get(name):
+                    if verdict.verdict == WRONG_VALUES:
                         terms = self._terms(part, ctx, trial, name)
-                        verdict = compare(name, got, reference, trial.sizes, rtol, atol, terms)
+                        variants = self._variants(part, ctx, trial, name)
+                        verdict = compare(
+                            name, got, reference, trial.sizes, rtol, atol, terms, variants
+                        )
                 else:
                     verdict = problem_verdict(
                         name, call.problems.get(name, "missing"), call.returned, part.entry

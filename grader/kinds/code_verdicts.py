@@ -9,7 +9,7 @@ and a stable diagnosis key for the instructor dashboard.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -59,6 +59,19 @@ UNCONFINED_NOTICE = (
 )
 
 
+#: A relative error below this is a precision problem (float32), not a mistake in the formula.
+NEAR_MISS = 1e-3
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A known wrong version of an output, computed on the same trial, and what it means."""
+
+    key: str
+    feedback: str
+    value: np.ndarray
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The verdict on one output on one trial (or on all trials, once aggregated)."""
@@ -74,24 +87,35 @@ class Verdict:
         return self.verdict == CORRECT
 
 
-def shape_words(shape: tuple[int, ...], sizes: Mapping[str, int]) -> str:
-    """Return a shape as ``5×3 (h×d)`` when the trial's size names tell each axis apart."""
-    numbers = "×".join(str(n) for n in shape) if shape else "scalar"
+def _letters(shape: tuple[int, ...], sizes: Mapping[str, int]) -> str:
+    """Return a numpy shape in the prompt's letters where a size names an axis: ``(q, 1)``."""
     by_value: dict[int, list[str]] = {}
     for name, value in sizes.items():
         by_value.setdefault(value, []).append(name)
-    names = []
-    for axis in shape:
-        candidates = by_value.get(axis, [])
-        if len(candidates) != 1:
-            return numbers
-        names.append(candidates[0])
-    return f"{numbers} ({'×'.join(names)})" if names else numbers
+    axes = [by_value[n][0] if len(by_value.get(n, [])) == 1 else str(n) for n in shape]
+    return f"({axes[0]},)" if len(axes) == 1 else f"({', '.join(axes)})"
+
+
+def _shape_message(
+    name: str, got: tuple[int, ...], reference: tuple[int, ...], sizes: Mapping[str, int]
+) -> str:
+    """Return "b2 has shape (1,) but should have shape (q,) or (q, 1) (q = 4 here)."."""
+    wanted = " or ".join(_letters(shape, sizes) for shape in accepted_shapes_of(reference))
+    used = sorted({n for n in sizes if sizes[n] in reference or sizes[n] in got})
+    here = ", ".join(f"{n} = {sizes[n]}" for n in used)
+    return (
+        f"{name} has shape {_letters(got, sizes) if got else '() (a scalar)'} but should have "
+        f"shape {wanted}" + (f" ({here} here)" if here else "")
+    )
 
 
 def accepted_shapes(reference: np.ndarray) -> list[tuple[int, ...]]:
     """Return the shapes accepted for a reference: a column (d, 1) may come back as (d,)."""
-    shape = tuple(reference.shape)
+    return accepted_shapes_of(tuple(reference.shape))
+
+
+def accepted_shapes_of(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Return the shapes accepted for a reference of ``shape`` (see ``accepted_shapes``)."""
     if len(shape) == 2 and shape[1] == 1:
         return [(shape[0],), shape]
     if shape == ():
@@ -111,29 +135,41 @@ def compare(
     rtol: float,
     atol: float,
     terms: Mapping[str, np.ndarray] = MappingProxyType({}),
+    variants: Sequence[Variant] = (),
 ) -> Verdict:
     """Return the verdict on a checked, finite float array ``got`` against ``reference``.
 
-    Shapes first (a column may come back 1-D); then values within ``atol + rtol·|reference|``
-    entrywise. A wrong value names the entry with the largest error (in the student's layout),
-    the relative error, and a diagnosis: a constant factor, a flipped sign, or one of ``terms``
-    (expression -> value, e.g. ``lam*W1``) missing or added twice.
+    Shapes first (a column may come back 1-D, and the message names sizes with the prompt's
+    letters); a float32 (or smaller) array is refused as such, since float64 is graded; then
+    values within ``atol + rtol·|reference|`` entrywise. A wrong value names the entry with the
+    largest error (in the student's layout), the relative error, and a diagnosis: one of the
+    reference's known ``variants`` computed on the same trial (a wrong activation derivative,
+    ...), values within 1e-3 of the reference (precision), a constant factor, a flipped sign,
+    or one of ``terms`` (expression -> value, e.g. ``lam*W1``) missing or added twice.
     """
     if tuple(got.shape) not in accepted_shapes(reference):
-        want = shape_words(tuple(reference.shape), sizes)
-        have = shape_words(tuple(got.shape), sizes)
+        message = _shape_message(name, tuple(got.shape), tuple(reference.shape), sizes)
         if len(reference.shape) == 2 and tuple(got.shape) == tuple(reference.shape)[::-1]:
             return Verdict(
                 WRONG_SHAPE,
-                f"{name} has shape {have} but should have shape {want}: it looks transposed.",
+                f"{message}: it looks transposed.",
                 "transposed",
                 {"expected": list(reference.shape), "got": list(got.shape)},
             )
         return Verdict(
             WRONG_SHAPE,
-            f"{name} has shape {have} but should have shape {want}.",
+            f"{message}.",
             "wrong-shape",
             {"expected": list(reference.shape), "got": list(got.shape)},
+        )
+    if got.dtype.kind == "f" and got.dtype.itemsize < 8:
+        return Verdict(
+            WRONG_VALUES,
+            f"{name} is a {got.dtype} array: answers are graded in float64, numpy's default, "
+            f"to a relative tolerance of {rtol:g}, which {got.dtype} does not reach. Compute "
+            "in float64.",
+            "precision",
+            {"dtype": str(got.dtype)},
         )
     value = got.reshape(reference.shape).astype(np.float64, copy=False)
     error = np.abs(value - reference)
@@ -152,6 +188,18 @@ def compare(
         f"(relative error {relative:.2g})."
     )
     diagnosis, hint = _diagnose(value, reference, rtol, atol, terms, sizes)
+    for variant in variants:
+        if variant.value.shape == reference.shape and _close(value, variant.value, rtol, atol):
+            diagnosis, hint = variant.key, variant.feedback
+            break
+    else:
+        if relative < NEAR_MISS:
+            diagnosis = "precision"
+            hint = (
+                f"The values are close to the reference but not within the tolerance (relative "
+                f"{rtol:g}): compute in float64, numpy's default"
+                + (f"; your array is {got.dtype}." if got.dtype != np.float64 else ".")
+            )
     if hint:
         message = f"{message} {hint}"
     return Verdict(
@@ -182,6 +230,8 @@ def _diagnose(
                 return "sign", "Its sign is flipped."
             ratio = 1 / factor
             whole = abs(ratio - round(ratio)) < 1e-6
+            if whole and round(ratio) == 1:  # the reference itself, up to precision
+                return "wrong-values", ""
             shown = f"{round(ratio)}" if whole else f"{ratio:.4g}"
             named = [name for name, size in sizes.items() if whole and size == round(ratio)]
             if len(named) == 1 and round(ratio) not in (1, 2):

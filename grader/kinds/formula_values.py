@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # instances imports the spec, which needs every kind register
     from grader.kinds.instances import Trial
     from grader.kinds.spec import ExerciseSpec
 
-AUTODIFF = frozenset({"grad", "hessian", "hvp"})
+AUTODIFF = frozenset({"grad", "hessian", "hvp", "jacobian"})
 STUDENT_FUNCTIONS = {"l": 2}
 
 

@@ -7,11 +7,13 @@ written in the part. ``collapse`` draws a model quantity's whole sub-graph as on
 chapter's ℓ2 circle for ``s``); ``optional`` lists variables a drawing may leave out (λ).
 
 Grading, in order: unreadable drawings (bad format, a cycle, a dangling node, over the size
-limits) are invalid and cost no attempt; a listed mistake is named; a labelled isomorphism with
-the reference scores full marks; a drawing that computes the reference's output on every trial
-(``evaluate``) is equivalent and scores full marks when it shows every variable of the
-reference; otherwise the score is the share of node and edge agreement (``graph_compare``),
-with the missing, extra, reversed and mislabelled pieces named.
+limits) are invalid and cost no attempt; a labelled isomorphism with the reference scores full
+marks; with ``reference: model`` (and ``evaluate``), credit for each step of the model the
+drawing computes correctly, less its faults (``graph_credit``, docs/DESIGN.md section 6), full
+marks when every step counts and nothing is at fault; a listed mistake is named with its own
+feedback. A reference written by hand is scored by node and edge agreement (``graph_compare``).
+Feedback names reversed edges, the steps that do not count, the faults, and the missing, extra
+and mislabelled pieces.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from grader import engine
 from grader.kinds.base import GRADED, GradingContext, KindBase, PartResult, PartSpec, SelfTestCase
-from grader.kinds.graph_compare import compare, isomorphic
-from grader.kinds.graph_eval import GraphEvalError, Macro, evaluate_drawing, same_value
+from grader.kinds.graph_compare import Comparison, compare, feedback_text, isomorphic
+from grader.kinds.graph_credit import Credit, judge, reference_steps
+from grader.kinds.graph_eval import Macro
 from grader.kinds.graph_parse import (
     OPERATOR,
     VARIABLE,
@@ -37,12 +40,32 @@ from grader.kinds.graph_parse import (
     parse_graph,
     render_edge_list,
     variable_key,
+    vocabulary,
 )
 from grader.kinds.registry import register
 from grader.mathexpr import parse
 
-EQUIVALENT_SHARE = 0.75  # floor for a drawing that computes J but hides named variables
 MAX_PARTIAL_SHARE = 0.95  # a drawing that differs never reaches full marks
+
+
+def _floor(value: float) -> float:
+    return math.floor(value * 100 + 1e-9) / 100
+
+
+def _merge(credit: Credit, comparison: Comparison) -> list[tuple[str, str]]:
+    """Return the feedback of a drawing judged step by step: edges pointing the wrong way
+    first, then the steps that do not count and the faults, then where the drawing differs from
+    the reference (not repeating a fault) when some step is wrong."""
+    reversed_first = [m for m in comparison.messages if m[0] == "reversed-edge"]
+    messages = reversed_first + list(credit.messages)
+    if len(credit.counted) < len(credit.steps):
+        said = {key for key, _ in messages}
+        for key, text in comparison.messages:
+            name = key.split(":", 1)[1] if ":" in key else ""
+            if key in said or name in credit.fault_nodes:
+                continue
+            messages.append((key, text))
+    return messages
 
 
 def partial_score(points: float, share: float) -> float:
@@ -124,6 +147,7 @@ class Reference:
             ]
             self.output = sinks[0] if sinks else ""
         self.json = raw if raw is not None else _to_json(self.graph)
+        self.steps = reference_steps(without(self.graph, part.optional)) if raw else []
 
     def _collapse(self, raw: dict[str, Any], part: GraphPart, spec: Any) -> dict[str, Any]:
         nodes = {n["id"]: n for n in raw["nodes"]}
@@ -206,6 +230,13 @@ class GraphKind(KindBase):
         )
         self._lock = threading.Lock()
 
+    def public(self, part: GraphPart, exercise: Any = None) -> dict[str, Any]:
+        """Return the part without its reference, with the names and operator spellings the
+        editor reads labels with (the exercise's variables and model quantities)."""
+        data = super().public(part, exercise)
+        data["vocabulary"] = vocabulary(exercise_names(exercise) if exercise is not None else {})
+        return data
+
     def reference(self, part: GraphPart, spec: Any) -> Reference:
         """Return the part's reference drawing (cached per spec and part)."""
         key = (id(spec), part.id)
@@ -271,9 +302,31 @@ class GraphKind(KindBase):
             return PartResult(
                 part.id, part.points, part.points, True, "Correct.", GRADED, "correct"
             )
-        comparison = compare(drawn, target)
-        score = partial_score(part.points, comparison.share)
-        details = {"agreement": round(comparison.share, 3)}
+        credit = self._credit(part, drawn, reference, ctx)
+        comparison = compare(drawn, target, credit.steps if credit is not None else ())
+        if credit is None:  # a reference drawn by hand: credit for structural agreement
+            share, messages = comparison.share, comparison.messages
+            score = partial_score(part.points, share)
+        else:
+            share = credit.share
+            messages = _merge(credit, comparison)
+            score = _floor(part.points * share)
+            if credit.perfect:
+                return PartResult(
+                    part.id,
+                    part.points,
+                    part.points,
+                    True,
+                    "Correct: drawn differently from the reference graph, but it computes "
+                    f"{', '.join(credit.counted)} as the model does.",
+                    GRADED,
+                    "equivalent",
+                    {"agreement": 1.0},
+                )
+            score = min(score, _floor(part.points * MAX_PARTIAL_SHARE))
+        details: dict[str, Any] = {"agreement": round(share, 3)}
+        if credit is not None:
+            details["steps"] = credit.counted
         bare = without(drawn, part.optional)
         for index, mistake in enumerate(part.mistakes):
             listed = without(parse_graph(mistake.answer, reference.names), part.optional)
@@ -288,61 +341,37 @@ class GraphKind(KindBase):
                     f"mistake:{index}",
                     details,
                 )
-        if part.evaluate and self._equivalent(part, drawn, reference, ctx):
-            missing = comparison.missing_variables
-            if not missing:
-                return PartResult(
-                    part.id,
-                    part.points,
-                    part.points,
-                    True,
-                    "Correct: drawn differently from the reference graph, but it computes the "
-                    f"same {reference.output} on random inputs.",
-                    GRADED,
-                    "equivalent",
-                    details,
-                )
-            score = max(score, round(part.points * EQUIVALENT_SHARE, 2))
-            return PartResult(
-                part.id,
-                score,
-                part.points,
-                False,
-                f"Your graph computes {reference.output} correctly, but it does not show "
-                f"{', '.join(missing)}: draw every intermediate variable as a square.",
-                GRADED,
-                "equivalent-hidden",
-                details,
-            )
         return PartResult(
             part.id,
             score,
             part.points,
             False,
-            comparison.feedback(),
+            feedback_text(messages),
             GRADED,
-            comparison.diagnosis,
+            messages[0][0] if messages else "different",
             details,
         )
 
-    def _equivalent(
+    def _credit(
         self, part: GraphPart, drawn: DrawnGraph, reference: Reference, ctx: GradingContext
-    ) -> bool:
-        if part.reference != "model" or not ctx.exercise.model:
-            return False
+    ) -> Credit | None:
+        """Return the step-by-step credit, or None for a reference not traced from the model."""
+        if part.reference != "model" or not part.evaluate or not ctx.exercise.model:
+            return None
         from grader.kinds.instances import trials_of
 
         grading = ctx.exercise.grading
-        try:
-            for trial in trials_of(ctx):
-                value = evaluate_drawing(drawn, trial, reference.output, reference.macros)
-                if not same_value(
-                    value, trial.values[reference.output], grading.rtol, grading.atol
-                ):
-                    return False
-        except GraphEvalError:
-            return False
-        return True
+        return judge(
+            drawn,
+            reference.steps,
+            trials_of(ctx),
+            reference.names,
+            list(ctx.exercise.variables),
+            reference.output,
+            reference.macros,
+            grading.rtol,
+            grading.atol,
+        )
 
     def self_test_cases(self, part: GraphPart, exercise: Any) -> list[SelfTestCase]:
         """Return the reference as JSON and as text (correct), and each listed mistake."""

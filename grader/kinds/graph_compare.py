@@ -13,6 +13,7 @@ what is extra: ``nodes = (matched + ½·mislabelled) / (reference nodes + extra 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -51,20 +52,15 @@ class Comparison:
 
     share: float
     messages: list[tuple[str, str]] = field(default_factory=list)  # (diagnosis, sentence)
-    missing_variables: list[str] = field(default_factory=list)
 
-    @property
-    def diagnosis(self) -> str:
-        """Return the stable key of the first difference (``missing-edge:b1->add`` ...)."""
-        return self.messages[0][0] if self.messages else "different"
 
-    def feedback(self) -> str:
-        """Return the feedback: the first differences, and how many more there are."""
-        shown = [text for _, text in self.messages[:MAX_MESSAGES]]
-        hidden = len(self.messages) - len(shown)
-        if hidden:
-            shown.append(f"…and {hidden} more difference(s).")
-        return " ".join(shown)
+def feedback_text(messages: list[tuple[str, str]]) -> str:
+    """Return the feedback of (diagnosis, sentence) pairs: the first few, and how many more."""
+    shown = [text for _, text in messages[:MAX_MESSAGES]]
+    hidden = len(messages) - len(shown)
+    if hidden:
+        shown.append(f"…and {hidden} more difference(s).")
+    return " ".join(shown)
 
 
 def _align(drawn: DrawnGraph, reference: DrawnGraph) -> tuple[dict[str, str], set[str]]:
@@ -124,11 +120,15 @@ def _neighbours(graph: DrawnGraph, node_id: str) -> tuple[set[str], set[str]]:
 def _overlap(
     drawn: DrawnGraph, reference: DrawnGraph, mapping: dict[str, str], node_id: str, ref_id: str
 ) -> int:
+    """Return how well two nodes' aligned neighbours agree: 2 per neighbour on the same side,
+    1 per neighbour on the other side (an edge drawn reversed still places the node)."""
     ins, outs = _neighbours(drawn, node_id)
     ref_ins, ref_outs = _neighbours(reference, ref_id)
-    return len({mapping[i] for i in ins if i in mapping} & ref_ins) + len(
-        {mapping[o] for o in outs if o in mapping} & ref_outs
-    )
+    mapped_ins = {mapping[i] for i in ins if i in mapping}
+    mapped_outs = {mapping[o] for o in outs if o in mapping}
+    same = len(mapped_ins & ref_ins) + len(mapped_outs & ref_outs)
+    crossed = len(mapped_ins & ref_outs) + len(mapped_outs & ref_ins)
+    return 2 * same + crossed
 
 
 def _align_operators(
@@ -144,7 +144,7 @@ def _align_operators(
         bipartite = nx.Graph()
         for a in mine:
             for b in theirs:
-                weight = 1 + 4 * _overlap(drawn, reference, mapping, a, b)
+                weight = 1 + 2 * _overlap(drawn, reference, mapping, a, b)
                 bipartite.add_edge(("d", a), ("r", b), weight=weight)
         for u, v in nx.max_weight_matching(bipartite):
             (side_u, a), (_, b) = (u, v) if u[0] == "d" else (v, u)
@@ -152,22 +152,27 @@ def _align_operators(
     return result
 
 
-def compare(drawn: DrawnGraph, reference: DrawnGraph) -> Comparison:
-    """Align ``drawn`` with ``reference`` and return the share of agreement and the feedback."""
+def compare(drawn: DrawnGraph, reference: DrawnGraph, said: Collection[str] = ()) -> Comparison:
+    """Align ``drawn`` with ``reference`` and return the share of agreement and the feedback.
+
+    Missing variables named in ``said`` (feedback that says it already) are not named again.
+    """
     mapping, flawed = _align(drawn, reference)
     messages: list[tuple[str, str]] = []
     aligned = set(mapping.values())
     missing_nodes = [n for n in reference.nodes.values() if n.id not in aligned]
-    missing_vars = [n.key for n in missing_nodes if n.type == VARIABLE]
-    for node in missing_nodes:
-        if node.type == VARIABLE:
-            messages.append(
-                (
-                    f"missing-node:{node.key}",
-                    f"Your graph has no {node.key} (a variable, drawn as a square).",
-                )
+    absent = [n.key for n in missing_nodes if n.type == VARIABLE and n.key not in said]
+    if absent:
+        many = len(absent) > 1
+        messages.append(
+            (
+                f"missing-node:{absent[0]}",
+                f"Your graph has no {either(absent)} ("
+                + ("variables, drawn as squares)." if many else "a variable, drawn as a square)."),
             )
-        else:
+        )
+    for node in missing_nodes:
+        if node.type != VARIABLE:
             messages.append(
                 (f"missing-node:{node.key}", f"There is no {reference.describe(node.id)[4:]}.")
             )
@@ -209,14 +214,32 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph) -> Comparison:
                 f"{_cap(reference.describe(a))} is not connected to {reference.describe(b)}.",
             )
         )
-    for (a, b), _ in reversed_edges:
-        messages.append(
+    if len(reversed_edges) == 1:
+        (a, b), _ = reversed_edges[0]
+        messages.insert(
+            0,
             (
                 "reversed-edge",
-                f"The edge {drawn.describe_short(a)} → {drawn.describe_short(b)} points "
-                f"the wrong way: the value flows from {drawn.describe_short(b)} to "
-                f"{drawn.describe_short(a)}.",
-            )
+                f"The edge {drawn.describe_short(a)} → {drawn.describe_short(b)} is reversed: "
+                f"the value flows from {drawn.describe_short(b)} to {drawn.describe_short(a)}.",
+            ),
+        )
+    elif reversed_edges:
+        named = ", ".join(
+            f"{drawn.describe_short(a)} → {drawn.describe_short(b)}"
+            for (a, b), _ in reversed_edges[:3]
+        )
+        more = "" if len(reversed_edges) <= 3 else ", …"
+        whole = "all" if len(reversed_edges) == len(drawn.edges) else str(len(reversed_edges))
+        messages.insert(
+            0,
+            (
+                "reversed-edge",
+                f"{whole.capitalize()} of your {len(drawn.edges)} edges are reversed ({named}"
+                f"{more}): arrows point the way values flow, from each variable into the "
+                "operators that use it and from each operator to the variable it computes, "
+                "towards the output.",
+            ),
         )
     extra_nodes = [n for n in drawn.nodes.values() if n.id not in mapping]
     for node in extra_nodes:
@@ -238,7 +261,12 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph) -> Comparison:
     node_share = good_nodes / max(1, len(reference.nodes) + len(extra_nodes))
     edge_share = len(matched) / max(1, len(reference.edges) + len(extra) + len(reversed_edges))
     share = (node_share + edge_share) / 2
-    return Comparison(share, messages, missing_vars)
+    return Comparison(share, messages)
+
+
+def either(names: list[str]) -> str:
+    """Return ``a``, ``a or b``, ``a, b or c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _cap(text: str) -> str:

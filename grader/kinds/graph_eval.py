@@ -1,13 +1,14 @@
-"""Evaluating a drawn graph on a trial's values, so an equivalent drawing earns credit.
+"""Evaluating a drawn graph on a trial's values, step by step (see ``graph_credit``).
 
 Each operator is interpreted by its normalised label through the engine's ops (with the trial's
 activation bound to ``phi``): ``add`` and ``mul`` take any number of inputs; ``matmul`` takes
 its inputs in the order whose shapes fit (and multiplies by a scalar); ``sub``/``div`` take
 them in the order drawn, or one input and the label's constant (``/ 2``); ``pow`` takes the
-label's exponent (2 if none). A variable with no incoming edge takes the trial's value of its
-name; a variable with one incoming edge carries that operator's result. An operator label that
-stands for a collapsed quantity (the part's ``collapse``) evaluates that quantity's model
-formula with the drawn inputs bound.
+label's exponent (2 if none). An operator label that stands for a collapsed quantity (the
+part's ``collapse``) evaluates that quantity's model formula with the drawn inputs bound.
+``local_values`` gives each variable the value its operator computes when the variables it
+reads hold their true values; a variable with no incoming edge is never given a value unless it
+is one of the exercise's inputs.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import networkx as nx
 import numpy as np
 
 from grader import engine
-from grader.kinds.graph_parse import VARIABLE, DrawnGraph
+from grader.kinds.graph_parse import OPERATOR, VARIABLE, DrawnGraph
 
 if TYPE_CHECKING:  # instances imports the spec, which imports every kind
     from grader.kinds.instances import Trial
@@ -43,6 +44,18 @@ _UNARY = (
     "identity",
     "dphi",
 )
+
+
+_ARITY = {
+    "add": "two or more inputs",
+    "mul": "two or more inputs",
+    "matmul": "two inputs",
+    "sub": "two inputs (or one and a constant: - 1)",
+    "div": "two inputs (or one and a constant: / 2)",
+    "l": "two inputs (the output and the target)",
+    "pow": "one input",
+    "norm": "one input",
+}
 
 
 class GraphEvalError(ValueError):
@@ -96,61 +109,109 @@ def _apply(
         return ops["norm"](t[0]).value
     if label in _UNARY and n == 1:
         return ops[label](t[0]).value
-    raise GraphEvalError(f"an operator {label} with {n} input(s) has no meaning here")
+    arity = _ARITY.get(label, "one input" if label in _UNARY else None)
+    if arity is None:
+        raise GraphEvalError(f"{label} is not an operator the grader knows")
+    raise GraphEvalError(f"{label} takes {arity}, not {n}")
 
 
-def evaluate_drawing(
-    drawn: DrawnGraph, trial: Trial, output: str, macros: Mapping[str, Macro] = MappingProxyType({})
-) -> np.ndarray:
-    """Return the value the drawing computes for the variable ``output`` on ``trial``.
+class Failed:
+    """A value that could not be computed, with the reason (carried to what depends on it)."""
 
-    Raises ``GraphEvalError`` when a variable is unknown, an operator cannot be interpreted or
-    its shapes do not fit.
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _macro_value(
+    macro: Macro, trial: Trial, names: list[str], args: list[np.ndarray], summed: bool
+) -> np.ndarray | None:
+    """Return a collapsed quantity's value from the drawn inputs, or None when it does not apply.
+
+    An operator drawn with only some of the quantity's required inputs, whose result is added
+    to something (``summed``), computes its formula with the others at zero: an ``ℓ2`` circle of
+    ``W1`` alone is then ``λ/2‖W1‖²``, so two circles added give ``s``. Anywhere else it is the
+    operator its label spells (``norm`` for ``ℓ2``).
     """
     from grader.kinds.instances import student_value
 
+    given = set(names)
+    if len(given) != len(names) or not given <= macro.inputs or not given & macro.required:
+        return None
+    if not macro.required <= given and not summed:
+        return None
+    extra = dict(zip(names, args, strict=True))
+    for name in macro.required - given:
+        extra[name] = np.zeros_like(trial.values[name])
+    return student_value(trial, macro.tree, extra)
+
+
+def local_values(
+    drawn: DrawnGraph,
+    trial: Trial,
+    known: set[str],
+    macros: Mapping[str, Macro] = MappingProxyType({}),
+) -> dict[str, np.ndarray | Failed | None]:
+    """Return, for each variable node of ``drawn``, the value its incoming operator computes on
+    ``trial`` when every variable it reads holds its true value (None when nothing points in).
+
+    Variables named in ``known`` (the exercise's inputs and the model's quantities) pass their
+    true value on, whatever the drawing computes for them, so that each step is judged on its
+    own: a mistake in ``z`` is not charged again to ``h``. Any other variable passes on what the
+    drawing computes for it, and a source with an unknown name has no value.
+    """
     macros = dict(macros)
-    graph = drawn.digraph()
-    order = list(nx.topological_sort(graph))
+    order = list(nx.topological_sort(drawn.digraph()))
     inputs: dict[str, list[str]] = {node_id: [] for node_id in drawn.nodes}
+    outputs: dict[str, list[str]] = {node_id: [] for node_id in drawn.nodes}
     for a, b in drawn.edges:
         inputs[b].append(a)
+        outputs[a].append(b)
     ops = trial.ops()
-    values: dict[str, np.ndarray] = {}
+    passed: dict[str, np.ndarray | Failed] = {}
+    computed: dict[str, np.ndarray | Failed | None] = {}
     for node_id in order:
         node = drawn.nodes[node_id]
         sources = inputs[node_id]
+        args = [passed[s] for s in sources]
+        failed = next((a for a in args if isinstance(a, Failed)), None)
         if node.type == VARIABLE:
             if not sources:
-                if node.key not in trial.values:
-                    raise GraphEvalError(f"{node.label} is not a variable of this exercise")
-                values[node_id] = trial.values[node.key]
-            elif len(sources) == 1:
-                values[node_id] = values[sources[0]]
+                value: np.ndarray | Failed | None = None
+            elif len(sources) > 1:
+                value = Failed(
+                    f"{node.label} has {len(sources)} incoming edges: a variable is the result "
+                    "of one operator (add the terms with a + circle)"
+                )
             else:
-                raise GraphEvalError(f"{node.label} has {len(sources)} incoming edges")
+                value = args[0]
+            computed[node_id] = value
+            if node.key in known:
+                passed[node_id] = trial.values[node.key]
+            elif value is None:
+                passed[node_id] = Failed(f"{node.label} is not an input of this exercise")
+            else:
+                passed[node_id] = value
             continue
-        args = [values[s] for s in sources]
+        if failed is not None:
+            passed[node_id] = failed
+            continue
+        arrays = [a for a in args if not isinstance(a, Failed)]  # all of them, here
         try:
             macro = macros.get(node.key)
-            names = {drawn.nodes[s].key for s in sources}
-            if (
-                macro is not None
-                and macro.required <= names <= macro.inputs
-                and len(names) == len(sources)
-            ):
-                extra = {drawn.nodes[s].key: values[s] for s in sources}
-                values[node_id] = student_value(trial, macro.tree, extra)
-            else:
-                values[node_id] = np.asarray(_apply(node.key, node.constant, args, ops))
-        except GraphEvalError:
-            raise
+            names = [drawn.nodes[s].key for s in sources]
+            summed = all(
+                drawn.nodes[b].type == OPERATOR and drawn.nodes[b].key == "add"
+                for b in outputs[node_id]
+            )
+            result = None if macro is None else _macro_value(macro, trial, names, arrays, summed)
+            if result is None:
+                result = _apply(node.key, node.constant, arrays, ops)
+            passed[node_id] = np.asarray(result)
+        except GraphEvalError as exc:
+            passed[node_id] = Failed(f"{drawn.describe(node_id)}: {exc}")
         except Exception as exc:  # engine shape errors, formula errors, overflow
-            raise GraphEvalError(f"{drawn.describe(node_id)} cannot be computed: {exc}") from None
-    targets = [n.id for n in drawn.nodes.values() if n.type == VARIABLE and n.key == output]
-    if len(targets) != 1:
-        raise GraphEvalError(f"the drawing needs exactly one {output}")
-    return values[targets[0]]
+            passed[node_id] = Failed(f"{drawn.describe(node_id)} cannot be computed: {exc}")
+    return computed
 
 
 def same_value(drawn_value: np.ndarray, reference: np.ndarray, rtol: float, atol: float) -> bool:

@@ -11,6 +11,10 @@ variable when the exercise declares it and an operator when it spells one (``+``
 ``#`` suffix: ``matmul#1``, ``matmul#2``. A number after an operator's name is its constant
 operand: ``pow 2``, ``/ 2``.
 
+A one-character operator spelling must match exactly (``L`` is a variable, ``l`` the loss);
+longer ones match in any case (``Tanh``, ``L2``). ``vocabulary`` gives the web editor the
+exercise's names and these spellings, so that it types bare names as this module does.
+
 Labels are normalised so that ``W1``/``W_1``/``W^(1)``/``W₁`` and ``×``/``*``/``@``/``matmul``/
 ``·`` compare equal. ``DrawnGraph.problems()`` finds what makes a drawing unreadable (a cycle, a
 node with no connection, an operator without input or output).
@@ -105,9 +109,7 @@ _OPERATOR_SPELLINGS = {
     "identity": ("id", "identity"),
 }
 OPERATOR_LABELS: dict[str, str] = {
-    spelling.lower(): label
-    for label, spellings in _OPERATOR_SPELLINGS.items()
-    for spelling in spellings
+    spelling: label for label, spellings in _OPERATOR_SPELLINGS.items() for spelling in spellings
 }
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉⁰¹²³⁴⁵⁶⁷⁸⁹", "01234567890123456789")
 _GREEK = {"λ": "lam", "lambda": "lam", "\\lambda": "lam", "θ": "theta"}
@@ -130,28 +132,59 @@ def variable_key(label: str, aliases: Mapping[str, str] = MappingProxyType({})) 
     return aliases.get(text, _GREEK.get(text, text))
 
 
+def _spelled(text: str) -> str | None:
+    """Return the engine label ``text`` spells: exactly, or in any case when it is longer than
+    one character (``Tanh``, ``L2``), so that the single letter ``L`` is never the loss ``l``."""
+    found = OPERATOR_LABELS.get(text)
+    if found is None and len(text) > 1:
+        found = OPERATOR_LABELS.get(text.lower())
+    return found
+
+
 def operator_key(label: str) -> tuple[str, float | None]:
     """Return (the engine label, a constant operand or None) of an operator label.
 
-    Unknown spellings are kept (lower case) so that feedback can quote them.
+    Unknown spellings are kept as written (``(L)`` is not the loss ``l``), so that feedback can
+    quote them.
     """
+    known, constant = _operator(label)
+    if known is not None:
+        return known, constant
+    return _DECORATION.sub("", label.strip().strip("$")).strip(), None
+
+
+def _operator(label: str) -> tuple[str | None, float | None]:
+    """Return (the engine label or None when ``label`` spells no operator, its constant)."""
     text = _DECORATION.sub("", label.strip().strip("$")).strip()
     constant = None
-    if text.lower() not in OPERATOR_LABELS:
+    if _spelled(text) is None:
         match = _NUMBER.match(text)
         if match and match.group(1).strip():
             head = match.group(1).strip()
-            if head.lower() in OPERATOR_LABELS or head in ("^", "/", "*"):
+            if _spelled(head) is not None or head in ("^", "/", "*"):
                 text, constant = head, float(match.group(2))
     if text in ("^2", "²"):
         return "pow", 2.0
-    lowered = text.lower()
-    return OPERATOR_LABELS.get(lowered, lowered), constant
+    return _spelled(text), constant
 
 
 def is_operator_spelling(label: str) -> bool:
     """Return True when ``label`` spells a known operator (``+``, ``matmul``, ``pow 2``)."""
-    return operator_key(label)[0] in _OPERATOR_SPELLINGS
+    return _operator(label)[0] is not None
+
+
+def vocabulary(names: Mapping[str, str]) -> dict[str, Any]:
+    """Return what the graph editor needs to read names as the server does: the exercise's
+    names (normalised spelling -> name), the Greek spellings, and the operator spellings.
+
+    The editor (``graph-editor.js``) types a bare label with the same rule as ``_make_node``:
+    an exercise name is a variable, else an operator spelling is an operator, else a variable.
+    """
+    return {
+        "names": dict(sorted(dict(names).items())),
+        "greek": dict(_GREEK),
+        "operators": sorted(OPERATOR_LABELS),
+    }
 
 
 @dataclass

@@ -31,7 +31,7 @@ from grader.kinds.spec import ExerciseSpec
 from grader.mathexpr import Namespace, evaluate, parse
 from grader.mathexpr.to_engine import build_model, to_engine
 
-CALLER_FUNCTIONS = {"l": 2, "grad": 2, "hessian": 2, "hvp": 3}
+CALLER_FUNCTIONS = {"l": 2, "grad": 2, "hessian": 2, "hvp": 3, "jacobian": 2}
 _MAX_DRAWS = 500
 # Random instances per exercise spec; each submission's seed picks its trials among them, so
 # instances are traced (and their reference values computed) once per process, not per

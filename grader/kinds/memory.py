@@ -22,6 +22,9 @@ import numpy as np
 from cachetools import LRUCache
 from pydantic import Field, field_validator
 
+from grader.kinds.accumulation_account import MEASURES as ACCUMULATION_MEASURES
+from grader.kinds.accumulation_account import accumulation_accounting
+from grader.kinds.accumulation_account import problems as accumulation_problems
 from grader.kinds.base import (
     GRADED,
     GradingContext,
@@ -57,7 +60,17 @@ class MemoryPart(PartSpec):
     """A part answered by a count of floats, a formula over the sizes and the batch."""
 
     kind: Literal["memory"]
-    measure: Literal["training", "prediction"]
+    measure: Literal[
+        "training",
+        "prediction",
+        # forward-mode accumulation against reverse mode (grader.kinds.accumulation_account)
+        "jacobian",
+        "accumulation",
+        "forward-passes",
+        "reverse-passes",
+        "forward-mults",
+        "reverse-mults",
+    ]
     answer: str = Field(
         min_length=1,
         max_length=2000,
@@ -76,6 +89,10 @@ class MemoryPart(PartSpec):
     output: str = Field("o", description="The model quantity prediction computes")
     objective: str = Field("J", description="The scalar training minimises")
     mistakes: list[Mistake] = Field(default_factory=list)
+    wrt: str | None = Field(
+        None, description="The variable differentiated against (the accumulation measures)"
+    )
+    of: str | None = Field(None, description="The model quantity whose Jacobian (jacobian)")
 
     @field_validator("assume")
     @classmethod
@@ -120,7 +137,10 @@ def account_of(part: MemoryPart, exercise: Any) -> Accounting:
         return cached[1]
     names = size_names(part, exercise)
     values = trace_sizes(names, lambda sizes: _holds(part, sizes))
-    result = accounting(exercise, part.measure, part.batch, part.output, part.objective, values)
+    if part.measure in ACCUMULATION_MEASURES:
+        result = accumulation_accounting(exercise, part, values)
+    else:
+        result = accounting(exercise, part.measure, part.batch, part.output, part.objective, values)
     with _ACCOUNTS_LOCK:
         _ACCOUNTS[key] = (exercise, result)
     return result
@@ -167,7 +187,11 @@ def explain_difference(
     table = np.array([[sign * t.floats(p) for p in points] for sign, t in candidates])
     target = np.array(diff)
     for size in range(1, MAX_TERMS + 1):
-        combos = np.array(list(itertools.combinations(range(len(candidates)), size)))
+        combos = np.array(
+            list(itertools.combinations(range(len(candidates)), size)), dtype=int
+        ).reshape(-1, size)
+        if not len(combos):  # fewer candidates than tensors to combine
+            return None
         hits = combos[np.all(table[combos].sum(axis=1) == target, axis=1)]
         found = [
             combo for combo in hits.tolist() if len({candidates[i][1].name for i in combo}) == size
@@ -201,6 +225,9 @@ class MemoryKind(KindBase):
             return [(("batch",), f"the batch name {part.batch!r} is already a size")]
         if part.objective not in exercise.model or part.output not in exercise.model:
             return [(("measure",), f"the model needs `{part.objective}` and `{part.output}`")]
+        accumulation = accumulation_problems(part, exercise)
+        if accumulation:
+            return accumulation
         names = size_names(part, exercise)
         for index, item in enumerate(part.assume):
             for name in _ASSUME.match(item).groups()[::2]:  # type: ignore[union-attr]
@@ -282,7 +309,7 @@ class MemoryKind(KindBase):
         points: list[dict[str, int]],
         account: Accounting,
     ) -> PartResult:
-        for factor in (4, 8, 2):
+        for factor in (4, 8, 2) if account.unit == "floats" else ():
             if _equal(got, [factor * e for e in expected]):
                 return self._wrong(
                     part,
@@ -310,7 +337,7 @@ class MemoryKind(KindBase):
         return self._wrong(
             part,
             f"Not the count under the stated convention at {where} "
-            f"(your formula gives {got[0]:g} floats).",
+            f"(your formula gives {got[0]:g} {account.unit}).",
             "wrong",
             {"sizes": where},
         )

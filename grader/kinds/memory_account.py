@@ -57,6 +57,7 @@ class Accounting:
     total: sympy.Expr
     counted: list[Tensor]  # what the convention counts
     uncounted: list[Tensor]  # what a wrong count may have added
+    unit: str = "floats"  # what is counted: floats, passes, multiplications
 
     def at(self, sizes: Mapping[str, int]) -> int:
         """Return the total at integer sizes."""

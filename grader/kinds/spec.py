@@ -97,6 +97,13 @@ class ExerciseSpec(_Strict):
 
     slug: str = Field(pattern=SLUG_PATTERN, description="Lower-case id used in URLs")
     title: str = Field(min_length=1, max_length=300)
+    order: float | None = Field(
+        None,
+        ge=0,
+        le=10_000,
+        description="Place in the exercise list (the chapter's numbering: 1, 2.1, 2.2, ...); "
+        "exercises without one come after, by title",
+    )
     prompt: str = Field("", description="Markdown with $math$")
     dims: dict[str, tuple[int, int]] = Field(
         default_factory=dict, description="Size names with [min, max]; trials draw distinct sizes"
@@ -186,6 +193,6 @@ class ExerciseSpec(_Strict):
                 for name, v in self.variables.items()
             },
             "functions": {name: f.choices for name, f in self.functions.items()},
-            "parts": [get_kind(part.kind).public(part) for part in self.parts],
+            "parts": [get_kind(part.kind).public(part, self) for part in self.parts],
             "max_score": self.max_score,
         }

@@ -3,8 +3,8 @@
 ``to_engine(tree, nodes)`` turns one parsed formula into an engine node, reading names from
 ``nodes`` (leaves and earlier named results); ``build_model(model, leaves)`` does it for an
 exercise's whole ``model:`` section, naming each result, so the engine can differentiate
-it. ``grad(J, w)``, ``hessian(J, w)`` and ``hvp(J, w, v)`` in instructors' references call
-the engine's autodiff.
+it. ``grad(J, w)``, ``hessian(J, w)``, ``hvp(J, w, v)`` and ``jacobian(f, w)`` (forward
+mode, (f.size × w.size)) in instructors' references call the engine's autodiff.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ class EngineTranslator:
         if name == "eye":
             n, symbol = self.dimension(node, node.args[0])
             return self.op(node, "eye", n, symbol)
-        if name in ("grad", "hessian", "hvp") and name not in self.functions:
+        if name in ("grad", "hessian", "hvp", "jacobian") and name not in self.functions:
             return self.autodiff(node)
         args = [self.run(a) for a in node.args]
         if name in self.functions:
@@ -236,6 +236,13 @@ class EngineTranslator:
         and hvp(J, w, v) as constants holding the engine's result."""
         J = self.run(node.args[0])
         w = self.wrt(node, node.args[1])
+        if node.name == "jacobian":  # forward mode, one JVP per entry of w
+            if w.size > 1000 or J.size * w.size > 10**6:
+                raise FormulaLimitError("jacobian is limited to 1,000 variables", node.col)
+            try:
+                return engine.const(engine.jacobian(J, w))
+            except EngineError as error:
+                raise FormulaError(str(error), node.col) from None
         if J.shape != ():
             raise FormulaShapeError(
                 f"{node.name} needs a scalar to differentiate, got shape {J.shape}",

@@ -38,6 +38,7 @@ class PartStats:
     kind: str
     answered: int = 0
     correct: int = 0
+    pending: int = 0  # answered, waiting for an instructor's review (neither right nor wrong yet)
     mistakes: list[tuple[str, int]] = field(default_factory=list)
 
 
@@ -140,6 +141,13 @@ def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
             .group_by(SubmissionPart.part_id)
         ).all()
     )
+    pending: dict[str, int] = dict(
+        db.session.execute(
+            joined.add_columns(func.count())
+            .where(SubmissionPart.status == PartStatus.NEEDS_REVIEW)
+            .group_by(SubmissionPart.part_id)
+        ).all()
+    )
     diagnoses: dict[str, Counter[str]] = defaultdict(Counter)
     for part_id, diagnosis, count in db.session.execute(
         joined.add_columns(SubmissionPart.diagnosis, func.count())
@@ -159,6 +167,7 @@ def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
                 part.kind,
                 int(answered.get(part.id, 0)),
                 int(correct.get(part.id, 0)),
+                int(pending.get(part.id, 0)),
                 [(diagnosis_label(part, key), count) for key, count in top],
             )
         )

@@ -14,35 +14,66 @@ from sqlalchemy.orm import contains_eager
 from grader.catalog import LoadedExercise, load_files, load_yaml
 from grader.extensions import db
 from grader.kinds.spec import ExerciseSpec
-from grader.models import Exercise, ExerciseVersion, utcnow
+from grader.models import EXERCISE_OPEN, EXERCISE_STATUSES, Exercise, ExerciseVersion, utcnow
+from grader.selftest import ExerciseReport, selftest_spec
 
 
 class ExerciseNotFound(LookupError):
-    """Raised for a slug that no imported exercise has."""
+    """Raised for a slug that no imported exercise has (or, for students, a closed one)."""
+
+
+class SelfTestFailed(ValueError):
+    """Raised by an import whose exercises fail their own self-test; nothing was written.
+    ``reports`` holds the failing exercises' reports."""
+
+    def __init__(self, reports: list[ExerciseReport]) -> None:
+        super().__init__(f"{len(reports)} exercise(s) fail their self-test")
+        self.reports = reports
 
 
 @dataclass
 class ImportReport:
-    """What an import did, per slug: created, new version, or unchanged."""
+    """What an import did, per slug: created, new version, or unchanged; and which exercises
+    were set to draft because their self-test failed."""
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    drafts: list[str] = field(default_factory=list)
+    failed: list[ExerciseReport] = field(default_factory=list)
 
 
 def import_exercises(
-    paths: Iterable[str | Path], progress: Callable[[Path], None] | None = None
+    paths: Iterable[str | Path],
+    progress: Callable[[Path], None] | None = None,
+    *,
+    selftest: bool = False,
+    failing_as_draft: bool = False,
 ) -> ImportReport:
     """Validate every file, then write all of them in one transaction.
 
     Raises ``CatalogError`` (nothing written) when any file is invalid. A file whose content
     differs from its exercise's latest version becomes a new version; an unchanged one does not.
+    With ``selftest``, each exercise's self-test runs first: when one fails, ``SelfTestFailed``
+    is raised (nothing written), or with ``failing_as_draft`` the import goes ahead and those
+    exercises are set to ``draft``, so students do not see them.
     """
     loaded = load_files(paths, progress)
     report = ImportReport()
+    if selftest:
+        report.failed = [
+            result
+            for result in (selftest_spec(item.spec, item.path) for item in loaded)
+            if result.failures
+        ]
+        if report.failed and not failing_as_draft:
+            raise SelfTestFailed(report.failed)
     try:
         for item in loaded:
             _store(item, report)
+        for result in report.failed:
+            _exercise(result.slug).status = "draft"
+            report.drafts.append(result.slug)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -79,6 +110,25 @@ def _store(item: LoadedExercise, report: ImportReport) -> None:
     db.session.flush()
 
 
+def _exercise(slug: str) -> Exercise:
+    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
+    if exercise is None:
+        raise ExerciseNotFound(f"no exercise {slug!r}")
+    return exercise
+
+
+def set_status(slug: str, status: str) -> Exercise:
+    """Set an exercise's status (live, hidden, draft, retired) and commit; raise ``ValueError``
+    for another status and ``ExerciseNotFound`` for an unknown slug."""
+    if status not in EXERCISE_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(EXERCISE_STATUSES)}")
+    exercise = _exercise(slug)
+    exercise.status = status
+    exercise.updated_at = utcnow()
+    db.session.commit()
+    return exercise
+
+
 def latest_version(exercise: Exercise) -> ExerciseVersion | None:
     """Return the exercise's newest version, or None if it has none."""
     return db.session.scalar(
@@ -89,9 +139,10 @@ def latest_version(exercise: Exercise) -> ExerciseVersion | None:
     )
 
 
-def current_version(slug: str) -> ExerciseVersion:
+def current_version(slug: str, *, closed: bool = False) -> ExerciseVersion:
     """Return the newest version of the exercise ``slug`` (its exercise loaded with it, in one
-    query); raise ``ExerciseNotFound``."""
+    query); raise ``ExerciseNotFound``, also for a draft or retired exercise unless ``closed``
+    (instructors' pages)."""
     version = db.session.scalar(
         select(ExerciseVersion)
         .join(ExerciseVersion.exercise)
@@ -102,11 +153,14 @@ def current_version(slug: str) -> ExerciseVersion:
     )
     if version is None:
         raise ExerciseNotFound(f"no exercise {slug!r}")
+    if not closed and version.exercise.status not in EXERCISE_OPEN:
+        raise ExerciseNotFound(f"exercise {slug!r} is {version.exercise.status}")
     return version
 
 
-def list_current_versions() -> list[ExerciseVersion]:
-    """Return the newest version of every exercise, ordered by slug."""
+def list_current_versions(statuses: Iterable[str] | None = None) -> list[ExerciseVersion]:
+    """Return the newest version of every exercise (of those with one of ``statuses`` if
+    given), ordered by slug."""
     newest = (
         select(ExerciseVersion.exercise_id, func.max(ExerciseVersion.number).label("number"))
         .group_by(ExerciseVersion.exercise_id)
@@ -122,6 +176,8 @@ def list_current_versions() -> list[ExerciseVersion]:
         .join(Exercise)
         .order_by(Exercise.slug)
     )
+    if statuses is not None:
+        query = query.where(Exercise.status.in_(list(statuses)))
     return list(db.session.scalars(query))
 
 

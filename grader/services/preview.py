@@ -3,6 +3,11 @@
 The API's preview route and the web page's live preview both call ``preview_answer``, so they
 read an answer alike. Each kind that can preview has a ``preview(part, answer, exercise)``
 method (formula, memory, shape); the others raise ``PreviewError``.
+
+An answer that reads may still be impossible: ``h W2 + b2`` parses, but its sizes do not fit.
+The preview grades a readable answer on one fixed instance and reports a *shape* diagnosis (the
+sizes do not fit, or the result has the wrong shape) as ``problem``; nothing else of the grade
+is shown, so the preview never says whether an answer is right.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from typing import Any
 
 from grader.kinds.registry import get_kind
 from grader.kinds.spec import ExerciseSpec
+from grader.services.grading import grade_answers
 
 MAX_PREVIEW_CHARS = 2000
+PREVIEW_SEED = 0  # the instance a preview checks sizes on (any fixed one: sizes are drawn >= 2)
 
 
 class PreviewError(ValueError):
@@ -50,4 +57,16 @@ def preview_answer(spec: ExerciseSpec, part_id: str, answer: Any) -> dict[str, A
         raise PreviewError(
             "invalid-answer", f"An answer to preview has at most {MAX_PREVIEW_CHARS} characters."
         )
-    return {"part": part.id, "kind": part.kind} | kind.preview(part, answer, spec)
+    reading = {"part": part.id, "kind": part.kind} | kind.preview(part, answer, spec)
+    if reading.get("valid") and answer.strip():
+        problem = shape_problem(spec, part.id, answer)
+        if problem:
+            reading["problem"] = {"message": problem, "column": None}
+    return reading
+
+
+def shape_problem(spec: ExerciseSpec, part_id: str, answer: str) -> str | None:
+    """Return the grader's message when ``answer`` cannot have the part's shape (its sizes do
+    not fit together, or its result has another shape than the part's), else None."""
+    (result,) = grade_answers(spec, {part_id: answer}, PREVIEW_SEED, lambda p: p.id == part_id)
+    return result.feedback if result.diagnosis == "shape" else None

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -64,6 +64,35 @@ def authenticate(email: str, password: str) -> User | None:
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     matches = check_password_hash(stored, password)
     return user if matches and stored is not _DUMMY_HASH else None
+
+
+def end_sessions(user: User) -> int:
+    """End every session of ``user``, on every device: raise the session version that each
+    session cookie names (``grader.web.auth``), so no cookie issued before is accepted again.
+    Commits; returns the new version."""
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(session_version=User.session_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(user)
+    return user.session_version
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Give ``user`` the password ``new`` and end all their sessions (``end_sessions``).
+
+    Raises ``UserError`` when ``current`` is not their password or ``new`` is too short or
+    too long."""
+    current, new = current or "", new or ""
+    if not user.password_hash or authenticate(user.email or "", current) is None:
+        raise UserError("the current password is not right")
+    if not 8 <= len(new) <= MAX_CREDENTIAL_CHARS:
+        raise UserError(f"a password needs 8 to {MAX_CREDENTIAL_CHARS} characters")
+    user.password_hash = generate_password_hash(new)
+    end_sessions(user)  # commits the new hash with the new version
 
 
 def lms_user(external_id: str) -> User:

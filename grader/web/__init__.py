@@ -7,13 +7,28 @@ from __future__ import annotations
 
 from flask import request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from grader.web import auth, instructor, preview, student  # noqa: F401  (register the views)
 from grader.web.blueprint import bp
+from grader.web.graphsvg import graph_svg
 from grader.web.markdown import render_inline, render_markdown
+from grader.web.mathlabel import label_math
 
-bp.add_app_template_filter(render_markdown, "markdown")
-bp.add_app_template_filter(render_inline, "markdown_inline")
+
+def markdown_filter(text: str) -> Markup:
+    """Return Markdown with $math$ as HTML, each formula named for screen readers."""
+    return label_math(render_markdown(text))
+
+
+def markdown_inline_filter(text: str) -> Markup:
+    """Return one line of Markdown with $math$ as HTML (no paragraph), formulas named."""
+    return label_math(render_inline(text))
+
+
+bp.add_app_template_global(graph_svg, "graph_svg")
+bp.add_app_template_filter(markdown_filter, "markdown")
+bp.add_app_template_filter(markdown_inline_filter, "markdown_inline")
 
 
 def page_url(page: int) -> str:

@@ -13,7 +13,7 @@ from flask_login import UserMixin, current_user, login_required, login_user, log
 
 from grader.extensions import db, limiter, login_manager
 from grader.models import User
-from grader.services.users import authenticate
+from grader.services.users import UserError, authenticate, change_password, end_sessions
 from grader.web.blueprint import bp
 
 INSTRUCTOR_ROLES = frozenset({"instructor", "admin"})
@@ -30,21 +30,29 @@ class SessionUser(UserMixin):
         self.user = user
 
     def get_id(self) -> str:
-        """Return the id kept in the session."""
-        return str(self.user.id)
+        """Return the id kept in the session: ``<user id>:<session version>``.
+
+        Signing out and a new password raise the user's session version
+        (``services.users.end_sessions``), and ``load_user`` refuses a cookie that names an
+        older one: the session ends on the server, not only in the browser that signed out."""
+        return f"{self.user.id}:{self.user.session_version}"
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.user, name)
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> SessionUser | None:
-    """Return the signed-in user from the session's id, or None (then the visitor is anonymous)."""
+def load_user(session_id: str) -> SessionUser | None:
+    """Return the signed-in user from the session's ``<user id>:<session version>``, or None
+    (then the visitor is anonymous) when the user is gone or the version is not theirs now."""
     try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+        user_id, version = (int(part) for part in session_id.split(":"))
+    except (AttributeError, TypeError, ValueError):
         return None
-    return SessionUser(user) if user is not None else None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_version != version:
+        return None
+    return SessionUser(user)
 
 
 def signed_in_user() -> User:
@@ -105,9 +113,29 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     """On POST sign out and show the sign-in form; GET shows a button (a link cannot sign out)."""
     if request.method == "POST":
+        if current_user.is_authenticated:
+            end_sessions(current_user.user)  # a copy of the cookie is refused from now on
         logout_user()
         flash("You are signed out.", "info")
         return redirect(url_for("web.login"))
     if not current_user.is_authenticated:
         return redirect(url_for("web.login"))
     return render_template("logout.html")
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password() -> ResponseReturnValue:
+    """Show the form to change one's password; on POST change it, end every other session
+    (``change_password``) and keep this browser signed in under the new session version."""
+    if request.method == "POST":
+        user = signed_in_user()
+        try:
+            change_password(user, request.form.get("current", ""), request.form.get("new", ""))
+        except UserError as exc:
+            flash(f"The password was not changed: {exc}.", "error")
+            return render_template("password.html"), 400
+        login_user(SessionUser(user))
+        flash("Your password is changed; other devices are signed out.", "info")
+        return redirect(url_for("web.exercises"))
+    return render_template("password.html")

@@ -17,15 +17,21 @@ from werkzeug.utils import secure_filename
 from grader.catalog import CatalogError
 from grader.extensions import db
 from grader.kinds.registry import get_kind
-from grader.models import SUBMISSION_STATUSES, Exercise, Submission
+from grader.models import EXERCISE_STATUSES, SUBMISSION_STATUSES, Exercise, Submission
 from grader.services.dashboard import (
     SubmissionFilter,
     class_overview,
     gradebook,
     list_submissions,
 )
-from grader.services.exercises import import_exercises, spec_of
-from grader.services.review import ReviewError, grade_review, reviewable
+from grader.services.exercises import (
+    ExerciseNotFound,
+    SelfTestFailed,
+    import_exercises,
+    set_status,
+    spec_of,
+)
+from grader.services.review import ReviewError, grade_review, pending_reviews, reviewable
 from grader.services.scores import csv_safe
 from grader.web.auth import instructor_required, signed_in_user
 from grader.web.blueprint import bp
@@ -54,7 +60,39 @@ def dashboard() -> ResponseReturnValue:
                 ],
             }
         )
-    return render_template("instructor/dashboard.html", cards=cards)
+    statuses = {
+        slug: status for slug, status in db.session.execute(select(Exercise.slug, Exercise.status))
+    }
+    return render_template(
+        "instructor/dashboard.html",
+        cards=cards,
+        statuses=statuses,
+        exercise_statuses=EXERCISE_STATUSES,
+    )
+
+
+STATUS_WORDS = {
+    "live": "live: listed and open to students",
+    "hidden": "hidden: not listed, open to whoever has the link",
+    "draft": "draft: only instructors see it",
+    "retired": "retired: closed to new submissions, results kept",
+}
+
+
+@bp.post("/instructor/exercises/<slug>/status")
+@instructor_required
+def exercise_status(slug: str) -> ResponseReturnValue:
+    """Set an exercise live, hidden, draft or retired; back to the dashboard."""
+    status = request.form.get("status", "")
+    try:
+        set_status(slug, status)
+    except ExerciseNotFound:
+        abort(404)
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("web.dashboard") + f"#exercise-{slug}", 303)
+    flash(f"{slug} is now {STATUS_WORDS[status]}.", "info")
+    return redirect(url_for("web.dashboard") + f"#exercise-{slug}", 303)
 
 
 def _date_arg(name: str) -> date | None:
@@ -92,7 +130,32 @@ def exercise_submissions(slug: str) -> ResponseReturnValue:
     )
 
 
-def _render_detail(row: Submission, errors: dict[str, str] | None = None, status: int = 200):
+def _review_queue(submission_id: int) -> dict[str, object]:
+    """Return where a submission sits in the queue of submissions waiting for review (all
+    exercises, oldest first): its position, the count, and the previous and next ids."""
+    queue = list(dict.fromkeys(item.submission_id for item in pending_reviews()))
+    if submission_id not in queue:
+        return {
+            "position": None,
+            "count": len(queue),
+            "previous": None,
+            "next": queue[0] if queue else None,
+        }
+    index = queue.index(submission_id)
+    return {
+        "position": index + 1,
+        "count": len(queue),
+        "previous": queue[index - 1] if index > 0 else None,
+        "next": queue[index + 1] if index + 1 < len(queue) else None,
+    }
+
+
+def _render_detail(
+    row: Submission,
+    errors: dict[str, dict[str, str]] | None = None,
+    status: int = 200,
+    entered: dict[str, dict[str, str]] | None = None,
+):
     rubrics = {part.id: get_kind(part.kind).rubric(part) for part in spec_of(row.version).parts}
     return render_template(
         "instructor/submission.html",
@@ -100,6 +163,8 @@ def _render_detail(row: Submission, errors: dict[str, str] | None = None, status
         rubrics=rubrics,
         reviewable={p["id"] for p in row.parts or [] if reviewable(p)},
         errors=errors or {},
+        entered=entered or {},
+        queue=_review_queue(row.id),
         instructor_view=True,
     ), status
 
@@ -121,17 +186,24 @@ def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
     row = db.session.get(Submission, submission_id)
     if row is None:
         abort(404)
+    entered = {
+        part_id: {
+            "score": request.form.get("score", "")[:50],
+            "feedback": request.form.get("feedback", ""),
+        }
+    }
     try:
-        score = float(request.form.get("score", ""))
+        score = float(entered[part_id]["score"])
     except ValueError:
-        return _render_detail(row, {part_id: "Enter the score as a number."}, 422)
+        errors = {part_id: {"score": "Enter the score as a number."}}
+        return _render_detail(row, errors, 422, entered)
     try:
-        grade_review(
-            submission_id, part_id, score, request.form.get("feedback", ""), signed_in_user()
-        )
+        grade_review(submission_id, part_id, score, entered[part_id]["feedback"], signed_in_user())
     except ReviewError as exc:
         db.session.rollback()
-        return _render_detail(db.get_or_404(Submission, submission_id), {part_id: str(exc)}, 422)
+        field = "feedback" if "feedback" in str(exc) else "score"
+        row = db.get_or_404(Submission, submission_id)
+        return _render_detail(row, {part_id: {field: str(exc)}}, 422, entered)
     flash(f"Part {part_id} graded: {score:g} points.", "info")
     return redirect(url_for("web.instructor_submission", submission_id=submission_id), 303)
 
@@ -206,7 +278,28 @@ def import_form() -> ResponseReturnValue:
             paths.append(path)
             names[str(path)] = upload.filename
         try:
-            report = import_exercises(paths)
+            report = import_exercises(
+                paths, selftest=True, failing_as_draft=request.form.get("drafts") == "1"
+            )
+        except SelfTestFailed as exc:
+            failures = [
+                {
+                    "file": names.get(result.path, Path(result.path).name),
+                    "line": None,
+                    "field": f"part {part.part_id}",
+                    "message": f"self-test: {check.label}: {check.message}",
+                }
+                for result in exc.reports
+                for part in result.parts
+                for check in part.failures
+            ]
+            return render_template(
+                "instructor/import.html",
+                issues=failures,
+                report=None,
+                message="Nothing was imported: these exercises fail their own self-test. "
+                "Fix them, or import them as drafts that students do not see.",
+            ), 422
         except CatalogError as exc:
             issues = [
                 {

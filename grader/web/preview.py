@@ -12,6 +12,7 @@ from flask_login import login_required
 from grader.services.exercises import ExerciseNotFound, current_version, spec_of
 from grader.services.preview import PreviewError, preview_answer
 from grader.web.blueprint import bp
+from grader.web.mathlabel import label_math
 
 
 @bp.post("/exercises/<slug>/preview")
@@ -36,6 +37,9 @@ def preview(slug: str) -> ResponseReturnValue:
     if not body["answer"].strip():
         return jsonify(part=body["part"], valid=True, source="")
     try:
-        return jsonify(preview_answer(spec, body["part"], body["answer"]))
+        reading = preview_answer(spec, body["part"], body["answer"])
     except PreviewError as exc:
         return jsonify(valid=False, error={"message": str(exc), "column": None}), 422
+    if reading.get("mathml"):
+        reading = reading | {"mathml": str(label_math(reading["mathml"]))}
+    return jsonify(reading)

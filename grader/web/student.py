@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from grader.extensions import db
-from grader.models import ExerciseVersion, Submission
+from grader.models import Exercise, ExerciseVersion, Submission
 from grader.services.dashboard import best_scores_for_user
 from grader.services.exercises import (
     ExerciseNotFound,
@@ -21,9 +21,11 @@ from grader.services.exercises import (
     spec_of,
 )
 from grader.services.grading import AnswersRejected, InvalidAnswers, submit
+from grader.services.worked import worked_view
 from grader.web.auth import is_instructor, signed_in_user
 from grader.web.blueprint import bp
 from grader.web.markdown import answers_mathml
+from grader.web.mathlabel import label_math
 from grader.web.widgets import answers_from_form, is_blank, widget_for
 
 PER_PAGE = 50
@@ -38,11 +40,13 @@ def index() -> ResponseReturnValue:
 @bp.get("/exercises")
 @login_required
 def exercises() -> ResponseReturnValue:
-    """List the exercises with the signed-in user's best score and number of attempts."""
+    """List the exercises in the chapter's order (their ``order``, then title) with the
+    signed-in user's best score and number of attempts."""
     best = best_scores_for_user(current_user.id)
     rows = []
-    for version in list_current_versions():
-        spec = spec_of(version)
+    specs = [spec_of(version) for version in list_current_versions(("live",))]
+    specs.sort(key=lambda s: (s.order is None, s.order or 0, s.title.casefold(), s.slug))
+    for spec in specs:
         rows.append(
             {
                 "spec": spec,
@@ -73,7 +77,8 @@ def visible_submission(submission_id: int) -> Submission:
 
 def submission_context(row: Submission) -> dict[str, Any]:
     """Return what a submission's page shows: the submission, its version's public spec, the
-    part results by id, the answers and the formula answers as MathML."""
+    part results by id, the answers, the formula answers as MathML and the worked backprop
+    (None where the exercise shows none)."""
     spec = spec_of(row.version)
     answers = row.answers or {}
     return {
@@ -81,7 +86,10 @@ def submission_context(row: Submission) -> dict[str, Any]:
         "spec": spec.public(),
         "results": {p["id"]: p for p in row.parts or []},
         "answers": answers,
-        "mathml": answers_mathml(spec, answers),
+        "mathml": {
+            part: label_math(mathml) for part, mathml in answers_mathml(spec, answers).items()
+        },
+        "worked": worked_view(row),
     }
 
 
@@ -96,11 +104,13 @@ def _render_exercise(
     parts = [
         {
             "part": part,
+            "number": number,
             "macro": widget_for(part["kind"]).macro,
+            "focus": widget_for(part["kind"]).focus(part),
             "value": values.get(part["id"]),
             "error": errors.get(part["id"], ""),
         }
-        for part in public["parts"]
+        for number, part in enumerate(public["parts"], start=1)
     ]
     attempts = db.session.scalar(
         select(func.count(Submission.id)).where(
@@ -180,14 +190,25 @@ def submission_status(submission_id: int) -> ResponseReturnValue:
 @bp.get("/me")
 @login_required
 def me() -> ResponseReturnValue:
-    """List the signed-in user's submissions, newest first, a page at a time."""
+    """List the signed-in user's submissions, newest first, a page at a time; of one exercise
+    when ``?exercise=<slug>`` names one."""
     page = max(request.args.get("page", 1, type=int), 1)
-    total = db.session.scalar(
-        select(func.count(Submission.id)).where(Submission.user_id == current_user.id)
-    )
+    slug = request.args.get("exercise", "").strip()[:200]
+    mine = [Submission.user_id == current_user.id]
+    exercise = None
+    if slug:
+        exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
+        if exercise is None:
+            abort(404)
+        mine.append(
+            Submission.exercise_version_id.in_(
+                select(ExerciseVersion.id).where(ExerciseVersion.exercise_id == exercise.id)
+            )
+        )
+    total = db.session.scalar(select(func.count(Submission.id)).where(*mine))
     rows = db.session.scalars(
         select(Submission)
-        .where(Submission.user_id == current_user.id)
+        .where(*mine)
         .options(joinedload(Submission.version).joinedload(ExerciseVersion.exercise))
         .order_by(Submission.created_at.desc(), Submission.id.desc())
         .offset((page - 1) * PER_PAGE)
@@ -195,6 +216,7 @@ def me() -> ResponseReturnValue:
     ).all()
     return render_template(
         "me.html",
+        exercise=exercise,
         submissions=rows,
         page=page,
         pages=max(1, -(-int(total or 0) // PER_PAGE)),

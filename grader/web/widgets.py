@@ -48,21 +48,36 @@ def _read_graph(form: MultiDict, part: dict[str, Any]) -> Any:
     return form.get(EDGES_PREFIX + part["id"], "").strip()
 
 
+def _focus_answer(part: dict[str, Any]) -> str:
+    return field_name(part["id"])
+
+
+def _focus_first_option(part: dict[str, Any]) -> str:
+    options = part.get("options") or []
+    return f"{field_name(part['id'])}-{options[0]['id']}" if options else f"part-{part['id']}"
+
+
+def _focus_edges(part: dict[str, Any]) -> str:
+    return EDGES_PREFIX + part["id"]
+
+
 @dataclass(frozen=True)
 class Widget:
-    """A macro of ``widgets.html`` and the function reading its fields from the form."""
+    """A macro of ``widgets.html``, the function reading its fields from the form, and the id
+    of the element an error summary links to (the first field a student can type in)."""
 
     macro: str
     read: Callable[[MultiDict, dict[str, Any]], Any]
+    focus: Callable[[dict[str, Any]], str] = _focus_answer
 
 
 TEXT_INPUT = Widget("text_input", _read_text)
 WIDGETS: dict[str, Widget] = {
     "shape": Widget("shape_input", _read_text),
-    "choice": Widget("choice_input", _read_choice),
+    "choice": Widget("choice_input", _read_choice, _focus_first_option),
     "formula": Widget("formula_input", _read_text),
     "memory": Widget("memory_input", _read_text),
-    "graph": Widget("graph_editor", _read_graph),
+    "graph": Widget("graph_editor", _read_graph, _focus_edges),
     "code": Widget("code_editor", _read_code),
     "text": Widget("text_area", _read_code),
 }

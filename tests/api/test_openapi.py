@@ -42,6 +42,13 @@ def test_document_is_valid_openapi_3_1_and_complete(client):
     assert any(p["name"] == "Idempotency-Key" for p in submit["parameters"])
     assert "application/problem+json" in submit["responses"]["422"]["content"]
     assert "Retry-After" in submit["responses"]["429"]["headers"]
+    assert "Retry-After" in submit["responses"]["503"]["headers"]
+    for item in doc["paths"].values():
+        for operation in item.values():
+            for code, declared in operation["responses"].items():
+                headers = declared.get("headers", {})
+                assert {"RateLimit", "RateLimit-Policy"} <= set(headers), code
+                assert ("Retry-After" in headers) == (code in ("429", "503")), code
     scores = doc["paths"]["/api/v1/scores"]["get"]["responses"]["200"]["content"]
     assert set(scores) == {"application/json", "text/csv"}
     result = doc["components"]["schemas"]["Result"]

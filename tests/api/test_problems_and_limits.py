@@ -126,3 +126,96 @@ def test_unexpected_errors_are_500_problems_without_internals(
 def test_web_pages_keep_html_errors(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404 and response.mimetype == "text/html"
+
+
+def test_retry_after_comes_only_with_a_429(limited_app):
+    """Flask-Limiter's headers put Retry-After on every response (200, 201, 401): a client
+    that honours it waited after every request."""
+    from grader.services.exercises import import_exercises
+    from tests.conftest import EXERCISES
+
+    with limited_app.app_context():
+        import_exercises([EXERCISES / "jacobian-shape.yaml"])
+    client = limited_app.test_client()
+    token = _token(limited_app, "submit", "read:scores")
+    ok = client.get("/api/v1/exercises", headers=auth(token))
+    created = client.post(
+        SUBMIT_URL, json={"user": "u1", "answers": {"shape": "n×m"}}, headers=auth(token)
+    )
+    refused = client.get("/api/v1/exercises", headers=auth("bpg_unknown"))
+    assert (ok.status_code, created.status_code, refused.status_code) == (200, 201, 401)
+    for response in (ok, created, refused):
+        assert "Retry-After" not in response.headers, response.status_code
+    client.get("/api/v1/exercises", headers=auth(token))
+    over = client.get("/api/v1/exercises", headers=auth(token))
+    assert over.status_code == 429 and int(over.headers["Retry-After"]) >= 1
+
+
+def test_every_limited_response_says_where_the_client_stands(limited_app):
+    """The IETF RateLimit and RateLimit-Policy fields, and the X-RateLimit-* ones."""
+    client = limited_app.test_client()
+    token = _token(limited_app)
+    first = client.get("/api/v1/exercises", headers=auth(token))
+    second = client.get("/api/v1/exercises", headers=auth(token))
+    assert first.headers["RateLimit-Policy"] == '"api";q=3;w=60'
+    assert first.headers["RateLimit"].startswith('"api";r=2;t=')
+    assert 0 <= int(first.headers["RateLimit"].rpartition("t=")[2]) <= 60
+    assert second.headers["RateLimit"].startswith('"api";r=1;t=')
+    assert second.headers["X-RateLimit-Limit"] == "3"
+    assert second.headers["X-RateLimit-Remaining"] == "1"
+    client.get("/api/v1/exercises", headers=auth(token))
+    over = client.get("/api/v1/exercises", headers=auth(token))
+    assert over.status_code == 429 and over.headers["RateLimit"].startswith('"api";r=0;t=')
+
+
+def test_one_budget_covers_every_operation_of_a_token(limited_app):
+    """Each view had a budget of its own: 3 a minute meant 3 per operation."""
+    client = limited_app.test_client()
+    token = _token(limited_app, "submit", "read:scores")
+    assert client.get("/api/v1/exercises", headers=auth(token)).status_code == 200
+    assert client.get("/api/v1/scores", headers=auth(token)).status_code == 200
+    assert client.get("/api/v1/exercises/nope", headers=auth(token)).status_code == 404
+    assert is_problem(client.get("/api/v1/scores", headers=auth(token)), 429)
+
+
+def test_behind_a_proxy_the_address_budget_is_the_clients(database_url, tmp_path):
+    """With GRADER_PROXY_HOPS=1 (nginx in front) requests without a valid token are counted
+    per client address as the proxy saw it, not all under the proxy's own address; an address
+    the client wrote itself in X-Forwarded-For does not give it a new budget."""
+    config = grader_config.TestConfig(database_url, tmp_path / "instance")
+    config.GRADER_API_RATE_LIMIT = "2/minute"
+    config.GRADER_PROXY_HOPS = 1
+    app = create_app(config)
+    with app.app_context():
+        if database_url.startswith("sqlite"):
+            upgrade()
+    client = app.test_client()
+
+    def get(forwarded_for: str):
+        return client.get("/api/v1/exercises", headers={"X-Forwarded-For": forwarded_for})
+
+    assert [get("10.0.0.1").status_code for _ in range(3)] == [401, 401, 429]
+    assert get("10.0.0.2").status_code == 401  # another client: its own budget
+    assert get("6.6.6.6, 10.0.0.1").status_code == 429  # nginx appends the real address
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_with_its_redis_away_the_limit_is_counted_in_memory_not_failed(database_url, tmp_path):
+    """Redis for the counts that does not answer: requests go on (200, still limited per
+    process), not 500s."""
+    from tests.deploy.conftest import free_port
+
+    config = grader_config.TestConfig(database_url, tmp_path / "instance")
+    config.GRADER_API_RATE_LIMIT = "2/minute"
+    config.RATELIMIT_STORAGE_URI = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
+    app = create_app(config)
+    with app.app_context():
+        if database_url.startswith("sqlite"):
+            upgrade()
+    token = _token(app)
+    client = app.test_client()
+    statuses = [client.get("/api/v1/exercises", headers=auth(token)).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    with app.app_context():
+        db.engine.dispose()

@@ -7,19 +7,29 @@ use a database (PostgreSQL) or DB number (Redis) of their own and remove it afte
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
+from flask_migrate import upgrade
+
+from grader import config as grader_config
+from grader import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get(
     "GRADER_DEPLOY_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("GRADER_DEPLOY_REDIS", "redis://127.0.0.1:6379/5")
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -71,3 +81,63 @@ def redis_url() -> Iterator[str]:
     yield REDIS_URL
     client.flushdb()
     client.close()
+
+
+def serve_app(tmp_path: Path, workers: int = 2, threads: int = 2, **settings: str):
+    """Serve the app (SQLite, exercises imported, a token) under gunicorn with
+    ``gunicorn.conf.py``; yield (base URL, token, log path, process, app)."""
+    from grader.services.exercises import import_exercises
+    from grader.services.users import create_token
+
+    url = f"sqlite:///{tmp_path / 'web.sqlite'}"
+    app = create_app(grader_config.TestConfig(url, tmp_path / "instance"))
+    with app.app_context():
+        upgrade()
+        import_exercises([ROOT / "exercises" / "jacobian-shape.yaml"])
+        token = create_token("web", ("submit", "read:scores"))[1]
+    port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "SECRET_KEY": "t",
+        "GRADER_API_RATE_LIMIT": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom"),
+        "GRADER_INSTANCE_PATH": str(tmp_path / "instance"),
+        **settings,
+    }
+    log = tmp_path / "gunicorn.log"
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [
+                GUNICORN,
+                "-c",
+                str(ROOT / "gunicorn.conf.py"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "benchmarks.load.wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield base, token, log, process, app
+    finally:
+        if process.poll() is None:  # a test may have stopped it
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)

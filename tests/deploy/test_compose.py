@@ -47,9 +47,10 @@ def test_app_services_get_the_settings_the_app_reads():
         assert "@db:5432/" in env["DATABASE_URL"]
         assert env["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
         assert env["RATELIMIT_STORAGE_URI"].startswith("redis://redis:6379/")
-    config = (ROOT / "grader" / "config.py").read_text()
+    from grader.settings import Settings
+
     for key in ("DATABASE_URL", "SECRET_KEY", "CELERY_BROKER_URL", "RATELIMIT_STORAGE_URI"):
-        assert f'"{key}"' in config  # names the app really reads
+        assert key.lower() in Settings.model_fields  # names the app really reads
 
 
 def test_commands_name_real_entry_points():
@@ -98,3 +99,18 @@ def test_docker_compose_config_accepts_the_file():
         env={"SECRET_KEY": "x", "POSTGRES_PASSWORD": "y", "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_nginx_is_in_front_of_the_web_and_the_web_is_not_published():
+    proxy = SERVICES["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    assert "ports" not in SERVICES["web"] and "8000" in SERVICES["web"]["expose"]
+    assert proxy["ports"] == ["${GRADER_WEB_PORT:-8000}:8080"]
+    source, target, _mode = proxy["volumes"][0].split(":")
+    assert (ROOT / source).is_file() and target.startswith("/etc/nginx/templates/")
+    assert proxy["environment"] == {"GRADER_UPSTREAM": "web:8000", "NGINX_PORT": "8080"}
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    assert SERVICES["web"]["environment"]["GRADER_PROXY_HOPS"] == "1"
+    from grader.settings import Settings
+
+    assert "grader_proxy_hops" in Settings.model_fields  # a setting the app reads

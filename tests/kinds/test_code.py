@@ -12,7 +12,7 @@ import pytest
 from grader.catalog import CatalogError, parse_exercise
 from grader.kinds import code as code_module
 from grader.kinds.base import ERROR, GRADED, INVALID, GradingContext
-from grader.kinds.code_verdicts import accepted_shapes, compare, problem_verdict, shape_words
+from grader.kinds.code_verdicts import accepted_shapes, compare, problem_verdict
 from grader.kinds.instances import draw_trials, namespace_for, reference_value
 from grader.kinds.registry import get_kind
 from grader.sandbox import CallResult, RunResult, Status
@@ -201,9 +201,7 @@ def test_unreadable_code_is_invalid_and_costs_nothing(answer, phrase):
     assert result.status == INVALID and phrase in result.feedback
 
 
-def test_shape_words_and_accepted_shapes():
-    assert shape_words((5, 3), SIZES) == "5×3 (h×d)"
-    assert shape_words((5, 7), SIZES) == "5×7"
+def test_accepted_shapes():
     assert accepted_shapes(np.zeros((4, 1))) == [(4,), (4, 1)]
     assert accepted_shapes(np.zeros((4, 2))) == [(4, 2)]
 
@@ -212,7 +210,10 @@ def test_compare_shapes():
     reference = np.ones((5, 3))
     assert compare("W1", np.ones((5, 3)), reference, SIZES, 1e-6, 1e-9).correct
     transposed = compare("W1", np.ones((3, 5)), reference, SIZES, 1e-6, 1e-9)
-    assert transposed.diagnosis == "transposed" and "3×5 (d×h)" in transposed.message
+    assert transposed.diagnosis == "transposed"
+    assert "W1 has shape (d, h) but should have shape (h, d) (d = 3, h = 5 here)" in (
+        transposed.message
+    )
     column = np.ones((5, 1))
     assert compare("b1", np.ones(5), column, SIZES, 1e-6, 1e-9).correct
     row = compare("b1", np.ones((1, 5)), column, SIZES, 1e-6, 1e-9)
@@ -317,3 +318,50 @@ def test_an_exercise_without_a_model_is_graded_on_its_variables(monkeypatch):
     monkeypatch.setattr(code_module, "run_code", fake_run_code)
     result = KIND.grade(spec.part("c"), "def backward(x):\n    return {'g': 2 * x}\n", ctx)
     assert result.correct and result.status == GRADED, result.feedback
+
+
+def test_a_near_miss_is_precision_not_a_factor_of_one():
+    rng = np.random.default_rng(3)
+    reference = rng.normal(size=(5, 3))
+    near = reference * (1 + 1.4e-6)
+    verdict = compare("W1", near, reference, SIZES, 1e-6, 1e-9)
+    assert verdict.diagnosis == "precision", verdict.message
+    assert "divided by" not in verdict.message and "float64" in verdict.message
+    single = compare("W1", reference.astype(np.float32), reference, SIZES, 1e-6, 1e-9)
+    assert single.diagnosis == "precision" and not single.correct
+    assert "float32 array" in single.message and "float64" in single.message
+
+
+def test_a_listed_variant_is_named_before_the_generic_diagnosis():
+    from grader.kinds.code_verdicts import Variant
+
+    rng = np.random.default_rng(4)
+    reference = rng.normal(size=(5, 1))
+    wrong = reference * 0.5  # would otherwise read as "divided by 2"
+    variant = Variant("mistake:3", "φ′ is missing.", wrong.copy())
+    verdict = compare("b1", wrong.ravel(), reference, SIZES, 1e-6, 1e-9, variants=[variant])
+    assert verdict.diagnosis == "mistake:3" and "φ′ is missing." in verdict.message
+
+
+def test_mistakes_stay_private_and_are_checked():
+    assert "mistakes" not in KIND.public(PART)
+    data = PART.model_dump()
+    data["mistakes"] = [{"outputs": {"W1": "grad(J, W1)"}, "feedback": "same"}]
+    bad = type(PART).model_validate(data)
+    assert any("reference's value" in message for _, message in KIND.check(bad, SPEC))
+
+
+def test_signature_message_stays_short():
+    from grader.kinds.code import signature_problem
+
+    source = "def backward(x, y=" + "+".join(["1"] * 500) + "):\n    pass\n"
+    message, names = signature_problem(source, "backward", list(PART.parameters))
+    assert "takes 2 parameters" in message and len(message) < 400 and names == {}
+
+
+def test_the_dashboard_names_a_listed_code_mistake():
+    from grader.services.dashboard import diagnosis_label
+
+    label = diagnosis_label(PART, "mistake:3")
+    assert label.startswith("listed mistake: W1 = grad(J, h) @ x.T + lam*W1"), label
+    assert KIND.mistake_answers(PART)[6].startswith("b1 = grad(J, b1) + lam*b1")

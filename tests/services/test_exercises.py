@@ -103,3 +103,40 @@ def test_stored_spec_keeps_the_order_of_model_and_dims(app, exercise_dir):
         spec = spec_of(current_version("backprop-bias"))
     assert list(spec.model) == ["z", "h", "o", "L", "s", "J"]
     assert list(spec.dims) == ["d", "h", "q"]
+
+
+def test_a_draft_or_retired_exercise_takes_no_submission(imported):
+    from grader.services.exercises import current_version, set_status
+    from grader.services.grading import submit
+    from grader.services.users import lms_user
+
+    with imported.app_context():
+        user = lms_user("s-status")
+        for status in ("draft", "retired"):
+            set_status("jacobian-shape", status)
+            with pytest.raises(ExerciseNotFound):
+                current_version("jacobian-shape")
+            with pytest.raises(ExerciseNotFound):
+                submit("jacobian-shape", user, {"shape": "n×m"}, "api")
+            assert current_version("jacobian-shape", closed=True).exercise.status == status
+        set_status("jacobian-shape", "hidden")  # open to whoever has the link, not listed
+        assert submit("jacobian-shape", user, {"shape": "n×m"}, "api")[0].score == 1
+        with pytest.raises(ValueError):
+            set_status("jacobian-shape", "gone")
+
+
+def test_an_import_whose_self_test_fails_writes_nothing_unless_as_draft(app, tmp_path):
+    from grader.services.exercises import SelfTestFailed
+    from tests.conftest import EXERCISES
+
+    text = (EXERCISES / "jacobian-shape.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "wrong.yaml"
+    path.write_text(text + '  - {part: shape, answer: "m×n", correct: true}\n', encoding="utf-8")
+    with app.app_context():
+        with pytest.raises(SelfTestFailed) as info:
+            import_exercises([path], selftest=True)
+        assert info.value.reports[0].slug == "jacobian-shape"
+        assert _count(app, Exercise) == 0
+        report = import_exercises([path], selftest=True, failing_as_draft=True)
+        assert report.drafts == ["jacobian-shape"]
+        assert db.session.scalar(select(Exercise.status)) == "draft"

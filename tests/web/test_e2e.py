@@ -148,8 +148,12 @@ def sign_in(page: Page, base: str, email: str) -> None:
 
 
 def submit_form(page: Page, base: str) -> None:
-    """Submit the exercise form and wait for the submission's page."""
+    """Submit the exercise form (confirming blank parts when asked) and wait for the
+    submission's page."""
     page.get_by_role("button", name="Submit for grading").click()
+    dialog = page.locator("#confirm-blank")
+    if dialog.is_visible():
+        dialog.get_by_role("button", name="Submit anyway").click()
     page.wait_for_url(f"{base}/submissions/*")
 
 
@@ -221,23 +225,22 @@ def test_preview_marks_the_error_and_invalid_answers_are_kept(page, server):
     page.locator("#answer-dh_dz").fill("h×h")
     page.expected_statuses.add(422)
     page.get_by_role("button", name="Submit for grading").click()
-    page.locator(".flash-error").wait_for()
-    assert "nothing was recorded" in page.locator(".flash-error").inner_text()
+    page.get_by_role("button", name="Submit anyway").click()  # four parts are blank
+    page.locator("#error-summary").wait_for()
+    assert "nothing was recorded" in page.locator("#error-summary").inner_text()
     assert page.locator("#answer-shape").input_value() == "n×?"
     assert page.locator("#answer-dh_dz").input_value() == "h×h"
     assert page.locator("#error-shape").is_visible()
 
 
-def test_graph_editor_builds_json_by_clicking(page, server, monkeypatch):
-    """The editor on a real exercise page (a graph widget shown for a shape part here, since
-    what is tested is the editor: it fills the hidden field and the edge list)."""
-    from grader.web import widgets
-
-    monkeypatch.setitem(widgets.WIDGETS, "shape", widgets.WIDGETS["graph"])
-    base, _ = server
+def test_graph_editor_builds_json_by_clicking(page, server):
+    """The editor on a real exercise page: it fills the hidden field and the edge list, and
+    reads names with the vocabulary the server sends with the part."""
+    base, app = server
+    need_exercise(app, "graph-bias")
     sign_in(page, base, "student@example.org")
-    page.goto(base + "/exercises/jacobian-shape")
-    editor = page.locator(".graph-editor[data-part=shape]")
+    page.goto(base + "/exercises/graph-bias")
+    editor = page.locator(".graph-editor[data-part=graph]")
     label = editor.get_by_label("Node label")
     for text, kind in (("x", "variable"), ("W1", "variable"), ("matmul", "operator")):
         label.fill(text)
@@ -514,8 +517,14 @@ def test_code_answer_is_run_and_graded(page, server):
     sign_in(page, base, "student@example.org")
     page.goto(base + "/exercises/backprop-code")
     area = page.locator("#answer-code")
-    assert "def backward" in area.input_value()  # the starter code
-    area.fill(CORRECT_CODE)
+    assert "def backward" in area.input_value()  # the starter code, also in the editor
+    assert "def backward" in page.locator("#part-code .cm-content").inner_text()
+    page.evaluate(
+        "([text]) => { const view = document.getElementById('answer-code').codeEditor;"
+        " view.dispatch({changes: {from: 0, to: view.state.doc.length, insert: text}}); }",
+        [CORRECT_CODE],
+    )
+    assert area.input_value() == CORRECT_CODE
     submit_form(page, base)
     page.get_by_text("Score 4 / 4").wait_for(timeout=20_000)
     assert "✓ correct" in page.locator("#part-code").inner_text()
@@ -532,3 +541,25 @@ def test_instructor_downloads_the_gradebook_csv(page, server):
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("email,")
     assert any("student@example.org" in line and "jacobian-shape" in line for line in lines[1:])
+
+
+def test_a_copied_session_cookie_stops_working_after_sign_out(page, browser, server):
+    """The cookie of a signed-in browser, copied into another browser, opens the pages until
+    the first one signs out; then the copy is sent to sign in too."""
+    base, app = server
+    with app.app_context():
+        create_user("copied-cookie@example.org", "student", PASSWORD)
+    sign_in(page, base, "copied-cookie@example.org")
+    thief = browser.new_context()
+    try:
+        thief.add_cookies(page.context.cookies())
+        stolen = thief.new_page()
+        stolen.goto(base + "/me")
+        assert stolen.url == base + "/me"
+        page.goto(base + "/me")
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url(base + "/login")
+        stolen.goto(base + "/me")
+        assert stolen.url.startswith(base + "/login")
+    finally:
+        thief.close()

@@ -108,7 +108,7 @@ def test_dashboard_shows_distribution_and_frequent_mistakes(client, users):
     assert "<strong>3</strong> submissions" in page
     assert "listed mistake: h×q" in page and "listed mistake: m×n" in page
     assert "<title>listed mistake: h×q: 2</title>" in page  # counted over both students
-    assert "✓ 2 of 3 answered" in page  # part shape: two right answers out of three
+    assert "✓ 2 of 3 graded" in page  # part shape: two right answers out of three
     assert "<title>no answer" not in page  # an unanswered part is not a mistake
 
 
@@ -153,7 +153,7 @@ def test_instructor_sees_any_submission_in_full(client, users):
 def test_grading_a_needs_review_part(imported, instructor):
     sid = _needs_review_submission(imported)
     page = instructor.get(f"/instructor/submissions/{sid}").get_data(as_text=True)
-    assert "⧗ waiting for an instructor’s review" in page and "Grade this part" in page
+    assert "◷ waiting for an instructor’s review" in page and "Grade this part" in page
     assert '<label for="score-dh_dz">' in page
     response = instructor.post(
         f"/instructor/submissions/{sid}/parts/dh_dz/review",

@@ -33,8 +33,8 @@ def test_exercise_page_has_one_labelled_input_per_part(student):
     # the choice part allows several options: checkboxes, each with its label
     assert page.count('type="checkbox"') == 4
     assert '<label for="answer-vector_or_matrix-dJ_do">' in page
-    assert "<math>" in page  # the prompt's $...$ as MathML
-    assert "answer-shape" in page and "e.g. n×m" in page
+    assert "<math alttext=" in page  # the prompt's $...$ as MathML, named
+    assert "answer-shape" in page and "e.g. a×b" in page
 
 
 def test_submit_shows_feedback_per_part(imported, student):

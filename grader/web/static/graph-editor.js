@@ -6,10 +6,52 @@
 
 (function () {
   const SVG = "http://www.w3.org/2000/svg";
-  const OPERATORS = new Set(["matmul", "@", "×", "·", "*", "⊙", "+", "-", "−", "add", "sub", "mul",
-    "sum", "mean", "phi", "φ", "ϕ", "l", "loss", "ℓ", "norm", "square", "sq", "^2", "exp", "log",
-    "tanh", "sigmoid", "relu", "softplus", "transpose", "ᵀ", "prod", "dot", "outer", "reg", "penalty"]);
-  const W = 640, H = 320, R = 22;
+  const W = 640, H = 320, R = 22;  // the smallest canvas; it grows with the graph (sizeCanvas)
+  const LAYER_GAP = 95, ROW_GAP = 62, MARGIN_X = 50, MARGIN_Y = 40;
+
+  // Reading a bare label as a variable or an operator, as the server's graph_parse does. The
+  // server sends the vocabulary (data-vocabulary): the exercise's names (normalised spelling ->
+  // name), Greek spellings, and every operator spelling. Rule: an exercise name is a variable,
+  // else an operator spelling is an operator, else a variable.
+  const SUBSCRIPTS = { "₀": "0", "₁": "1", "₂": "2", "₃": "3", "₄": "4", "₅": "5", "₆": "6", "₇": "7",
+    "₈": "8", "₉": "9", "⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6",
+    "⁷": "7", "⁸": "8", "⁹": "9" };
+  const DECORATION = /\\(?:mathbf|boldsymbol|mathrm|bm|vec)\s*/g;
+
+  function Vocabulary(data) {
+    this.names = data.names || {};
+    this.greek = data.greek || {};
+    this.operators = new Set(data.operators || []);
+    this.lowered = new Set(Array.from(this.operators, function (s) { return s.toLowerCase(); }));
+  }
+
+  Vocabulary.prototype.variableKey = function (label) {
+    let text = label.trim().replace(/^\$+|\$+$/g, "").replace(DECORATION, "");
+    text = text.replace(/[₀-₉⁰¹²³⁴-⁹]/g, function (c) { return SUBSCRIPTS[c]; });
+    text = text.replace(/[\s_^{}()⁽⁾₍₎\[\]]/g, "");
+    if (Object.prototype.hasOwnProperty.call(this.names, text)) return this.names[text];
+    return Object.prototype.hasOwnProperty.call(this.greek, text) ? this.greek[text] : text;
+  };
+
+  Vocabulary.prototype.spelled = function (text) {
+    return this.operators.has(text) || (text.length > 1 && this.lowered.has(text.toLowerCase()));
+  };
+
+  Vocabulary.prototype.isOperator = function (label) {
+    const text = label.trim().replace(/^\$+|\$+$/g, "").replace(DECORATION, "").trim();
+    if (this.spelled(text) || text === "^2" || text === "²") return true;
+    const match = /^(.*?)\s*([-+]?\d+(?:\.\d+)?)$/.exec(text);
+    if (!match || !match[1].trim()) return false;
+    const head = match[1].trim();
+    return this.spelled(head) || head === "^" || head === "/" || head === "*";
+  };
+
+  Vocabulary.prototype.typeOf = function (label) {
+    const core = label.split("#")[0].trim() || label;
+    const known = Object.values(this.names);
+    if (known.includes(this.variableKey(core))) return "variable";
+    return this.isOperator(core) ? "operator" : "variable";
+  };
 
   function el(name, attrs) {
     const node = document.createElementNS(SVG, name);
@@ -17,18 +59,18 @@
     return node;
   }
 
-  function guessType(label) {
-    const base = label.replace(/#\d+$/, "");
-    return OPERATORS.has(base) || OPERATORS.has(base.toLowerCase()) || /^[^A-Za-z0-9λ]+$/.test(base) ? "operator" : "variable";
-  }
-
   function Editor(root) {
     this.root = root;
+    let data = {};
+    try { data = JSON.parse(root.dataset.vocabulary || "{}"); } catch (e) { data = {}; }
+    this.vocabulary = new Vocabulary(data);
     this.hidden = root.querySelector("input.graph-json");
     this.text = root.querySelector("textarea.graph-edges");
     this.labelInput = root.querySelector("input.graph-label");
     this.svg = root.querySelector("svg.graph-canvas");
     this.svg.setAttribute("tabindex", "0");
+    this.width = W;
+    this.height = H;
     this.nodes = [];
     this.edges = [];
     this.selected = null;  // {node: id} or {edge: index}
@@ -66,7 +108,7 @@
     this.root.querySelector("button.graph-delete").addEventListener("click", function () { self.remove(); });
     this.root.querySelector("button.graph-relabel").addEventListener("click", function () { self.relabel(); });
     this.labelInput.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") { event.preventDefault(); self.add(guessType(self.labelInput.value.trim())); }
+      if (event.key === "Enter") { event.preventDefault(); self.add(self.vocabulary.typeOf(self.labelInput.value.trim())); }
     });
     this.text.addEventListener("input", function () { self.fromText(self.text.value); self.writeHidden(); self.render(); });
     this.svg.addEventListener("keydown", function (event) {
@@ -82,7 +124,7 @@
 
   Editor.prototype.point = function (event) {
     const box = this.svg.getBoundingClientRect();
-    return { x: (event.clientX - box.left) * W / box.width, y: (event.clientY - box.top) * H / box.height };
+    return { x: (event.clientX - box.left) * this.width / box.width, y: (event.clientY - box.top) * this.height / box.height };
   };
 
   Editor.prototype.nodeById = function (id) {
@@ -101,7 +143,7 @@
     this.counter += 1;
     const index = this.nodes.length;
     const node = { id: "n" + this.counter, label: label, type: type,
-                   x: 60 + (index % 6) * 100, y: 50 + Math.floor(index / 6) % 4 * 70 };
+                   x: 60 + (index % 6) * 100, y: 50 + Math.floor(index / 6) * 70 };
     this.nodes.push(node);
     this.labelInput.value = "";
     this.labelInput.focus();
@@ -142,8 +184,8 @@
     const p = this.point(event);
     if (!this.drag.moved && Math.hypot(p.x - this.drag.x0, p.y - this.drag.y0) < 4) return;
     this.drag.moved = true;
-    this.drag.node.x = Math.min(W - R, Math.max(R, p.x + this.drag.dx));
-    this.drag.node.y = Math.min(H - R, Math.max(R, p.y + this.drag.dy));
+    this.drag.node.x = Math.min(this.width - R, Math.max(R, p.x + this.drag.dx));
+    this.drag.node.y = Math.min(this.height - R, Math.max(R, p.y + this.drag.dy));
     this.render();
   };
 
@@ -182,7 +224,7 @@
   Editor.prototype.token = function (node, names) {
     // a bare name when its type is the one guessed from it, else [variable] or (operator)
     const name = names[node.id];
-    if (guessType(node.label) === node.type) return name;
+    if (this.vocabulary.typeOf(node.label) === node.type) return name;
     return node.type === "operator" ? "(" + name + ")" : "[" + name + "]";
   };
 
@@ -198,6 +240,7 @@
   };
 
   Editor.prototype.fromText = function (text) {
+    const vocabulary = this.vocabulary;
     const previous = {};
     const names = this.names();
     this.nodes.forEach(function (n) { previous[names[n.id]] = n; });
@@ -210,7 +253,7 @@
       if (!byName[name]) {
         const old = previous[name];
         byName[name] = { id: name, label: name.replace(/#\d+$/, ""),
-                         type: declared || (old ? old.type : guessType(name)),
+                         type: declared || (old ? old.type : vocabulary.typeOf(name)),
                          x: old ? old.x : undefined, y: old ? old.y : undefined };
         nodes.push(byName[name]);
       }
@@ -241,13 +284,35 @@
       });
       if (!changed) break;
     }
+    // one column per layer, one row per node of the layer: the canvas grows to hold them
+    // (sizeCanvas) and scrolls inside the page, so nodes never pile up at an edge
     const perLayer = {};
+    const taken = new Set(this.nodes.filter(function (n) { return which.indexOf(n) < 0 && n.x !== undefined; })
+      .map(function (n) { return Math.round(n.x) + "," + Math.round(n.y); }));
     which.forEach(function (n) {
       const d = depth[n.id];
-      perLayer[d] = (perLayer[d] || 0) + 1;
-      n.x = Math.min(W - R, 50 + d * 95);
-      n.y = Math.min(H - R, 40 + ((perLayer[d] - 1) % 5) * 62);
+      let row = perLayer[d] || 0;
+      while (taken.has(Math.round(MARGIN_X + d * LAYER_GAP) + "," + Math.round(MARGIN_Y + row * ROW_GAP))) row += 1;
+      perLayer[d] = row + 1;
+      n.x = MARGIN_X + d * LAYER_GAP;
+      n.y = MARGIN_Y + row * ROW_GAP;
+      taken.add(Math.round(n.x) + "," + Math.round(n.y));
     });
+  };
+
+  Editor.prototype.sizeCanvas = function () {
+    // the canvas holds every node with a margin; at least the original 640×320
+    let right = W, bottom = H;
+    this.nodes.forEach(function (n) {
+      right = Math.max(right, n.x + MARGIN_X + R);
+      bottom = Math.max(bottom, n.y + MARGIN_Y);
+    });
+    this.width = Math.ceil(right);
+    this.height = Math.ceil(bottom);
+    this.svg.setAttribute("viewBox", "0 0 " + this.width + " " + this.height);
+    this.svg.setAttribute("width", this.width);
+    this.svg.setAttribute("height", this.height);
+    this.svg.style.width = this.width + "px";
   };
 
   Editor.prototype.writeHidden = function () {
@@ -266,6 +331,7 @@
   Editor.prototype.render = function () {
     const self = this;
     const svg = this.svg;
+    this.sizeCanvas();
     svg.replaceChildren();
     const defs = el("defs", {});
     const marker = el("marker", { id: "arrow-" + this.root.dataset.part, viewBox: "0 0 10 10", refX: "10", refY: "5",
@@ -312,5 +378,6 @@
     });
   };
 
+  window.GraphVocabulary = Vocabulary;  // for tests that compare the editor with the server
   document.querySelectorAll(".graph-editor").forEach(function (root) { root.graphEditor = new Editor(root); });
 })();

@@ -19,14 +19,24 @@
       return;
     }
     if (data.valid) {
+      // "read as", not a tick: reading an answer says nothing about whether it is right
       const ok = document.createElement("span");
       ok.className = "ok";
       if (data.mathml) {
-        ok.innerHTML = data.mathml;  // MathML built and escaped by the server's formula renderer
+        ok.textContent = "read as ";
+        const math = document.createElement("span");
+        math.innerHTML = data.mathml;  // MathML built and escaped by the server's formula renderer
+        ok.append(math);
       } else {
         ok.textContent = "read as " + (data.source || "");
       }
       box.append(ok);
+      if (data.problem) {
+        const problem = document.createElement("div");
+        problem.className = "preview-error";
+        problem.textContent = "✗ " + data.problem.message;
+        box.append(problem);
+      }
       return;
     }
     const error = data.error || {};
@@ -61,11 +71,24 @@
       });
   }
 
+  // A part the server refused shows its error once, under the part; the preview takes over
+  // (and that error goes) when the student changes the answer.
+  function clearServerError(input) {
+    if (input.getAttribute("aria-invalid") !== "true") return;
+    const error = document.getElementById("error-" + input.dataset.part);
+    if (error) error.remove();
+    input.removeAttribute("aria-invalid");
+    input.setAttribute("aria-describedby", "prompt-" + input.dataset.part);
+    const section = input.closest("section.part");
+    if (section) section.classList.remove("has-error");
+  }
+
   for (const input of form.querySelectorAll("input[data-preview]")) {
     input.addEventListener("input", function () {
+      clearServerError(input);
       clearTimeout(timers.get(input));
       timers.set(input, setTimeout(function () { request(input); }, 250));
     });
-    if (input.value.trim()) request(input);
+    if (input.value.trim() && input.getAttribute("aria-invalid") !== "true") request(input);
   }
 })();

@@ -26,15 +26,16 @@ ROOT = Path(__file__).resolve().parents[2]
 SPEC = parse_exercise((ROOT / "exercises" / "backprop-code.yaml").read_text())
 # The reference answer, then a ``backward`` that prints a NUL and raises with a lone surrogate.
 HOSTILE = SPEC.examples[0].answer + (
-    "\n\ndef backward(*args, **kwargs):\n"
+    "\n\ndef backward(x, y, W1, b1, W2, b2, lam):\n"
     "    print('printed \\x00 nul')\n"
     "    raise ValueError('lone \\ud800 surrogate and \\x00 nul')\n"
 )
 PRINTS_ONLY = SPEC.examples[0].answer + (
     "\n\n_real = backward\n"
-    "def backward(*args, **kwargs):\n"
+    "def backward(x, y, W1, b1, W2, b2, lam):\n"
     "    print('printed \\x00 nul')\n"
-    "    return {k: v * 2 for k, v in _real(*args, **kwargs).items()}\n"  # wrong: prints shown
+    # a wrong answer, so the feedback shows what was printed
+    "    return {k: v * 2 for k, v in _real(x, y, W1, b1, W2, b2, lam).items()}\n"
 )
 
 

@@ -3,10 +3,10 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-# bubblewrap runs student code confined (grader/sandbox); the worker needs it, the web does not
-# run code but shares the image.
+# bubblewrap runs student code confined (grader/sandbox) under a seccomp filter compiled by
+# libseccomp; the worker needs both, the web does not run code but shares the image.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends bubblewrap \
+    && apt-get install -y --no-install-recommends bubblewrap libseccomp2 \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     grader_worker_metrics_port: int | None = Field(None, ge=1, le=65535)
     grader_worker_metrics_addr: str = "0.0.0.0"  # all interfaces: inside a container
 
+    # -- the sandbox (read by grader.sandbox itself, a library without Flask; listed here so
+    # that every variable is in one place): a delegated cgroup v2 directory for its limits
+    grader_sandbox_cgroup: Path | None = None
+
     # -- development only
     grader_sandbox_unconfined: bool = False
 

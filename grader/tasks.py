@@ -121,11 +121,19 @@ def init_celery(app: Flask) -> Celery:
 
 @celery_app.task(bind=True, name="grader.grade_deferred", max_retries=MAX_ATTEMPTS - 1)
 def grade_deferred_task(self: Task, submission_id: int) -> str:
-    """Grade the queued parts of a submission; retry on failure, then mark it ``error``."""
-    from grader.services.grading import finish_deferred, mark_failed
+    """Grade the queued parts of a submission; retry on failure, then mark it ``error``.
+
+    A result that was graded but could not be stored is never retried: a retry would run the
+    student's code again. The submission is marked ``error`` at once (an instructor regrades).
+    """
+    from grader.services.grading import ResultNotStored, finish_deferred, mark_failed
 
     try:
         return finish_deferred(submission_id)
+    except ResultNotStored as exc:
+        log.exception("grading submission %s ran but its result was not stored", submission_id)
+        mark_failed(submission_id, str(exc))
+        return "error"
     except Exception as exc:  # the task must end in a stored state, never silently
         log.exception(
             "grading submission %s failed (attempt %s)", submission_id, self.request.retries + 1

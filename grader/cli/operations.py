@@ -15,11 +15,11 @@ def sandbox() -> None:
 
 @sandbox.command("check")
 def sandbox_check() -> None:
-    """Report whether this host can run student code confined (exit 1 if not)."""
+    """Report the sandbox's active protections (exit 1 when a required one is missing)."""
     from grader.sandbox import check_sandbox
 
-    ok, reason = check_sandbox()
-    click.echo(("ok: " if ok else "unavailable: ") + reason)
+    ok, report = check_sandbox()
+    click.echo(("ok: " if ok else "unavailable: ") + report, err=not ok)
     if not ok:
         sys.exit(1)
 

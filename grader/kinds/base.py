@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -63,6 +64,25 @@ class Mistake(BaseModel):
     feedback: str = Field(min_length=1, max_length=2000)
 
 
+# What no storage takes: NUL (PostgreSQL text and jsonb) and lone surrogates (not UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """Return ``value`` with every string in it (dict keys too, at any depth) made storable.
+
+    A NUL or a lone surrogate, which a student's code can print or raise, becomes U+FFFD: no
+    database, JSON encoder or terminal refuses the result. Other values are returned as they are.
+    """
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(storable(v) for v in value)
+    return value
+
+
 @dataclass(frozen=True)
 class PartResult:
     """The grade of one part: what the student sees, plus a machine-readable diagnosis.
@@ -81,16 +101,20 @@ class PartResult:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the result as a JSON-ready dict (the ``parts`` entries of the result object)."""
+        """Return the result as a JSON-ready dict (the ``parts`` entries of the result object).
+
+        This is where every feedback leaves a kind for storage or display: its text is made
+        ``storable`` here, once for all kinds.
+        """
         return {
             "id": self.part_id,
             "score": self.score,
             "max_score": self.max_score,
             "correct": self.correct,
-            "feedback": self.feedback,
+            "feedback": storable(self.feedback),
             "status": self.status,
-            "diagnosis": self.diagnosis,
-            "details": copy.deepcopy(self.details) if self.details else {},
+            "diagnosis": storable(self.diagnosis),
+            "details": storable(copy.deepcopy(self.details)) if self.details else {},
         }
 
     @classmethod

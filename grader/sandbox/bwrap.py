@@ -73,10 +73,16 @@ def _interpreter_binds() -> list[str]:
             shared = str(Path(libdir) / soname)
             args += ["--ro-bind", shared, shared]
     args += ["--ro-bind", str(stdlib), str(stdlib)]
-    for masked in (stdlib / "site-packages", stdlib / "dist-packages"):
-        if masked.is_dir():
-            args += ["--tmpfs", str(masked)]
+    for masked in masked_dirs():
+        # ``--remount-ro /`` does not reach mounts below it: the mask is made read-only itself
+        args += ["--size", "4096", "--tmpfs", str(masked), "--remount-ro", str(masked)]
     return args
+
+
+def masked_dirs() -> list[Path]:
+    """Return the interpreter's site directories hidden by an empty, read-only tmpfs."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
+    return [p for p in (stdlib / "site-packages", stdlib / "dist-packages") if p.is_dir()]
 
 
 def _system_binds() -> list[str]:
@@ -97,8 +103,11 @@ def _system_binds() -> list[str]:
     return args
 
 
-def zygote_command(packages: tuple[str, ...], confined: bool) -> list[str]:
-    """Return the argv that starts a zygote (under bwrap when ``confined``).
+def zygote_command(
+    packages: tuple[str, ...], confined: bool, seccomp_fd: int | None = None
+) -> list[str]:
+    """Return the argv that starts a zygote (under bwrap when ``confined``); bwrap loads the
+    seccomp program readable from ``seccomp_fd`` (inherited by bwrap) for the zygote.
 
     Raises SandboxSetupError when bwrap or a package is missing.
     """
@@ -143,6 +152,9 @@ def zygote_command(packages: tuple[str, ...], confined: bool) -> list[str]:
         "/proc",
         "--dev",
         "/dev",
+        # the zygote's own /tmp; every job mounts a fresh, capped one over it
+        "--size",
+        "1048576",
         "--tmpfs",
         "/tmp",
         "--dir",
@@ -153,6 +165,7 @@ def zygote_command(packages: tuple[str, ...], confined: bool) -> list[str]:
         "/dev",
         "--remount-ro",
         "/",
+        *(["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []),
         python,
         "-I",
         "-S",

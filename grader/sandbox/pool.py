@@ -18,7 +18,9 @@ import threading
 import time
 
 from .bwrap import SANDBOX_ENV, SandboxSetupError, zygote_command
+from .cgroup import ZygoteCgroup, configured_parent
 from .child import wire
+from .seccomp_policy import job_filter, zygote_filter
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 20.0
@@ -51,22 +53,35 @@ class Zygote:
         """Start the zygote and wait until numpy is imported. Raises ZygoteError."""
         self.confined = confined
         self.jobs = 0
-        try:
-            argv = zygote_command(packages, confined)
-        except SandboxSetupError as exc:
-            raise ZygoteError(str(exc)) from exc
-        self._stderr = tempfile.TemporaryFile()
-        started = time.monotonic()
-        self.process = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=dict(SANDBOX_ENV),
-            start_new_session=True,
-            close_fds=True,
-            cwd="/",
-        )
+        self.cgroup: ZygoteCgroup | None = None
+        self.last_job_oom = False
+        # bwrap reads the zygote's seccomp program from an inherited file
+        with tempfile.TemporaryFile() as zygote_seccomp:
+            try:
+                self._seccomp = job_filter() if confined else b""
+                zygote_seccomp.write(zygote_filter() if confined else b"")
+                zygote_seccomp.seek(0)
+                fd = zygote_seccomp.fileno() if confined else None
+                argv = zygote_command(packages, confined, seccomp_fd=fd)
+                parent = configured_parent() if confined else None
+                if parent is not None:
+                    self.cgroup = ZygoteCgroup(parent)
+                    argv = self.cgroup.wrap(argv)
+            except SandboxSetupError as exc:
+                raise ZygoteError(str(exc)) from exc
+            self._stderr = tempfile.TemporaryFile()
+            started = time.monotonic()
+            self.process = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=dict(SANDBOX_ENV),
+                start_new_session=True,
+                close_fds=True,
+                pass_fds=(fd,) if fd is not None else (),
+                cwd="/",
+            )
         try:
             self._receive(started + START_TIMEOUT, 1 << 16)
         except ZygoteError as exc:
@@ -98,13 +113,20 @@ class Zygote:
         """
         deadline = time.monotonic() + header["limits"]["wall_seconds"] + REPLY_GRACE
         self.jobs += 1
+        self.last_job_oom = False
         try:
+            if self.cgroup is not None:
+                limits = header["limits"]
+                self.cgroup.limit_job(limits["memory_bytes"], limits["tmpfs_bytes"])
             wire.write_message(
                 self.process.stdin.fileno(),  # type: ignore[union-attr]
-                [json.dumps(header).encode(), source, inputs],
+                [json.dumps(header).encode(), source, inputs, self._seccomp],
                 os.write,
             )
-            return self._receive(deadline, MAX_REPLY)
+            reply = self._receive(deadline, MAX_REPLY)
+            if self.cgroup is not None:
+                self.last_job_oom = self.cgroup.job_ran_out_of_memory()
+            return reply
         except (OSError, ZygoteError) as exc:
             self.kill()
             raise ZygoteError(f"the sandbox stopped answering: {exc}") from exc
@@ -126,6 +148,8 @@ class Zygote:
             except OSError:
                 pass
         self._stderr.close()
+        if self.cgroup is not None:
+            self.cgroup.remove()
 
 
 class ZygotePool:

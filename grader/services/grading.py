@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from grader.extensions import db
-from grader.kinds.base import ERROR, INVALID, QUEUED, GradingContext, PartResult
+from grader.kinds.base import ERROR, INVALID, QUEUED, GradingContext, PartResult, storable
 from grader.kinds.registry import get_kind
 from grader.kinds.spec import ExerciseSpec
 from grader.metrics import count_submission, observe_grading
@@ -264,10 +264,16 @@ def _in_spec_order(spec: ExerciseSpec, results: list[PartResult]) -> list[PartRe
     return sorted(results, key=lambda r: order[r.part_id])
 
 
+class ResultNotStored(RuntimeError):
+    """The queued parts were graded (the student's code ran) but the result was not stored."""
+
+
 def finish_deferred(submission_id: int) -> str:
     """Grade the queued parts of a submission and store the result; return its new status.
 
     Idempotent: a submission that is no longer queued is left alone (a redelivered task).
+    Raises ResultNotStored when grading ran but storing failed: the caller must not grade
+    again (that would run the student's code again), only record the failure.
     """
     submission = db.session.get(Submission, submission_id)
     if submission is None or submission.status != Status.QUEUED:
@@ -276,22 +282,36 @@ def finish_deferred(submission_id: int) -> str:
     waiting = {p["id"] for p in submission.parts if p.get("status") == QUEUED}
     fresh = grade_answers(spec, submission.answers, submission.seed, only=lambda p: p.id in waiting)
     by_id = {r.part_id: r.to_dict() for r in fresh}
+    parts = [by_id.get(p["id"], p) for p in submission.parts]
+    try:
+        status = _store_deferred(submission, parts)
+    except Exception as exc:
+        db.session.rollback()
+        raise ResultNotStored(
+            f"the graded result could not be stored: {type(exc).__name__}: {exc}"
+        ) from exc
+    if status != "skipped":
+        count_submission(spec.slug, (p.kind for p in spec.parts), status)
+    return status
+
+
+def _store_deferred(submission: Submission, parts: list[dict[str, Any]]) -> str:
+    """Store the graded ``parts`` of a queued submission; return its new status or "skipped"."""
     # First writer wins: a task delivered twice (broker redelivery and the sweeper) may grade
     # in two places at once; only the update that still finds the row queued stores anything
     # (it also locks the row until this transaction ends).
     claimed: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
         update(Submission)
-        .where(Submission.id == submission_id, Submission.status == Status.QUEUED)
+        .where(Submission.id == submission.id, Submission.status == Status.QUEUED)
         .values(graded_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
         db.session.rollback()
         return "skipped"
-    record_parts(submission, [by_id.get(p["id"], p) for p in submission.parts])
+    record_parts(submission, parts)
     status = submission.status
     db.session.commit()
-    count_submission(spec.slug, (p.kind for p in spec.parts), status)
     return status
 
 
@@ -309,7 +329,7 @@ def mark_failed(submission_id: int, reason: str) -> None:
     record_parts(
         submission, [p | failed if p.get("status") == QUEUED else p for p in submission.parts]
     )
-    submission.error = reason[:2000]
+    submission.error = storable(reason[:2000])
     submission.graded_at = utcnow()
     slug, kinds = submission.version.exercise.slug, _kinds_of(submission)
     db.session.commit()

@@ -78,8 +78,10 @@ def no_leftovers():
     deadline = time.monotonic() + 2.0
     while len(descendants(os.getpid())) != expected and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert len(descendants(os.getpid())) == expected
-    assert nested_job_processes() == []
+    mine = descendants(os.getpid())
+    assert len(mine) == expected
+    # other test runs on the machine have job processes of their own: only ours count
+    assert [pid for pid in nested_job_processes() if pid in mine] == []
     assert sandbox_temp_dirs() <= before
 
 

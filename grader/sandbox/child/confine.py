@@ -5,7 +5,9 @@ namespace* (never on the host). For each job the monitor process calls ``isolate
 mount, pid, network and IPC namespaces; fresh tmpfs work directory, an empty /proc and
 /dev/shm), and the student's process calls ``drop_privileges`` before any student code runs:
 it empties the bounding, ambient, inheritable, permitted and effective capability sets, so the
-student can neither undo a mount nor regain a capability by executing a program.
+student can neither undo a mount nor regain a capability by executing a program, and loads the
+default-deny seccomp filter that the parent compiled with libseccomp
+(grader/sandbox/seccomp_policy.py).
 """
 
 import ctypes
@@ -75,57 +77,29 @@ def isolate_job(work_dir: str, tmpfs_bytes: int, max_files: int) -> None:
 
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
-_SECCOMP_RET_KILL_PROCESS = 0x80000000
-_SECCOMP_RET_ALLOW = 0x7FFF0000
-_SECCOMP_RET_EPERM = 0x00050000 | 1
-# audit arch and the process-creating syscalls (fork, vfork, clone, clone3) per machine
-_PROCESS_SYSCALLS = {
-    "x86_64": (0xC000003E, (56, 57, 58, 435)),
-    "aarch64": (0xC00000B7, (220, 435)),
-}
-
-
-class _SockFilter(ctypes.Structure):
-    _fields_ = [
-        ("code", ctypes.c_uint16),
-        ("jt", ctypes.c_uint8),
-        ("jf", ctypes.c_uint8),
-        ("k", ctypes.c_uint32),
-    ]
+_BPF_INSTRUCTION = 8  # struct sock_filter: u16 code, u8 jt, u8 jf, u32 k
 
 
 class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def forbid_new_processes() -> None:
-    """Install a seccomp filter: fork, vfork, clone and clone3 fail with EPERM.
+def install_filter(program: bytes) -> None:
+    """Load ``program``, a seccomp BPF program compiled by the parent with libseccomp.
 
-    The sandbox's uid maps to the service's uid; when that is root, the kernel does not
-    enforce RLIMIT_NPROC, so process creation is refused outright (numpy code needs neither
-    processes nor threads). Raises ConfinementError on an unknown architecture.
+    Requires no_new_privs (set by ``drop_privileges``). The filter stays for the life of the
+    process and everything it could start. Raises ConfinementError for an empty or malformed
+    program or when the kernel refuses it.
     """
-    machine = os.uname().machine
-    if machine not in _PROCESS_SYSCALLS:
-        raise ConfinementError(0, f"no seccomp filter for architecture {machine}")
-    arch, numbers = _PROCESS_SYSCALLS[machine]
-    ld_abs, jeq, ret = 0x20, 0x15, 0x06
-    n = len(numbers)
-    program = [
-        (ld_abs, 0, 0, 4),
-        (jeq, 1, 0, arch),
-        (ret, 0, 0, _SECCOMP_RET_KILL_PROCESS),
-        (ld_abs, 0, 0, 0),
-    ]
-    program += [(jeq, n - i, 0, nr) for i, nr in enumerate(numbers)]
-    program += [(ret, 0, 0, _SECCOMP_RET_ALLOW), (ret, 0, 0, _SECCOMP_RET_EPERM)]
-    filters = (_SockFilter * len(program))(*[_SockFilter(*op) for op in program])
-    fprog = _SockFprog(len(program), filters)
+    if not program or len(program) % _BPF_INSTRUCTION or len(program) > 4096 * _BPF_INSTRUCTION:
+        raise ConfinementError(0, "no valid seccomp filter was supplied")
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // _BPF_INSTRUCTION, ctypes.cast(buffer, ctypes.c_void_p))
     _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
 
 
-def drop_privileges() -> None:
-    """Drop every capability for good, forbid gaining privileges and creating processes.
+def drop_privileges(seccomp_program: bytes) -> None:
+    """Drop every capability for good, forbid gaining privileges, load the seccomp filter.
 
     Raises ConfinementError.
     """
@@ -138,4 +112,4 @@ def drop_privileges() -> None:
     data = (ctypes.c_uint32 * 6)()
     _check(_libc.capset(header, data), "capset")
     _check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "dumpable")
-    forbid_new_processes()
+    install_filter(seccomp_program)

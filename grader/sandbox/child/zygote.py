@@ -51,6 +51,29 @@ def _read_result_file(path: str, cap: int) -> bytes | None:
         os.close(fd)
 
 
+def _summary(data: bytes) -> dict | None:
+    """Return the harness's summary with only its known fields, or None when it is malformed.
+
+    The student's code can write ``meta.json`` itself: nesting, wrong types and huge numbers
+    are refused here, so nothing but flat text and small integers travels to the parent.
+    """
+    try:
+        meta = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    status, trace = meta.get("status"), meta.get("traceback", "")
+    problems, completed = meta.get("problems", {}), meta.get("completed", 0)
+    if not (isinstance(status, str) and isinstance(trace, str) and isinstance(problems, dict)):
+        return None
+    if type(completed) is not int or not 0 <= completed < 1 << 31:
+        return None
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in problems.items()):
+        return None
+    return {"status": status, "traceback": trace, "problems": problems, "completed": completed}
+
+
 def _write_new(path: str, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
@@ -62,7 +85,7 @@ def _write_new(path: str, data: bytes) -> None:
 
 
 def _student(
-    header: dict, work_dir: str, out_w: int, err_w: int, confined: bool, vm_base: int
+    header: dict, work_dir: str, out_w: int, err_w: int, seccomp: bytes | None, vm_base: int
 ) -> None:
     """In the student process: confine, set limits, run the harness. Never returns."""
     code = 70
@@ -73,10 +96,10 @@ def _student(
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         os.closerange(3, 1 << 16)
-        if confined:
+        if seccomp is not None:
             import confine
 
-            confine.drop_privileges()
+            confine.drop_privileges(seccomp)
         limits = header["limits"]
         cpu = max(1, int(limits["cpu_seconds"] + 0.999))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
@@ -137,7 +160,7 @@ def _collect(pid: int, out_r: int, err_r: int, deadline: float, cap: int) -> dic
 
 
 def _monitor(
-    header: dict, source: bytes, inputs: bytes, reply_fd: int, confined: bool, vm_base: int
+    header: dict, source: bytes, inputs: bytes, reply_fd: int, seccomp: bytes | None, vm_base: int
 ) -> None:
     """In the monitor process: run one job and answer the parent. Never returns."""
     limits = header["limits"]
@@ -146,9 +169,15 @@ def _monitor(
     outputs = b""
     streams = {"stdout": b"", "stderr": b""}
     work_dir = "/tmp"
+    confined = seccomp is not None
     try:
         if confined:
             import confine
+
+            # inherited by the student process: under a cgroup memory limit, the kernel's OOM
+            # killer takes it (the largest) rather than the zygote
+            with open("/proc/self/oom_score_adj", "w", encoding="ascii") as handle:
+                handle.write("1000")
 
             confine.isolate_job(work_dir, limits["tmpfs_bytes"], limits["max_files"])
         else:
@@ -161,7 +190,7 @@ def _monitor(
         if pid == 0:
             os.close(out_r)
             os.close(err_r)
-            _student(header, work_dir, out_w, err_w, confined, vm_base)
+            _student(header, work_dir, out_w, err_w, seccomp, vm_base)
         os.close(out_w)
         os.close(err_w)
         deadline = started + limits["wall_seconds"]
@@ -195,11 +224,11 @@ def _monitor(
                 f"the code exited (status {os.WEXITSTATUS(wait_status)}) before returning"
             )
         else:
-            try:
-                response["meta"] = json.loads(meta_bytes)
+            response["meta"] = _summary(meta_bytes)
+            if response["meta"] is None:
+                response["message"] = "the result summary (meta.json) was unreadable or malformed"
+            else:
                 response["status"] = "reported"
-            except ValueError:
-                response["message"] = "the result summary was unreadable"
         if not confined:
             import shutil
 
@@ -242,10 +271,13 @@ def main() -> None:
         except wire.WireError:
             return
         header = json.loads(frames[0])
+        # confined: the student's seccomp filter (compiled by the parent) comes with every job;
+        # without one the student process refuses to start (ConfinementError), failing closed
+        seccomp = (frames[3] if len(frames) > 3 else b"") if confined else None
         pid = os.fork()
         if pid == 0:
             os.close(request_fd)
-            _monitor(header, frames[1], frames[2], reply_fd, confined, vm_base)
+            _monitor(header, frames[1], frames[2], reply_fd, seccomp, vm_base)
         _, status = os.waitpid(pid, 0)
         if status != 0:
             crash = {"status": "crashed", "message": "sandbox monitor died", "meta": None}

@@ -137,6 +137,7 @@ from grader.engine.tensor import (
     counting,
     leaf,
     size_symbol,
+    sym_size,
 )
 
 l = squared_loss  # noqa: E741 - the chapter's name for the loss
@@ -209,6 +210,7 @@ __all__ = [
     "sigmoid",
     "sign",
     "size_symbol",
+    "sym_size",
     "softmax",
     "softplus",
     "sqrt",

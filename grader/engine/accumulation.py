@@ -41,11 +41,12 @@ from grader.engine.tensor import (
     ancestors,
     const,
     counting,
+    sym_size,
 )
 
 
 def _floats(sym_shape: tuple[Any, ...]) -> sympy.Expr:
-    return sympy.Mul(*[sympy.sympify(d) for d in sym_shape])
+    return sympy.Mul(*[sym_size(d) for d in sym_shape])
 
 
 @dataclass(frozen=True)

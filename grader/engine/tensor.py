@@ -27,6 +27,18 @@ Rule = Callable[["Tensor"], "Tensor | None"]
 SymDim: TypeAlias = int | sympy.Expr
 
 
+def sym_size(value: int | sympy.Expr) -> sympy.Expr:
+    """Return a size (an int or a sympy expression in size symbols) as a sympy expression.
+
+    Never parses text: a string here is a programming error, not something to evaluate.
+    """
+    if isinstance(value, sympy.Basic):
+        return value
+    if isinstance(value, int | np.integer):
+        return sympy.Integer(int(value))
+    raise TypeError(f"a size is an int or a sympy expression, not {type(value).__name__}")
+
+
 class EngineError(Exception):
     """Any error raised by the engine for a model it cannot build or differentiate."""
 
@@ -67,7 +79,7 @@ class Cost:
         """The multiplications as a sympy expression in the leaves' size symbols."""
         return sympy.Add(
             *[
-                count * sympy.Mul(*[sympy.sympify(d) for d in dims])
+                count * sympy.Mul(*[sym_size(d) for d in dims])
                 for dims, count in self.mult_shapes.items()
             ]
         )

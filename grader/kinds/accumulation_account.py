@@ -98,7 +98,7 @@ def _accounting(spec: ExerciseSpec, part: Any, values: Mapping[str, int]) -> Acc
     J, w = model[part.objective], model[part.wrt]
 
     def sym(expr: sympy.Expr) -> sympy.Expr:
-        return sympy.expand(sympy.sympify(expr).xreplace(one))
+        return sympy.expand(engine.sym_size(expr).xreplace(one))
 
     if part.measure in ("forward-passes", "reverse-passes"):
         if part.measure == "forward-passes":

@@ -167,3 +167,12 @@ def test_forward_mode_values_agree_with_torch_func_jvp() -> None:
         direction[j] = 1.0
         _, tangent = torch.func.jvp(output, (values["x"],), (direction,))
         assert np.allclose(do_dx.jacobian[:, j], tangent.numpy().reshape(-1), rtol=1e-10)
+
+
+def test_sizes_are_never_parsed_from_text():
+    """A size is an int or a sympy expression; text is refused, never evaluated."""
+    d = E.size_symbol("d")
+    assert E.sym_size(3) == 3
+    assert E.sym_size(2 * d) == 2 * d
+    with pytest.raises(TypeError):
+        E.sym_size("__import__('os').getpid()")

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.catalog import load_files
-from grader.kinds.formula_values import spec_plan
+from benchmarks.bench_formula import exercise_formulas
 from grader.mathexpr import Namespace, parse, to_source
 from grader.mathexpr.errors import FormulaError
 
@@ -84,28 +83,6 @@ def test_tricky_forms(text, expected):
         with pytest.raises(FormulaError) as caught:
             parse(text, NS)
         assert (type(caught.value).__name__, caught.value.column) == expected
-
-
-def exercise_formulas() -> list[tuple[str, Namespace]]:
-    """Every formula of every exercise (references, answers, mistakes, examples), with the
-    namespace it is read in."""
-    found = []
-    for loaded in load_files(sorted((ROOT / "exercises").glob("*.yaml"))):
-        spec = loaded.spec
-        plan = spec_plan(spec)
-        for part in spec.parts:
-            prepared = plan.parts.get(part.id)
-            if prepared is None:
-                continue
-            found.append((part.reference, prepared.instructor_ns))
-            for text in [part.answer, *(m.answer for m in part.mistakes)]:
-                if text:
-                    found.append((text, prepared.student_ns))
-        for example in loaded.spec.examples:
-            prepared = plan.parts.get(example.part)
-            if prepared is not None and isinstance(example.answer, str):
-                found.append((example.answer, prepared.student_ns))
-    return found
 
 
 def test_every_exercise_formula_parses_and_prints_back():

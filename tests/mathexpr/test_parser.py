@@ -4,8 +4,6 @@ to the same tree), and a run of signs that does not recurse."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +12,6 @@ from benchmarks.bench_formula import exercise_formulas
 from grader.mathexpr import Namespace, parse, to_source
 from grader.mathexpr.errors import FormulaError
 
-ROOT = Path(__file__).resolve().parents[2]
 NS = Namespace.chapter().with_variables({"u": None, "v": None})
 
 # (text, canonical source it reads as) or (text, (error class, column)); recorded from the

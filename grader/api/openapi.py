@@ -222,11 +222,28 @@ LINKS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+def _course_links(links: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Return ``links`` for an operation under /courses/{course}/: to the same course's
+    operations, passing the course on."""
+    return {
+        name: link
+        | {
+            "operationId": "course_" + link["operationId"],
+            "parameters": link["parameters"] | {"course": "$request.path.course"},
+        }
+        for name, link in links.items()
+    }
+
+
 def _links(spec: dict[str, Any]) -> None:
-    """Attach ``LINKS`` to the success responses of their operations."""
+    """Attach ``LINKS`` to the success responses of their operations (and of their course
+    mirrors, linking within the course)."""
     for item in spec["paths"].values():
         for operation in item.values():
-            links = LINKS.get(operation.get("operationId", ""))
+            operation_id = operation.get("operationId", "")
+            links = LINKS.get(operation_id)
+            if operation_id.startswith("course_") and operation_id[7:] in LINKS:
+                links = _course_links(LINKS[operation_id[7:]])
             if not links:
                 continue
             for code, response in operation["responses"].items():
@@ -264,7 +281,11 @@ def _csv_gradebook(spec: dict[str, Any]) -> None:
     schema = ScorePage.model_json_schema(ref_template=template)
     spec["components"]["schemas"].update(schema.pop("$defs", {}))
     spec["components"]["schemas"]["ScorePage"] = schema
-    operation = spec["paths"]["/api/v1/scores"]["get"]
+    for path in ("/api/v1/scores", "/api/v1/courses/{course}/scores"):
+        _csv_response(spec["paths"][path]["get"], template)
+
+
+def _csv_response(operation: dict[str, Any], template: str) -> None:
     operation["responses"]["200"] = {
         "description": "OK",
         "headers": dict(RATE_LIMIT_HEADERS),
@@ -291,8 +312,11 @@ def document() -> dict[str, Any]:
         _csv_gradebook(spec)
         _plain_query_parameters(spec)
         _drop_unused_components(spec)
-        operation = spec["paths"]["/api/v1/exercises/{slug}/submissions"]["post"]
-        operation["parameters"].append(IDEMPOTENCY_HEADER)
+        for path in (
+            "/api/v1/exercises/{slug}/submissions",
+            "/api/v1/courses/{course}/exercises/{slug}/submissions",
+        ):
+            spec["paths"][path]["post"]["parameters"].append(IDEMPOTENCY_HEADER)
         spec["servers"] = [{"url": "/", "description": "this server"}]
         _document_cache["doc"] = spec
     return _document_cache["doc"]

@@ -12,9 +12,10 @@ from flask import Response, jsonify
 
 from grader.api.auth import require_scope
 from grader.api.blueprint import bp
+from grader.api.courses import acting_course, add_course_rule
 from grader.api.openapi import api_spec, responses
 from grader.api.problems import ApiProblem
-from grader.api.routes import version_or_404
+from grader.api.routes import assigned_or_404
 from grader.api.schemas import Preview, PreviewRequest
 from grader.services.exercises import spec_of
 from grader.services.preview import PreviewError, preview_answer
@@ -25,7 +26,7 @@ from grader.services.preview import PreviewError, preview_answer
 @api_spec.validate(
     json=PreviewRequest, resp=responses({200: Preview}, 400, 404, 413, 415, 422), tags=["exercises"]
 )
-def preview(slug: str, json: PreviewRequest) -> Response:
+def preview(slug: str, json: PreviewRequest, course: str | None = None) -> Response:
     """Preview an answer.
 
     How the server reads an answer, without grading or storing it: for formula and memory
@@ -33,8 +34,12 @@ def preview(slug: str, json: PreviewRequest) -> Response:
     shape parts the axes. 200 with valid=false when the answer cannot be read; 422 for
     kinds without a preview (choice, code, text, graph). Scope: submit.
     """
-    spec = spec_of(version_or_404(slug))
+    version, _ = assigned_or_404(acting_course(course), slug)
+    spec = spec_of(version)
     try:
         return jsonify(preview_answer(spec, json.part, json.answer))
     except PreviewError as exc:
         raise ApiProblem(422, exc.kind, "Unprocessable Content", str(exc)) from None
+
+
+add_course_rule("/exercises/<slug>/preview", preview, ["POST"])

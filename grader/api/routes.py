@@ -9,6 +9,7 @@ from flask import Response, g, jsonify, request, url_for
 
 from grader.api.auth import require_scope
 from grader.api.blueprint import bp
+from grader.api.courses import acting_course, add_course_rule, reading_course_ids
 from grader.api.openapi import api_spec, responses
 from grader.api.paging import decode_text_cursor, encode_text_cursor, page_links
 from grader.api.problems import ApiProblem
@@ -20,13 +21,9 @@ from grader.api.schemas import (
     Result,
     SubmissionRequest,
 )
-from grader.models import CourseRole
-from grader.services.courses import (
-    assignment_for,
-    default_course,
-    enrol_committed,
-    enrolment_of,
-)
+from grader.models import Assignment, Course, CourseRole
+from grader.services.access import submission_course_id
+from grader.services.courses import assignment_for, enrol_committed, enrolment_of
 from grader.services.exercises import (
     ExerciseNotFound,
     current_version,
@@ -48,6 +45,12 @@ IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,200}\Z"
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL; a larger one names nothing
 
 
+def exercise_not_found(slug: str) -> ApiProblem:
+    """Return the 404 problem for an exercise that does not exist or is not assigned in the
+    course the request acts in (one answer for both)."""
+    return ApiProblem(404, "exercise-not-found", "Not Found", f"No exercise {slug!r}.")
+
+
 def version_or_404(slug: str) -> Any:
     """Return the current version of exercise ``slug``; raise a 404 problem if there is none."""
     try:
@@ -55,23 +58,36 @@ def version_or_404(slug: str) -> Any:
             raise ExerciseNotFound(slug)  # no such slug can exist; do not ask the database
         return current_version(slug)
     except ExerciseNotFound:
-        raise ApiProblem(404, "exercise-not-found", "Not Found", f"No exercise {slug!r}.") from None
+        raise exercise_not_found(slug) from None
+
+
+def assigned_or_404(course: Course, slug: str) -> tuple[Any, Assignment]:
+    """Return the current version of exercise ``slug`` and its assignment in ``course``; raise
+    the 404 problem when there is no such exercise or ``course`` does not assign it."""
+    version = version_or_404(slug)
+    assignment = assignment_for(course, slug)
+    if assignment is None:
+        raise exercise_not_found(slug)
+    return version, assignment
 
 
 @bp.get("/exercises")
 @require_scope("read:scores")
 @api_spec.validate(
-    query=PageQuery, resp=responses({200: ExercisePage}, 400, 422), tags=["exercises"]
+    query=PageQuery, resp=responses({200: ExercisePage}, 400, 404, 422), tags=["exercises"]
 )
-def list_exercises(query: PageQuery) -> Response:
+def list_exercises(query: PageQuery, course: str | None = None) -> Response:
     """List exercises.
 
-    Every exercise's slug, title, current version, parts and max score, ordered by slug.
-    Scope: read:scores.
+    Every exercise assigned in the course: slug, title, current version, parts and max
+    score, ordered by slug. Scope: read:scores.
     """
     after = decode_text_cursor(query.cursor)
+    assigned = {a.exercise_id for a in acting_course(course).assignments}
     versions = [
-        v for v in list_current_versions(("live",)) if after is None or v.exercise.slug > after
+        v
+        for v in list_current_versions(("live",))
+        if v.exercise_id in assigned and (after is None or v.exercise.slug > after)
     ]
     page, more = versions[: query.limit], len(versions) > query.limit
     items = []
@@ -93,13 +109,14 @@ def list_exercises(query: PageQuery) -> Response:
 @bp.get("/exercises/<slug>")
 @require_scope("read:scores")
 @api_spec.validate(resp=responses({200: ExerciseDetail}, 404), tags=["exercises"])
-def get_exercise(slug: str) -> Response:
+def get_exercise(slug: str, course: str | None = None) -> Response:
     """Read an exercise.
 
     The public spec of the current version: prompts, sizes, variables and parts; never
-    references, keys or anticipated mistakes. Scope: read:scores.
+    references, keys or anticipated mistakes. 404 for an exercise the course does not
+    assign. Scope: read:scores.
     """
-    version = version_or_404(slug)
+    version, _ = assigned_or_404(acting_course(course), slug)
     return jsonify(spec_of(version).public() | {"version": version.number})
 
 
@@ -110,7 +127,7 @@ def get_exercise(slug: str) -> Response:
     resp=responses({200: Result, 201: Result, 202: Result}, *(400, 404, 413, 415, 422)),
     tags=["submissions"],
 )
-def create_submission(slug: str, json: SubmissionRequest) -> Response:
+def create_submission(slug: str, json: SubmissionRequest, course: str | None = None) -> Response:
     """Submit answers.
 
     Grades the answers of an LMS user (created on first use) and stores the submission:
@@ -127,16 +144,13 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
             "Bad Request",
             "Idempotency-Key must be 1 to 200 printable ASCII characters.",
         )
-    version = version_or_404(slug)
     token = g.api_token
-    course = token.course if token.course is not None else default_course()
-    assignment = assignment_for(course, slug)
-    if assignment is None:
-        raise ApiProblem(404, "exercise-not-found", "Not Found", f"No exercise {slug!r}.")
+    in_course = acting_course(course)
+    version, assignment = assigned_or_404(in_course, slug)
     try:
         user = lms_user(json.user, token.issuer)
-        if enrolment_of(course, user) is None:
-            enrol_committed(course, user, CourseRole.STUDENT)
+        if enrolment_of(in_course, user) is None:
+            enrol_committed(in_course, user, CourseRole.STUDENT)
         submission, created = submit(
             slug,
             user,
@@ -166,21 +180,36 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
     status = 202 if submission.status == "queued" else (201 if created else 200)
     response = jsonify(result_object(submission))
     response.status_code = status
-    response.headers["Location"] = url_for("api.get_submission", submission_id=submission.id)
+    if course is None:
+        location = url_for("api.get_submission", submission_id=submission.id)
+    else:
+        location = url_for("api.course_get_submission", course=course, submission_id=submission.id)
+    response.headers["Location"] = location
     return response
 
 
 @bp.get("/submissions/<int:submission_id>")
 @require_scope("read:scores")
 @api_spec.validate(resp=responses({200: Result}, 404), tags=["submissions"])
-def get_submission(submission_id: int) -> Response:
+def get_submission(submission_id: int, course: str | None = None) -> Response:
     """Read a submission's result.
 
-    The result object; poll it while status is "queued". Scope: read:scores.
+    The result object; poll it while status is "queued". 404 for a submission made in
+    another course. Scope: read:scores.
     """
+    reach = reading_course_ids(course)
     submission = find_submission(submission_id) if submission_id <= MAX_ID else None
+    if submission is not None and reach is not None:
+        if submission_course_id(submission) not in reach:
+            submission = None  # another course's: the same answer as none at all
     if submission is None:
         raise ApiProblem(
             404, "submission-not-found", "Not Found", f"No submission {submission_id}."
         )
     return jsonify(result_object(submission))
+
+
+add_course_rule("/exercises", list_exercises, ["GET"])
+add_course_rule("/exercises/<slug>", get_exercise, ["GET"])
+add_course_rule("/exercises/<slug>/submissions", create_submission, ["POST"])
+add_course_rule("/submissions/<int:submission_id>", get_submission, ["GET"])

@@ -234,6 +234,28 @@ class TokenCreate(_Request):
 
     name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
     scopes: list[Scope] = Field(default_factory=_default_scopes, min_length=1)
+    course: str | None = Field(
+        None,
+        pattern=SLUG_PATTERN,
+        description="The course the new token reaches (default: the creating token's course). "
+        "Only a token that reaches every course may name another course than its own.",
+    )
+    all_courses: bool = Field(
+        False,
+        description="Reach every course (needs the admin scope, and a creating token that "
+        "reaches every course).",
+    )
+    issuer: str | None = Field(
+        None,
+        min_length=1,
+        max_length=300,
+        pattern=PRINTABLE,
+        description="Identity provider of the users the token names (default api:<course>); "
+        "give a new token of the same LMS the old one's issuer so its users stay the same.",
+    )
+    expires_at: datetime | None = Field(
+        None, description="When the token stops working (ISO 8601 with an offset, future)"
+    )
 
 
 class TokenInfo(_Response):
@@ -242,7 +264,10 @@ class TokenInfo(_Response):
     id: int
     name: str
     scopes: list[str]
+    course: str | None = Field(description="The course it reaches; null: every course")
+    issuer: str
     created_at: str | None
+    expires_at: str | None
     last_used_at: str | None
     revoked_at: str | None
 
@@ -257,4 +282,23 @@ class TokenPage(_Response):
     """A page of tokens, newest first."""
 
     items: list[TokenInfo]
+    links: Links
+
+
+# ---------------------------------------------------------------------- courses
+
+
+class CourseInfo(_Response):
+    """A course the token reaches; its routes are under /api/v1/courses/{slug}/."""
+
+    slug: str
+    title: str
+    term: str | None
+    time_zone: str = Field(description="IANA name; times are stored in UTC, shown in this zone")
+
+
+class CoursePage(_Response):
+    """The courses the token reaches, by slug."""
+
+    items: list[CourseInfo]
     links: Links

@@ -1,4 +1,8 @@
-"""REST API v1: API tokens, created, listed and revoked by an admin token."""
+"""REST API v1: API tokens, created, listed and revoked by an admin token.
+
+An admin token of one course sees and makes only that course's tokens; another course's token
+is a 404, as if it did not exist. An admin token that reaches every course manages them all.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from sqlalchemy import select
 
 from grader.api.auth import require_scope
 from grader.api.blueprint import bp
+from grader.api.courses import course_not_found
 from grader.api.openapi import api_spec, responses
 from grader.api.paging import bad_cursor, decode_text_cursor, encode_text_cursor, page_links
 from grader.api.problems import ApiProblem
@@ -16,7 +21,8 @@ from grader.api.routes import MAX_ID
 from grader.api.schemas import PageQuery, TokenCreate, TokenCreated, TokenInfo, TokenPage
 from grader.extensions import db
 from grader.models import ApiToken
-from grader.services.scores import iso
+from grader.services.access import NoAccess, token_course
+from grader.services.scores import as_utc, iso
 from grader.services.users import UserError, create_token, revoke_token
 
 
@@ -26,7 +32,10 @@ def token_info(row: ApiToken) -> dict[str, Any]:
         "id": row.id,
         "name": row.name,
         "scopes": sorted(row.scope_set),
+        "course": row.course.slug if row.course is not None else None,
+        "issuer": row.issuer,
         "created_at": iso(row.created_at),
+        "expires_at": iso(row.expires_at),
         "last_used_at": iso(row.last_used_at),
         "revoked_at": iso(row.revoked_at),
     }
@@ -35,16 +44,42 @@ def token_info(row: ApiToken) -> dict[str, Any]:
 @bp.post("/tokens")
 @require_scope("admin")
 @api_spec.validate(
-    json=TokenCreate, resp=responses({201: TokenCreated}, 400, 413, 415, 422), tags=["tokens"]
+    json=TokenCreate, resp=responses({201: TokenCreated}, 400, 404, 413, 415, 422), tags=["tokens"]
 )
 def create_api_token(json: TokenCreate) -> Response:
     """Create a token.
 
     Returns the token's secret in "token", this once: only its SHA-256 is stored. Default
-    scopes: submit, read:scores. Scope: admin.
+    scopes: submit, read:scores. The new token reaches the creating token's course, or the
+    course named (a token that reaches every course may name any; another token only its
+    own: any other is a 404), or with all_courses every course. Scope: admin.
     """
+    creator = g.api_token
+    course = creator.course
+    if json.course is not None:
+        try:
+            course = token_course(creator, json.course)
+        except NoAccess:
+            raise course_not_found(json.course) from None
+    if json.all_courses and creator.course_id is not None:
+        raise ApiProblem(
+            403,
+            "insufficient-scope",
+            "Forbidden",
+            "Only a token that reaches every course may create one that does.",
+        )
+    expires_at = json.expires_at
+    if expires_at is not None and expires_at.tzinfo is not None:
+        expires_at = as_utc(expires_at)
     try:
-        row, secret = create_token(json.name, json.scopes, g.api_token.course)
+        row, secret = create_token(
+            json.name,
+            json.scopes,
+            None if json.all_courses else course,
+            all_courses=json.all_courses,
+            issuer=json.issuer,
+            expires_at=expires_at,
+        )
     except UserError as exc:
         raise ApiProblem(422, "invalid-token-request", "Unprocessable Content", str(exc)) from None
     response = jsonify(token_info(row) | {"token": secret})
@@ -58,11 +93,14 @@ def create_api_token(json: TokenCreate) -> Response:
 def list_api_tokens(query: PageQuery) -> Response:
     """List tokens.
 
-    Every token, newest first, with its scopes, last use and revocation time; never the
+    Every token of this token's course (of every course for an all-courses token), newest
+    first, with its scopes, course, issuer, expiry, last use and revocation time; never the
     secret. Scope: admin.
     """
     cursor = decode_text_cursor(query.cursor)
     statement = select(ApiToken).order_by(ApiToken.id.desc()).limit(query.limit + 1)
+    if g.api_token.course_id is not None:
+        statement = statement.where(ApiToken.course_id == g.api_token.course_id)
     if cursor is not None:
         if not cursor.isdigit():
             raise bad_cursor()
@@ -80,9 +118,13 @@ def revoke_api_token(token_id: int) -> Response:
     """Revoke a token.
 
     The token stops working at once; revoking it again changes nothing. Returns the token
-    with its revocation time. Scope: admin.
+    with its revocation time. Another course's token is a 404. Scope: admin.
     """
     if token_id > MAX_ID:
+        raise ApiProblem(404, "token-not-found", "Not Found", f"No token {token_id}.")
+    target = db.session.get(ApiToken, token_id)
+    own = g.api_token.course_id
+    if target is None or (own is not None and target.course_id != own):
         raise ApiProblem(404, "token-not-found", "Not Found", f"No token {token_id}.")
     try:
         row = revoke_token(token_id)

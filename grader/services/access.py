@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from grader.extensions import db
 from grader.models import (
@@ -24,7 +24,7 @@ from grader.models import (
     Submission,
     User,
 )
-from grader.services.courses import DEFAULT_COURSE, course_by_slug, CourseNotFound
+from grader.services.courses import DEFAULT_COURSE, CourseNotFound, course_by_slug
 
 STAFF_ROLES = (CourseRole.INSTRUCTOR, CourseRole.TA)
 SITE_ADMIN = "admin"
@@ -75,9 +75,7 @@ def can_manage(user: User, course: Course) -> bool:
     return role_in(user, course) in STAFF_ROLES
 
 
-def require_enrolment(
-    user: User, course: Course, roles: Iterable[str] | None = None
-) -> str:
+def require_enrolment(user: User, course: Course, roles: Iterable[str] | None = None) -> str:
     """Return ``user``'s role in ``course``; raise ``NoAccess`` unless they are enrolled with
     one of ``roles`` (None: any role). A site admin passes as an instructor."""
     role = role_in(user, course)
@@ -199,6 +197,17 @@ def token_course(token: ApiToken, slug: str) -> Course:
     if not token_reaches(token, course):
         raise NoAccess(slug)
     return course
+
+
+def users_in_reach(name: str, course_ids: Iterable[int] | None) -> list[int]:
+    """Return the ids of the users called ``name`` (an LMS user id, or an email) who are
+    enrolled in one of the courses ``course_ids`` (None: in any course or none)."""
+    query = select(User.id).where(or_(User.external_id == name, User.email == name.lower()))
+    if course_ids is not None:
+        query = query.where(
+            User.id.in_(select(Enrolment.user_id).where(Enrolment.course_id.in_(list(course_ids))))
+        )
+    return list(db.session.scalars(query))
 
 
 def in_courses(query: Select, course_ids: Iterable[int] | None) -> Select:

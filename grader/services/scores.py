@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, case, func, or_, select
 
 from grader.extensions import db
-from grader.models import Exercise, ExerciseVersion, Status, Submission, User
+from grader.models import Assignment, Exercise, ExerciseVersion, Status, Submission, User
 
 SCORED_STATUSES = (Status.GRADED, Status.NEEDS_REVIEW)
 CSV_COLUMNS = ("user_id", "exercise", "best_score", "max_score", "last_submission_at")
@@ -34,12 +34,14 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True)
 class ScoreFilter:
-    """Which submissions count: of one exercise (slug), one user (LMS id or email), a period."""
+    """Which submissions count: of one exercise (slug), one user (LMS id or email), a period,
+    made in some courses (their ids; None: anywhere, even outside every course)."""
 
     exercise: str | None = None
     user: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    course_ids: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,12 @@ def best_scores(
     if filters.user is not None:
         grouped = grouped.join(User, Submission.user_id == User.id).where(
             or_(User.external_id == filters.user, User.email == filters.user.lower())
+        )
+    if filters.course_ids is not None:
+        grouped = grouped.where(
+            Submission.assignment_id.in_(
+                select(Assignment.id).where(Assignment.course_id.in_(filters.course_ids))
+            )
         )
     if filters.since is not None:
         grouped = grouped.where(Submission.created_at >= as_utc(filters.since))

@@ -6,8 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from collections.abc import Callable
 from datetime import date
+from functools import wraps
 from pathlib import Path
+from typing import Any, TypeVar
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -18,6 +21,8 @@ from grader.catalog import CatalogError
 from grader.extensions import db
 from grader.kinds.registry import get_kind
 from grader.models import EXERCISE_STATUSES, SUBMISSION_STATUSES, Exercise, Submission
+from grader.services.access import require_manager, require_submission
+from grader.services.courses import default_course
 from grader.services.dashboard import (
     SubmissionFilter,
     class_overview,
@@ -40,10 +45,26 @@ from grader.web.student import submission_context
 
 PER_PAGE = 50
 MAX_IMPORT_FILES = 50
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_course_staff(view: F) -> F:
+    """Let through instructors (site role) who teach the course ``default`` (instructor or TA
+    there) and site admins: these pages show the catalogue and every exercise's submissions,
+    which is that course's business. Others: 403 for students, a 404 page for instructors of
+    other courses (who use their courses' pages)."""
+
+    @wraps(view)
+    @instructor_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        require_manager(signed_in_user(), default_course())
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
 
 
 @bp.get("/instructor")
-@instructor_required
+@default_course_staff
 def dashboard() -> ResponseReturnValue:
     """Show, per exercise, the best-score distribution and each part's frequent mistakes."""
     cards = []
@@ -80,7 +101,7 @@ STATUS_WORDS = {
 
 
 @bp.post("/instructor/exercises/<slug>/status")
-@instructor_required
+@default_course_staff
 def exercise_status(slug: str) -> ResponseReturnValue:
     """Set an exercise live, hidden, draft or retired; back to the dashboard."""
     status = request.form.get("status", "")
@@ -103,7 +124,7 @@ def _date_arg(name: str) -> date | None:
 
 
 @bp.get("/instructor/exercises/<slug>/submissions")
-@instructor_required
+@default_course_staff
 def exercise_submissions(slug: str) -> ResponseReturnValue:
     """List an exercise's submissions, filtered by user, status and date, newest first."""
     exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
@@ -172,20 +193,18 @@ def _render_detail(
 @bp.get("/instructor/submissions/<int:submission_id>")
 @instructor_required
 def instructor_submission(submission_id: int) -> ResponseReturnValue:
-    """Show one submission in full: answers, seed, per-part results, review forms."""
-    row = db.session.get(Submission, submission_id)
-    if row is None:
-        abort(404)
+    """Show one submission in full: answers, seed, per-part results, review forms. A 404 page
+    for a submission made in a course the instructor does not teach."""
+    row = require_submission(signed_in_user(), db.session.get(Submission, submission_id))
     return _render_detail(row)
 
 
 @bp.post("/instructor/submissions/<int:submission_id>/parts/<part_id>/review")
 @instructor_required
 def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
-    """Record the score and feedback of a part that needs review; recompute the submission."""
-    row = db.session.get(Submission, submission_id)
-    if row is None:
-        abort(404)
+    """Record the score and feedback of a part that needs review; recompute the submission.
+    A 404 page for a submission of a course the instructor does not teach."""
+    row = require_submission(signed_in_user(), db.session.get(Submission, submission_id))
     entered = {
         part_id: {
             "score": request.form.get("score", "")[:50],
@@ -209,7 +228,7 @@ def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/instructor/gradebook.csv")
-@instructor_required
+@default_course_staff
 def gradebook_csv() -> ResponseReturnValue:
     """Return the best score per user and exercise as CSV (one row per user and exercise)."""
     out = io.StringIO()
@@ -249,7 +268,7 @@ def gradebook_csv() -> ResponseReturnValue:
 
 
 @bp.route("/instructor/import", methods=["GET", "POST"])
-@instructor_required
+@default_course_staff
 def import_form() -> ResponseReturnValue:
     """Import exercise YAML files; show every problem with its file, line and field."""
     if request.method == "GET":

@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from grader.extensions import db
-from grader.models import Exercise, ExerciseVersion, Submission
+from grader.models import Assignment, Exercise, ExerciseVersion, Submission
+from grader.services.access import (
+    assigned_exercise_ids,
+    assignment_of_user,
+    enrolled_course_or_404,
+    require_submission,
+)
 from grader.services.dashboard import best_scores_for_user
 from grader.services.exercises import (
     ExerciseNotFound,
@@ -22,7 +28,7 @@ from grader.services.exercises import (
 )
 from grader.services.grading import AnswersRejected, InvalidAnswers, submit
 from grader.services.worked import worked_view
-from grader.web.auth import is_instructor, signed_in_user
+from grader.web.auth import signed_in_user
 from grader.web.blueprint import bp
 from grader.web.markdown import answers_mathml
 from grader.web.mathlabel import label_math
@@ -40,11 +46,16 @@ def index() -> ResponseReturnValue:
 @bp.get("/exercises")
 @login_required
 def exercises() -> ResponseReturnValue:
-    """List the exercises in the chapter's order (their ``order``, then title) with the
-    signed-in user's best score and number of attempts."""
+    """List the exercises assigned in the signed-in user's courses, in the chapter's order
+    (their ``order``, then title), with the user's best score and number of attempts."""
     best = best_scores_for_user(current_user.id)
     rows = []
-    specs = [spec_of(version) for version in list_current_versions(("live",))]
+    assigned = assigned_exercise_ids(signed_in_user())
+    specs = [
+        spec_of(version)
+        for version in list_current_versions(("live",))
+        if version.exercise_id in assigned
+    ]
     specs.sort(key=lambda s: (s.order is None, s.order or 0, s.title.casefold(), s.slug))
     for spec in specs:
         rows.append(
@@ -57,6 +68,16 @@ def exercises() -> ResponseReturnValue:
     return render_template("exercises.html", rows=rows)
 
 
+def _assignment_or_404(slug: str) -> Assignment:
+    """Return the assignment of ``slug`` the signed-in user works on: in the course named by
+    ``?course=<slug>`` (one they are enrolled in), else in the first of their courses that
+    assigns it. ``NoAccess`` (a 404 page) when none does."""
+    user = signed_in_user()
+    course_slug = request.args.get("course")
+    course = enrolled_course_or_404(user, course_slug[:100]) if course_slug else None
+    return assignment_of_user(user, slug, course)
+
+
 def _public_spec_or_404(slug: str) -> tuple[Any, dict[str, Any]]:
     try:
         version = current_version(slug)
@@ -66,13 +87,9 @@ def _public_spec_or_404(slug: str) -> tuple[Any, dict[str, Any]]:
 
 
 def visible_submission(submission_id: int) -> Submission:
-    """Return the submission if the signed-in user may see it; 404 if none, 403 if not theirs."""
-    submission = db.session.get(Submission, submission_id)
-    if submission is None:
-        abort(404)
-    if submission.user_id != current_user.id and not is_instructor(current_user):
-        abort(403)
-    return submission
+    """Return the submission if the signed-in user may see it: their own, or one made in a
+    course they teach (``services.access.can_see_submission``); a 404 page otherwise."""
+    return require_submission(signed_in_user(), db.session.get(Submission, submission_id))
 
 
 def submission_context(row: Submission) -> dict[str, Any]:
@@ -130,7 +147,9 @@ def _render_exercise(
 @bp.get("/exercises/<slug>")
 @login_required
 def exercise(slug: str) -> ResponseReturnValue:
-    """Show the prompt and one input per part; ``?from=<id>`` fills in an earlier submission."""
+    """Show the prompt and one input per part; ``?from=<id>`` fills in an earlier submission.
+    A 404 page for an exercise not assigned in any of the user's courses."""
+    _assignment_or_404(slug)
     version, public = _public_spec_or_404(slug)
     values: dict[str, Any] = {}
     earlier = request.args.get("from", type=int)
@@ -144,7 +163,9 @@ def exercise(slug: str) -> ResponseReturnValue:
 @bp.post("/exercises/<slug>")
 @login_required
 def submit_answers(slug: str) -> ResponseReturnValue:
-    """Grade the form's answers and show the feedback; unreadable answers re-show the form."""
+    """Grade the form's answers and show the feedback; unreadable answers re-show the form.
+    The submission counts in the assignment of one of the user's courses (404 if none)."""
+    assignment = _assignment_or_404(slug)
     version, public = _public_spec_or_404(slug)
     values = answers_from_form(request.form, public["parts"])
     answers = {key: value for key, value in values.items() if not is_blank(value)}
@@ -153,7 +174,7 @@ def submit_answers(slug: str) -> ResponseReturnValue:
             version, public, values, {}, "Answer at least one part before submitting.", 422
         )
     try:
-        submission, _ = submit(slug, signed_in_user(), answers, source="web")
+        submission, _ = submit(slug, signed_in_user(), answers, source="web", assignment=assignment)
     except InvalidAnswers as exc:
         errors = {result.part_id: result.feedback for result in exc.results}
         return _render_exercise(

@@ -25,6 +25,14 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/tokens"),
     ("get", "/api/v1/tokens"),
     ("delete", "/api/v1/tokens/{token_id}"),
+    ("get", "/api/v1/courses"),
+    # The same routes in a course named in the URL (DESIGN section 9).
+    ("get", "/api/v1/courses/{course}/exercises"),
+    ("get", "/api/v1/courses/{course}/exercises/{slug}"),
+    ("post", "/api/v1/courses/{course}/exercises/{slug}/preview"),
+    ("post", "/api/v1/courses/{course}/exercises/{slug}/submissions"),
+    ("get", "/api/v1/courses/{course}/submissions/{submission_id}"),
+    ("get", "/api/v1/courses/{course}/scores"),
 }
 
 
@@ -149,8 +157,12 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(fuzz_app, mode
     operations = [result.ok() for result in schema.get_all_operations()]
     # Revoking a token may revoke the fuzzer's own (then 401s follow): run DELETE last.
     for operation in sorted(operations, key=lambda op: op.method.upper() == "DELETE"):
-        # A random slug only finds 404s; the real one reaches validation and grading.
-        fixed = {"slug": "jacobian-shape"} if "{slug}" in operation.path else None
+        # A random slug or course only finds 404s; the real ones reach validation and grading.
+        fixed = {
+            name: value
+            for name, value in (("slug", "jacobian-shape"), ("course", "default"))
+            if "{" + name + "}" in operation.path
+        } or None
         strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed)
 
         _fuzz(strategy, statuses.setdefault(operation.label, set()))
@@ -199,6 +211,8 @@ def test_stateful_sequences_follow_the_links_without_errors(fuzz_app):
             # A real slug: a random one only finds 404s and no link is ever followed.
             if "slug" in parameters:
                 parameters["slug"] = "jacobian-shape"
+            if "course" in parameters:
+                parameters["course"] = "default"
             # Never revoke the fuzzer's own token: every later call would be a 401.
             if parameters.get("token_id") == own:
                 parameters["token_id"] = own + 10_000
@@ -225,5 +239,9 @@ def test_stateful_sequences_follow_the_links_without_errors(fuzz_app):
         )
     )
     assert steps and all(status < 500 for _, status in steps)
-    read_back = [s for label, s in steps if label.startswith("GET /api/v1/submissions")]
+    read_back = [
+        s
+        for label, s in steps
+        if label.startswith(("GET /api/v1/submissions", "GET /api/v1/courses/{course}/submissions"))
+    ]
     assert 200 in read_back, steps  # a link was followed to a submission that exists

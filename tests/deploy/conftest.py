@@ -83,13 +83,20 @@ def redis_url() -> Iterator[str]:
     client.close()
 
 
-def serve_app(tmp_path: Path, workers: int = 2, threads: int = 2, **settings: str):
-    """Serve the app (SQLite, exercises imported, a token) under gunicorn with
-    ``gunicorn.conf.py``; yield (base URL, token, log path, process, app)."""
+def serve_app(
+    tmp_path: Path,
+    workers: int = 2,
+    threads: int = 2,
+    url: str | None = None,
+    **settings: str,
+):
+    """Serve the app (on the database ``url``, default a new SQLite file; exercises imported, a
+    token) under gunicorn with ``gunicorn.conf.py``; yield (base URL, token, log path, process,
+    app)."""
     from grader.services.exercises import import_exercises
     from grader.services.users import create_token
 
-    url = f"sqlite:///{tmp_path / 'web.sqlite'}"
+    url = url or f"sqlite:///{tmp_path / 'web.sqlite'}"
     app = create_app(grader_config.TestConfig(url, tmp_path / "instance"))
     with app.app_context():
         upgrade()

@@ -134,7 +134,7 @@ def serve_app(
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded CI machine boots 2 workers slowly
         while True:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:

@@ -24,7 +24,7 @@ from grader.models import (
     Submission,
     User,
 )
-from grader.services.courses import DEFAULT_COURSE, CourseNotFound, course_by_slug
+from grader.services.courses import DEFAULT_COURSE, CourseNotFound, course_by_slug, default_course
 
 STAFF_ROLES = (CourseRole.INSTRUCTOR, CourseRole.TA)
 SITE_ADMIN = "admin"
@@ -142,24 +142,24 @@ def assigned_exercise_ids(user: User) -> set[int]:
     return set(db.session.scalars(query))
 
 
-def submission_course_id(submission: Submission) -> int | None:
-    """Return the id of the course ``submission`` was made in (None: made outside any)."""
-    if submission.assignment_id is None:
-        return None
-    return db.session.scalar(
-        select(Assignment.course_id).where(Assignment.id == submission.assignment_id)
-    )
+def submission_course_id(submission: Submission) -> int:
+    """Return the id of the course ``submission`` was made in; one made outside any course
+    (no assignment) counts as the course ``default``'s, where everything from before courses
+    lives."""
+    course_id = None
+    if submission.assignment_id is not None:
+        course_id = db.session.scalar(
+            select(Assignment.course_id).where(Assignment.id == submission.assignment_id)
+        )
+    return course_id if course_id is not None else default_course().id
 
 
 def can_see_submission(user: User, submission: Submission) -> bool:
     """Return True when ``user`` may see ``submission``: their own, or one made in a course
-    they manage. One made outside any course only its owner and site admins see."""
+    they manage (``submission_course_id``)."""
     if submission.user_id == user.id or is_site_admin(user):
         return True
-    course_id = submission_course_id(submission)
-    if course_id is None:
-        return False
-    course = db.session.get(Course, course_id)
+    course = db.session.get(Course, submission_course_id(submission))
     return course is not None and can_manage(user, course)
 
 

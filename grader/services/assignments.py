@@ -162,10 +162,7 @@ def _read_field(name: str, text: str, time_zone: str) -> Any:
     return READERS[name](text)
 
 
-def parse_policy(raw: Mapping[str, str | None], time_zone: str) -> dict[str, Any]:
-    """Return the policy fields that ``raw`` gives (field name -> text; a missing or None field
-    is left as it is) as values to store. Raises ``PolicyError`` naming every field that cannot
-    be read."""
+def _parse(raw: Mapping[str, str | None], time_zone: str) -> tuple[dict[str, Any], dict[str, str]]:
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name in POLICY_FIELDS:
@@ -180,14 +177,22 @@ def parse_policy(raw: Mapping[str, str | None], time_zone: str) -> dict[str, Any
             values[name] = _read_field(name, text, time_zone)
         except ValueError as exc:
             errors[name] = str(exc)
+    return values, errors
+
+
+def parse_policy(raw: Mapping[str, str | None], time_zone: str) -> dict[str, Any]:
+    """Return the policy fields that ``raw`` gives (field name -> text; a missing or None field
+    is left as it is) as values to store. Raises ``PolicyError`` naming every field that cannot
+    be read."""
+    values, errors = _parse(raw, time_zone)
     if errors:
         raise PolicyError(errors)
     return values
 
 
-def _check_order(assignment: Assignment) -> dict[str, str]:
-    times = [(name, getattr(assignment, name)) for name in TIME_FIELDS]
-    set_times = [(name, as_utc(value)) for name, value in times if value is not None]
+def _order_errors(times: Mapping[str, datetime | None]) -> dict[str, str]:
+    """Return an error for each time before an earlier one of opens, due, closes."""
+    set_times = [(name, as_utc(value)) for name, value in times.items() if value is not None]
     errors = {}
     for (first, early), (second, late) in zip(set_times, set_times[1:], strict=False):
         if late < early:
@@ -195,17 +200,21 @@ def _check_order(assignment: Assignment) -> dict[str, str]:
     return errors
 
 
-def apply_policy(assignment: Assignment, values: Mapping[str, Any]) -> Assignment:
-    """Set the policy ``values`` (from ``parse_policy``) on ``assignment`` (flushed, not
-    committed). Raises ``PolicyError`` when the times would be out of order (opens, due,
-    closes)."""
-    for name, value in values.items():
-        if name not in POLICY_FIELDS:
-            raise ValueError(f"not a policy field: {name}")
-        setattr(assignment, name, value)
-    errors = _check_order(assignment)
+def update_policy(assignment: Assignment, raw: Mapping[str, str | None]) -> Assignment:
+    """Set the policy text ``raw`` (see ``parse_policy``; times in the course's time zone) on
+    ``assignment`` (flushed, not committed). Raises ``PolicyError`` naming every field that
+    cannot be read and every time out of order (opens, due, closes); nothing is set then."""
+    values, errors = _parse(raw, assignment.course.time_zone)
+    times = {
+        name: values[name] if name in values else getattr(assignment, name)
+        for name in TIME_FIELDS
+        if name not in errors
+    }
+    errors.update({k: v for k, v in _order_errors(times).items() if k not in errors})
     if errors:
-        raise PolicyError(errors)
+        raise PolicyError({name: errors[name] for name in POLICY_FIELDS if name in errors})
+    for name, value in values.items():
+        setattr(assignment, name, value)
     db.session.flush()
     return assignment
 
@@ -220,14 +229,13 @@ def assign(
     exercise = db.session.scalar(select(Exercise).where(Exercise.slug == exercise_slug))
     if exercise is None:
         raise CourseError(f"there is no exercise {exercise_slug!r}; import it first")
-    values = parse_policy(raw, course.time_zone)
     existed = db.session.scalar(
         select(Assignment.id).where(
             Assignment.course_id == course.id, Assignment.exercise_id == exercise.id
         )
     )
     try:
-        assignment = apply_policy(ensure_assignment(course, exercise), values)
+        assignment = update_policy(ensure_assignment(course, exercise), raw)
     except PolicyError:
         db.session.rollback()
         raise

@@ -18,12 +18,11 @@ from grader.services.assignments import (
     POLICY_FIELDS,
     TIME_FIELDS,
     PolicyError,
-    apply_policy,
     assign,
     course_time,
     local_input,
-    parse_policy,
     unassigned_exercises,
+    update_policy,
 )
 from grader.services.course_gradebook import course_gradebook, gradebook_csv
 from grader.services.courses import (
@@ -137,11 +136,10 @@ def assignment_edit(slug: str, assignment_id: int) -> ResponseReturnValue:
     """Show an assignment's policy form (times in the course's time zone); on POST store it."""
     course = staff_course(slug, manage=True)
     assignment = _assignment(course, assignment_id)
-    zone = course.time_zone
     if request.method == "GET":
         form = {
             name: (
-                local_input(getattr(assignment, name), zone)
+                local_input(getattr(assignment, name), course.time_zone)
                 if name in TIME_FIELDS
                 else _shown(getattr(assignment, name))
             )
@@ -150,7 +148,7 @@ def assignment_edit(slug: str, assignment_id: int) -> ResponseReturnValue:
         return _policy_form(course, assignment, form, {})
     form = {name: request.form.get(name, "")[:100] for name in POLICY_FIELDS}
     try:
-        apply_policy(assignment, parse_policy(form, zone))
+        update_policy(assignment, form)
         db.session.commit()
     except PolicyError as exc:
         db.session.rollback()

@@ -212,6 +212,9 @@ def test_policy_errors_name_every_field_and_change_nothing(course_app):
         db.session.expire_all()
         stored = course.assignments[0]
         assert stored.closes_at is None and stored.points is None
+        with pytest.raises(PolicyError):
+            assign(course, "multi-gpu", {"points": "-1"})
+        assert [a.exercise.slug for a in course_by_slug("ml").assignments] == ["jacobian-shape"]
         with pytest.raises(CourseError, match="no exercise 'nope'"):
             assign(course, "nope", {})
 

@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from grader.extensions import db
-from grader.models import ROLES, ApiToken, Course, User, utcnow
-from grader.services.courses import default_course
+from grader.models import ROLES, ApiToken, Course, CourseRole, User, utcnow
+from grader.services.courses import default_course, enrol
 from grader.services.scores import as_utc
 
 SCOPES = ("submit", "read:scores", "admin")
@@ -30,7 +30,9 @@ class UserError(ValueError):
 
 
 def create_user(email: str, role: str, password: str | None = None) -> User:
-    """Create a user with a hashed password; raise ``UserError`` for bad or duplicate input."""
+    """Create a user with a hashed password, enrolled in the course ``default`` (instructors
+    and admins as instructors, like migration 0006); raise ``UserError`` for bad or duplicate
+    input."""
     if not _EMAIL.match(email or ""):
         raise UserError(f"{email!r} is not an email address")
     if role not in ROLES:
@@ -44,6 +46,9 @@ def create_user(email: str, role: str, password: str | None = None) -> User:
     )
     db.session.add(user)
     try:
+        db.session.flush()
+        course_role = CourseRole.STUDENT if role == "student" else CourseRole.INSTRUCTOR
+        enrol(default_course(), user, course_role)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from grader.extensions import login_manager
+from grader.services.access import NoAccess
 
 bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
@@ -70,6 +71,12 @@ def _csrf_error(exc: CSRFError) -> tuple[str, int]:
     return error_page(
         400, "The form had expired or came from another site. Reload the page and submit again."
     )
+
+
+@bp.errorhandler(NoAccess)
+def _no_access(exc: NoAccess) -> tuple[str, int]:
+    # A course, submission or user out of the signed-in user's reach looks like none at all.
+    return error_page(404)
 
 
 @bp.errorhandler(HTTPException)

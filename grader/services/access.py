@@ -24,7 +24,7 @@ from grader.models import (
     Submission,
     User,
 )
-from grader.services.courses import DEFAULT_COURSE, course_by_slug, CourseNotFound
+from grader.services.courses import DEFAULT_COURSE, CourseNotFound, course_by_slug
 
 STAFF_ROLES = (CourseRole.INSTRUCTOR, CourseRole.TA)
 SITE_ADMIN = "admin"
@@ -75,9 +75,7 @@ def can_manage(user: User, course: Course) -> bool:
     return role_in(user, course) in STAFF_ROLES
 
 
-def require_enrolment(
-    user: User, course: Course, roles: Iterable[str] | None = None
-) -> str:
+def require_enrolment(user: User, course: Course, roles: Iterable[str] | None = None) -> str:
     """Return ``user``'s role in ``course``; raise ``NoAccess`` unless they are enrolled with
     one of ``roles`` (None: any role). A site admin passes as an instructor."""
     role = role_in(user, course)

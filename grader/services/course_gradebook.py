@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from grader.extensions import db
 from grader.models import Assignment, Course, CourseRole, Enrolment, Status, Submission, User
+from grader.services.access import STAFF_ROLES
 from grader.services.assignments import course_time
-from grader.services.courses import STAFF_ROLES
 from grader.services.exercises import list_current_versions, spec_of
 from grader.services.scores import as_utc, csv_number, csv_safe
 

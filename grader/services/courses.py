@@ -148,28 +148,6 @@ def next_attempt(assignment: Assignment, user: User) -> int:
     return 1 if last is None else last + 1
 
 
-STAFF_ROLES = (CourseRole.TA, CourseRole.INSTRUCTOR)
-
-
-def courses_for(user: User) -> list[Course]:
-    """Return the courses ``user`` teaches (instructor or TA there), by slug; a site admin
-    gets every course."""
-    query = select(Course).order_by(Course.slug)
-    if user.role != "admin":
-        query = query.join(Enrolment, Enrolment.course_id == Course.id).where(
-            Enrolment.user_id == user.id, Enrolment.role.in_([str(r) for r in STAFF_ROLES])
-        )
-    return list(db.session.scalars(query))
-
-
-def course_role(course: Course, user: User) -> str | None:
-    """Return ``user``'s role in ``course`` (a site admin counts as its instructor), or None."""
-    if user.role == "admin":
-        return CourseRole.INSTRUCTOR
-    enrolment = enrolment_of(course, user)
-    return None if enrolment is None else enrolment.role
-
-
 def open_course(
     creator: User, slug: str, title: str, term: str | None = None, time_zone: str = "UTC"
 ) -> Course:

@@ -26,7 +26,8 @@ from sqlalchemy.exc import IntegrityError
 
 from grader.extensions import db
 from grader.models import Course, CourseRole, Enrolment, User
-from grader.services.courses import STAFF_ROLES, CourseError
+from grader.services.access import STAFF_ROLES
+from grader.services.courses import CourseError
 from grader.services.users import is_email, is_external_id
 
 COLUMNS = ("email", "role", "external_id", "issuer")

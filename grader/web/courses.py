@@ -13,6 +13,12 @@ from flask.typing import ResponseReturnValue
 
 from grader.extensions import db
 from grader.models import Assignment, Course, CourseRole, FeedbackLevel, ScorePolicy
+from grader.services.access import (
+    managed_course_or_404,
+    managed_courses,
+    require_enrolment,
+    role_in,
+)
 from grader.services.assignments import (
     FIELD_LABELS,
     POLICY_FIELDS,
@@ -25,15 +31,7 @@ from grader.services.assignments import (
     update_policy,
 )
 from grader.services.course_gradebook import course_gradebook, gradebook_csv
-from grader.services.courses import (
-    STAFF_ROLES,
-    CourseError,
-    CourseNotFound,
-    course_by_slug,
-    course_role,
-    courses_for,
-    open_course,
-)
+from grader.services.courses import CourseError, open_course
 from grader.services.review import pending_reviews
 from grader.services.roster import RosterError, RosterProblem, enrol_csv
 from grader.web.auth import instructor_required, signed_in_user
@@ -44,14 +42,10 @@ MAX_ROSTER_BYTES = 1_000_000
 
 def staff_course(slug: str, manage: bool = False) -> Course:
     """Return the course ``slug`` if the signed-in user teaches it (``manage``: as its
-    instructor); abort with 404 otherwise, so a page reveals no other course."""
-    try:
-        course = course_by_slug(slug)
-    except CourseNotFound:
-        abort(404)
-    role = course_role(course, signed_in_user())
-    if role not in STAFF_ROLES or (manage and role != CourseRole.INSTRUCTOR):
-        abort(404)
+    instructor); else raise ``NoAccess`` (a 404 page: a page reveals no other course)."""
+    course = managed_course_or_404(signed_in_user(), slug)
+    if manage:
+        require_enrolment(signed_in_user(), course, [CourseRole.INSTRUCTOR])
     return course
 
 
@@ -65,7 +59,7 @@ def _time_zone_names() -> list[str]:
 @instructor_required
 def course_list() -> ResponseReturnValue:
     """List the courses the signed-in user teaches (a site admin: every course)."""
-    return render_template("instructor/courses.html", courses=courses_for(signed_in_user()))
+    return render_template("instructor/courses.html", courses=managed_courses(signed_in_user()))
 
 
 @bp.route("/instructor/courses/new", methods=["GET", "POST"])
@@ -94,7 +88,7 @@ def _course_page(course: Course, error: str | None = None, status: int = 200):
     return render_template(
         "instructor/course.html",
         course=course,
-        role=course_role(course, signed_in_user()),
+        role=role_in(signed_in_user(), course),
         assignments=course.assignments,
         exercises=unassigned_exercises(course),
         local=lambda value: course_time(value, course.time_zone),
@@ -192,7 +186,7 @@ def _roster_page(course: Course, problems=(), report=None, status: int = 200):
         "instructor/roster.html",
         course=course,
         enrolments=enrolments,
-        can_manage=course_role(course, signed_in_user()) == CourseRole.INSTRUCTOR,
+        can_manage=role_in(signed_in_user(), course) == CourseRole.INSTRUCTOR,
         problems=problems,
         report=report,
         roles=list(CourseRole),

@@ -12,17 +12,10 @@ from sqlalchemy import func, select
 
 from grader.extensions import db
 from grader.models import Enrolment, Submission, User
+from grader.services.access import managed_courses, role_in
 from grader.services.assignments import PolicyError, assign, parse_course_time, parse_policy
 from grader.services.course_gradebook import course_gradebook, gradebook_csv
-from grader.services.courses import (
-    CourseError,
-    course_by_slug,
-    course_role,
-    courses_for,
-    create_course,
-    enrol,
-    open_course,
-)
+from grader.services.courses import CourseError, course_by_slug, create_course, enrol, open_course
 from grader.services.exercises import import_exercises
 from grader.services.grading import submit
 from grader.services.review import pending_reviews
@@ -97,7 +90,7 @@ def test_roster_enrols_creates_links_and_changes_roles(course_app):
         assert new.role == "instructor" and new.password_hash is None  # staff reach the pages
         again = enrol_csv(course, "email,role\nknown@example.org,instructor\n", "student")
         assert (again.enrolled, again.role_changed) == (0, 1)
-        assert course_role(course, known) == "instructor"
+        assert role_in(known, course) == "instructor"
 
 
 def test_roster_refuses_conflicts_with_stored_users_and_own_role(course_app):
@@ -119,7 +112,7 @@ def test_roster_refuses_conflicts_with_stored_users_and_own_role(course_app):
         assert "own role" in caught.value.problems[0].message
         assert "two different users" in caught.value.problems[1].message
         assert "belongs to six@example.org" in caught.value.problems[2].message
-        assert course_role(course, teacher) == "instructor"
+        assert role_in(teacher, course) == "instructor"
 
 
 @pytest.mark.parametrize(
@@ -222,14 +215,14 @@ def test_policy_errors_name_every_field_and_change_nothing(course_app):
 # Courses, gradebook, review queue ----------------------------------------------------------
 
 
-def test_courses_for_lists_taught_courses_and_every_course_for_admins(course_app):
+def test_open_course_makes_its_creator_its_instructor(course_app):
     with course_app.app_context():
         teacher = create_user("t@example.org", "instructor", "pw-123456789")
         admin = create_user("a@example.org", "admin", "pw-123456789")
         mine = open_course(teacher, "mine", "Mine")
-        assert [c.slug for c in courses_for(teacher)] == ["mine"]
-        assert {"default", "ml", "mine"} <= {c.slug for c in courses_for(admin)}
-        assert course_role(mine, teacher) == "instructor"
+        assert [c.slug for c in managed_courses(teacher)] == ["default", "mine"]
+        assert {"default", "ml", "mine"} <= {c.slug for c in managed_courses(admin)}
+        assert role_in(teacher, mine) == "instructor"
         with pytest.raises(CourseError, match="exists already"):
             open_course(teacher, "mine", "Again")
 

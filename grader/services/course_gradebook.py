@@ -27,18 +27,6 @@ from grader.services.scores import as_utc, csv_number, csv_safe
 
 
 @dataclass(frozen=True)
-class Attempt:
-    """What the gradebook reads of one submission to an assignment."""
-
-    score: float | None
-    max_score: float
-    status: str
-    attempt: int | None
-    late: bool
-    created_at: datetime
-
-
-@dataclass(frozen=True)
 class GradebookColumn:
     """One assignment: its exercise's slug and title, and the points it is worth."""
 
@@ -83,16 +71,18 @@ class CourseGradebook:
 
 
 def counted_score(
-    assignment: Assignment, points: float, attempts: Sequence[Attempt]
+    assignment: Assignment, points: float, submissions: Sequence[Submission]
 ) -> float | None:
-    """Return the score that counts for one student on ``assignment`` from their
-    ``attempts`` (oldest first), in the assignment's ``points``; None when none is graded.
+    """Return the score that counts for one student on ``assignment`` from their graded and
+    waiting ``submissions`` (oldest first), in the assignment's ``points``; None when none has
+    a score yet.
 
     The one place the gradebook asks what counts. For now: the best graded score, scaled
-    to the assignment's points; the attempt and late penalties and the score policies
-    (``assignment.score_policy``) are to come from ``grader.services.policy``.
+    to the assignment's points. The score policies, attempt and late penalties come with
+    ``grader.services.policy.counted_score(assignment, submissions).score`` (branch
+    courses-policy), which this function is to return once that lands.
     """
-    scored = [a for a in attempts if a.status == Status.GRADED and a.score is not None]
+    scored = [a for a in submissions if a.status == Status.GRADED and a.score is not None]
     if not scored:
         return None
     best = max((a.score or 0.0) / a.max_score if a.max_score else 0.0 for a in scored)
@@ -122,7 +112,7 @@ def course_gradebook(course: Course) -> CourseGradebook:
     on its staff who submitted to its assignments, ordered by email or external id."""
     columns = _columns(course)
     ids = [assignment.id for assignment, _ in columns]
-    attempts: dict[tuple[int, int], list[Attempt]] = defaultdict(list)
+    attempts: dict[tuple[int, int], list[Submission]] = defaultdict(list)
     query = (
         select(Submission)
         .where(
@@ -132,9 +122,7 @@ def course_gradebook(course: Course) -> CourseGradebook:
         .order_by(Submission.created_at, Submission.id)
     )
     for row in db.session.scalars(query):
-        attempts[(row.user_id, row.assignment_id or 0)].append(
-            Attempt(row.score, row.max_score, row.status, row.attempt, row.late, row.created_at)
-        )
+        attempts[(row.user_id, row.assignment_id or 0)].append(row)
     roles = dict(
         db.session.execute(
             select(Enrolment.user_id, Enrolment.role).where(Enrolment.course_id == course.id)

@@ -187,11 +187,12 @@ def courses_assign(
             ("closes", assignment.closes_at),
         )
     )
+    points = "of the exercise" if assignment.points is None else f"{assignment.points:g}"
     click.echo(
         f"{'added' if created else 'updated'} {exercise} in {course.slug}: {when} ({zone}); "
         f"attempts {assignment.max_attempts or 'unlimited'}, {assignment.free_attempts} free, "
         f"penalty {assignment.attempt_penalty:g}; score {assignment.score_policy}; "
-        f"feedback {assignment.feedback}; points {assignment.points or 'of the exercise'}; "
+        f"feedback {assignment.feedback}; points {points}; "
         f"late penalty {assignment.late_penalty:g}"
     )
 

@@ -1,8 +1,9 @@
 """The ``grader`` command (DESIGN section 9): a Flask command group, installed as a script.
 
 One module per command group: ``exercises`` (validate, import, test, schema, instance),
-``grading`` (grade, regrade, review), ``accounts`` (users, tokens, demo) and ``operations``
-(sandbox, queue). ``common`` holds what they share.
+``grading`` (grade, regrade, review), ``accounts`` (users, tokens, demo), ``courses`` (create,
+list, enrol, assign, gradebook) and ``operations`` (sandbox, queue). ``common`` holds what they
+share.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main() -> None:
 
 def register_commands(app: Any) -> None:
     """Attach the project's command groups to ``app.cli``."""
-    from grader.cli import accounts, exercises, grading, operations
+    from grader.cli import accounts, courses, exercises, grading, operations
 
     for command in (
         exercises.exercises,
@@ -53,6 +54,7 @@ def register_commands(app: Any) -> None:
         accounts.users,
         accounts.tokens,
         accounts.demo,
+        courses.courses,
         operations.sandbox,
         operations.queue,
     ):

@@ -108,21 +108,39 @@ def tokens_revoke(token_id: int) -> None:
     click.echo(f"revoked token {row.id} {row.name!r}")
 
 
+DEMO_COURSE = "demo"
+
+
 @click.command()
 @with_appcontext
 def demo() -> None:
-    """Create a demo instructor and student if absent, and print how to sign in."""
+    """Create a demo instructor and student if absent, enrol them in the course ``demo`` with
+    every imported exercise as an assignment, and print how to sign in."""
     from sqlalchemy import select
 
     from grader.extensions import db
-    from grader.models import User
+    from grader.models import Course, CourseRole, User
+    from grader.services.courses import create_course, enrol, ensure_assignment
+    from grader.services.exercises import list_current_versions
     from grader.services.users import create_user
 
     accounts = (
         ("instructor@example.com", "instructor", "instructor-demo"),
         ("student@example.com", "student", "student-demo"),
     )
+    course = db.session.scalar(select(Course).where(Course.slug == DEMO_COURSE))
+    if course is None:
+        course = create_course(DEMO_COURSE, "Demo course: the chapter's exercises")
+    for version in list_current_versions(("live", "hidden")):
+        ensure_assignment(course, version.exercise)
     for email, role, password in accounts:
-        if db.session.scalar(select(User).where(User.email == email)) is None:
-            create_user(email, role, password)
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = create_user(email, role, password)
+        enrol(course, user, CourseRole.INSTRUCTOR if role == "instructor" else CourseRole.STUDENT)
         click.echo(f"demo {role:10}  email: {email}  password: {password}")
+    db.session.commit()
+    click.echo(
+        f"demo course     {course.slug}: {len(course.assignments)} assignments "
+        f"(/instructor/courses/{course.slug})"
+    )

@@ -146,3 +146,21 @@ def next_attempt(assignment: Assignment, user: User) -> int:
         )
     )
     return 1 if last is None else last + 1
+
+
+def open_course(
+    creator: User, slug: str, title: str, term: str | None = None, time_zone: str = "UTC"
+) -> Course:
+    """Create a course with ``creator`` enrolled as its instructor; commit. Raises
+    ``CourseError`` as ``create_course`` does (nothing is stored then)."""
+    try:
+        course = create_course(slug, title, term, time_zone)
+        enrol(course, creator, CourseRole.INSTRUCTOR)
+        db.session.commit()
+    except IntegrityError:  # the same slug created at the same moment
+        db.session.rollback()
+        raise CourseError(f"a course with the slug {slug!r} exists already") from None
+    except CourseError:
+        db.session.rollback()
+        raise
+    return course

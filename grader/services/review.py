@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from grader.extensions import db
 from grader.kinds.base import GRADED, NEEDS_REVIEW
 from grader.metrics import count_submission
-from grader.models import Exercise, ExerciseVersion, Submission, User, utcnow
+from grader.models import Assignment, Exercise, ExerciseVersion, Submission, User, utcnow
 from grader.services.exercises import spec_of
 from grader.services.results import record_parts
 
@@ -47,8 +47,11 @@ class PendingReview:
     excerpt: str
 
 
-def pending_reviews(slug: str | None = None, limit: int = 500) -> list[PendingReview]:
-    """Return the parts waiting for review, oldest submission first (of one exercise if given)."""
+def pending_reviews(
+    slug: str | None = None, limit: int = 500, course_id: int | None = None
+) -> list[PendingReview]:
+    """Return the parts waiting for review, oldest submission first (of one exercise if given;
+    of the assignments of one course if ``course_id`` is given)."""
     query = (
         select(Submission, Exercise.slug)
         .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
@@ -60,6 +63,10 @@ def pending_reviews(slug: str | None = None, limit: int = 500) -> list[PendingRe
     )
     if slug:
         query = query.where(Exercise.slug == slug)
+    if course_id is not None:
+        query = query.join(Assignment, Submission.assignment_id == Assignment.id).where(
+            Assignment.course_id == course_id
+        )
     pending = []
     for submission, exercise in db.session.execute(query):
         for part in submission.parts or []:

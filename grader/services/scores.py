@@ -177,7 +177,8 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else as_utc(value).isoformat().replace("+00:00", "Z")
 
 
-def _number(value: float) -> str:
+def csv_number(value: float) -> str:
+    """Return a score as CSV text: 3, not 3.0; at most six decimals."""
     return str(int(value)) if float(value).is_integer() else repr(round(value, 6))
 
 
@@ -200,8 +201,8 @@ def scores_csv(rows: Iterable[BestScore]) -> str:
             (
                 csv_safe(row.user),
                 row.exercise,
-                "" if row.best_score is None else _number(row.best_score),
-                _number(row.max_score),
+                "" if row.best_score is None else csv_number(row.best_score),
+                csv_number(row.max_score),
                 iso(row.last_submission_at),
             )
         )

@@ -219,3 +219,13 @@ def revoke_token(token_id: int) -> ApiToken:
         row.revoked_at = utcnow()
         db.session.commit()
     return row
+
+
+def is_email(text: str) -> bool:
+    """Return True for text that ``create_user`` accepts as an email address."""
+    return isinstance(text, str) and bool(_EMAIL.match(text))
+
+
+def is_external_id(text: str) -> bool:
+    """Return True for text that ``lms_user`` accepts as a user id of an identity provider."""
+    return isinstance(text, str) and bool(_EXTERNAL_ID.match(text))

@@ -20,7 +20,7 @@ from werkzeug.utils import secure_filename
 from grader.catalog import CatalogError
 from grader.extensions import db
 from grader.kinds.registry import get_kind
-from grader.models import EXERCISE_STATUSES, SUBMISSION_STATUSES, Exercise, Submission
+from grader.models import EXERCISE_STATUSES, SUBMISSION_STATUSES, Course, Exercise, Submission
 from grader.services.access import require_manager, require_submission
 from grader.services.courses import default_course
 from grader.services.dashboard import (
@@ -41,6 +41,7 @@ from grader.services.scores import csv_safe
 from grader.web.auth import instructor_required, signed_in_user
 from grader.web.blueprint import bp
 from grader.web.charts import bar_list, histogram
+from grader.web.courses import staff_course
 from grader.web.student import submission_context
 
 PER_PAGE = 50
@@ -151,21 +152,26 @@ def exercise_submissions(slug: str) -> ResponseReturnValue:
     )
 
 
-def _review_queue(submission_id: int) -> dict[str, object]:
+def _queue_course() -> Course | None:
+    """Return the course whose review queue the page walks (``?course=<slug>``), or None for
+    the queue of every exercise; 404 for a course the signed-in user does not teach."""
+    slug = request.args.get("course", "")
+    return staff_course(slug) if slug else None
+
+
+def _review_queue(submission_id: int, course: Course | None = None) -> dict[str, object]:
     """Return where a submission sits in the queue of submissions waiting for review (all
-    exercises, oldest first): its position, the count, and the previous and next ids."""
-    queue = list(dict.fromkeys(item.submission_id for item in pending_reviews()))
+    exercises, or the assignments of ``course``; oldest first): its position, the count, the
+    previous and next ids, and the course's slug."""
+    pending = pending_reviews(course_id=course.id if course is not None else None)
+    queue = list(dict.fromkeys(item.submission_id for item in pending))
+    where = {"course": course.slug if course is not None else None, "count": len(queue)}
     if submission_id not in queue:
-        return {
-            "position": None,
-            "count": len(queue),
-            "previous": None,
-            "next": queue[0] if queue else None,
-        }
+        return {**where, "position": None, "previous": None, "next": queue[0] if queue else None}
     index = queue.index(submission_id)
     return {
+        **where,
         "position": index + 1,
-        "count": len(queue),
         "previous": queue[index - 1] if index > 0 else None,
         "next": queue[index + 1] if index + 1 < len(queue) else None,
     }
@@ -185,7 +191,7 @@ def _render_detail(
         reviewable={p["id"] for p in row.parts or [] if reviewable(p)},
         errors=errors or {},
         entered=entered or {},
-        queue=_review_queue(row.id),
+        queue=_review_queue(row.id, _queue_course()),
         instructor_view=True,
     ), status
 
@@ -224,7 +230,15 @@ def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
         row = db.get_or_404(Submission, submission_id)
         return _render_detail(row, {part_id: {field: str(exc)}}, 422, entered)
     flash(f"Part {part_id} graded: {score:g} points.", "info")
-    return redirect(url_for("web.instructor_submission", submission_id=submission_id), 303)
+    course = _queue_course()
+    return redirect(
+        url_for(
+            "web.instructor_submission",
+            submission_id=submission_id,
+            course=course.slug if course is not None else None,
+        ),
+        303,
+    )
 
 
 @bp.get("/instructor/gradebook.csv")

@@ -42,6 +42,7 @@ from grader.services.grading import (
     result_object,
     submit,
 )
+from grader.services.policy import SubmissionRefused
 from grader.services.users import UserError, lms_user
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,200}\Z"
@@ -107,7 +108,7 @@ def get_exercise(slug: str) -> Response:
 @require_scope("submit")
 @api_spec.validate(
     json=SubmissionRequest,
-    resp=responses({200: Result, 201: Result, 202: Result}, *(400, 404, 413, 415, 422)),
+    resp=responses({200: Result, 201: Result, 202: Result}, *(400, 404, 409, 413, 415, 422)),
     tags=["submissions"],
 )
 def create_submission(slug: str, json: SubmissionRequest) -> Response:
@@ -117,7 +118,9 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
     201 with the result, 202 with status "queued" when grading runs in the background (poll
     the Location), 200 with the first result when an Idempotency-Key is replayed. Answers that
     cannot be read (a parse error, an unknown name) are a 422 listing the parts; nothing is
-    stored and no attempt is used. Scope: submit.
+    stored and no attempt is used. The course's assignment may refuse the submission with a
+    409: not-open (before it opens), assignment-closed (after it closes), attempts-exhausted
+    (its attempts are used up); nothing is stored then either. Scope: submit.
     """
     key = request.headers.get("Idempotency-Key")
     if key is not None and not re.match(IDEMPOTENCY_KEY_PATTERN, key):
@@ -163,6 +166,8 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
         ) from None
     except IdempotencyConflict as exc:
         raise ApiProblem(422, "idempotency-key-reused", "Unprocessable Content", str(exc)) from None
+    except SubmissionRefused as exc:
+        raise ApiProblem(409, exc.code, "Conflict", str(exc)) from None
     status = 202 if submission.status == "queued" else (201 if created else 200)
     response = jsonify(result_object(submission))
     response.status_code = status

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from grader.kinds.registry import get_kind
 from grader.models import Assignment, FeedbackLevel, ScorePolicy, Status
@@ -216,3 +217,60 @@ def student_parts(
     is the submission's exercise version spec."""
     by_id = {part.id: part for part in spec.parts}
     return [feedback_view(p, level, by_id.get(str(p.get("id")))) for p in parts]
+
+
+def local_time(value: datetime | None, time_zone: str) -> str:
+    """Return a stored UTC time as the course shows it: ``2026-12-04 17:00 CET`` in
+    ``time_zone`` (an IANA name; an unknown one shows UTC). Empty for None."""
+    if value is None:
+        return ""
+    try:
+        zone: Any = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return _utc(value).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    """What the exercise page tells a student about an assignment, at ``now``."""
+
+    state: str  # "open", "late" (after due, before close), "not-open", "closed"
+    opens: str
+    due: str
+    closes: str
+    used: int
+    max_attempts: int | None
+    left: int | None
+    free_attempts: int
+    attempt_penalty: float
+    late_penalty: float
+    feedback: str
+    points: float | None
+
+
+def policy_summary(
+    assignment: Assignment, time_zone: str, used: int, now: datetime
+) -> PolicySummary:
+    """Return the summary of ``assignment`` for a student who has made ``used`` attempts, with
+    times in the course's ``time_zone``."""
+    try:
+        state = "late" if check_open(assignment, now) else "open"
+    except AssignmentNotOpen:
+        state = "not-open"
+    except AssignmentClosed:
+        state = "closed"
+    return PolicySummary(
+        state=state,
+        opens=local_time(assignment.opens_at, time_zone),
+        due=local_time(assignment.due_at, time_zone),
+        closes=local_time(assignment.closes_at, time_zone),
+        used=used,
+        max_attempts=assignment.max_attempts,
+        left=attempts_left(assignment, used),
+        free_attempts=assignment.free_attempts,
+        attempt_penalty=assignment.attempt_penalty,
+        late_penalty=assignment.late_penalty,
+        feedback=assignment.feedback,
+        points=assignment.points,
+    )

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from grader.extensions import db
-from grader.models import Exercise, ExerciseVersion, Submission
+from grader.models import Exercise, ExerciseVersion, FeedbackLevel, Submission, utcnow
+from grader.services.courses import assignment_for, default_course, next_attempt
 from grader.services.dashboard import best_scores_for_user
 from grader.services.exercises import (
     ExerciseNotFound,
@@ -21,6 +22,12 @@ from grader.services.exercises import (
     spec_of,
 )
 from grader.services.grading import AnswersRejected, InvalidAnswers, submit
+from grader.services.policy import (
+    SubmissionRefused,
+    feedback_level,
+    policy_summary,
+    student_parts,
+)
 from grader.services.worked import worked_view
 from grader.web.auth import is_instructor, signed_in_user
 from grader.web.blueprint import bp
@@ -75,21 +82,23 @@ def visible_submission(submission_id: int) -> Submission:
     return submission
 
 
-def submission_context(row: Submission) -> dict[str, Any]:
+def submission_context(row: Submission, level: str = FeedbackLevel.FULL) -> dict[str, Any]:
     """Return what a submission's page shows: the submission, its version's public spec, the
-    part results by id, the answers, the formula answers as MathML and the worked backprop
-    (None where the exercise shows none)."""
+    part results by id at feedback ``level`` (instructors: full; the student: the
+    assignment's), the answers, the formula answers as MathML and the worked backprop (None
+    where the exercise shows none, and below the full level: it shows the expected values)."""
     spec = spec_of(row.version)
     answers = row.answers or {}
     return {
         "submission": row,
         "spec": spec.public(),
-        "results": {p["id"]: p for p in row.parts or []},
+        "results": {p["id"]: p for p in student_parts(row.parts or [], level, spec)},
+        "feedback_level": str(level),
         "answers": answers,
         "mathml": {
             part: label_math(mathml) for part, mathml in answers_mathml(spec, answers).items()
         },
-        "worked": worked_view(row),
+        "worked": worked_view(row) if level == FeedbackLevel.FULL else None,
     }
 
 
@@ -117,6 +126,11 @@ def _render_exercise(
             Submission.user_id == current_user.id, Submission.exercise_version_id == version.id
         )
     )
+    assignment = assignment_for(default_course(), public["slug"])
+    policy = None
+    if assignment is not None:
+        used = next_attempt(assignment, signed_in_user()) - 1
+        policy = policy_summary(assignment, assignment.course.time_zone, used, utcnow())
     return render_template(
         "exercise.html",
         spec=public,
@@ -124,6 +138,7 @@ def _render_exercise(
         parts=parts,
         message=message,
         attempts=attempts,
+        policy=policy,
     ), status
 
 
@@ -166,6 +181,8 @@ def submit_answers(slug: str) -> ResponseReturnValue:
         )
     except AnswersRejected as exc:
         return _render_exercise(version, public, values, {}, str(exc), 422)
+    except SubmissionRefused as exc:
+        return _render_exercise(version, public, values, {}, str(exc), 409)
     except ExerciseNotFound:
         abort(404)
     return redirect(url_for("web.submission", submission_id=submission.id), 303)
@@ -176,7 +193,10 @@ def submit_answers(slug: str) -> ResponseReturnValue:
 def submission(submission_id: int) -> ResponseReturnValue:
     """Show a submission's score and per-part feedback (the owner's, or any for instructors)."""
     row = visible_submission(submission_id)
-    return render_template("submission.html", **submission_context(row), instructor_view=False)
+    level = FeedbackLevel.FULL if is_instructor(current_user) else feedback_level(row.assignment)
+    return render_template(
+        "submission.html", **submission_context(row, level), instructor_view=False
+    )
 
 
 @bp.get("/submissions/<int:submission_id>/status")

@@ -20,7 +20,7 @@ from grader.api.schemas import (
     Result,
     SubmissionRequest,
 )
-from grader.models import CourseRole
+from grader.models import CourseRole, FeedbackLevel
 from grader.services.courses import (
     assignment_for,
     default_course,
@@ -181,11 +181,14 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
 def get_submission(submission_id: int) -> Response:
     """Read a submission's result.
 
-    The result object; poll it while status is "queued". Scope: read:scores.
+    The result object; poll it while status is "queued". Its parts' feedback is at the
+    assignment's feedback level (what its student may see: full, hints or score-only); a
+    token with the admin scope reads the full feedback. Scope: read:scores.
     """
     submission = find_submission(submission_id) if submission_id <= MAX_ID else None
     if submission is None:
         raise ApiProblem(
             404, "submission-not-found", "Not Found", f"No submission {submission_id}."
         )
-    return jsonify(result_object(submission))
+    full = "admin" in g.api_token.scope_set
+    return jsonify(result_object(submission, FeedbackLevel.FULL if full else None))

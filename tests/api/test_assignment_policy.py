@@ -148,3 +148,21 @@ def test_feedback_levels_in_the_api_result_and_full_feedback_kept(imported, clie
     assert only["score"] == 2.0
     with imported.app_context():
         assert db.session.scalar(select(func.count(Submission.id))) == 1
+
+
+def test_two_submissions_racing_for_the_last_attempt_store_one(imported, make_token, monkeypatch):
+    """Both pass the early check (attempt 1 of 1) and grade at once; the unique attempt number
+    stores one, and the other, counting again at its insert, is refused."""
+    from tests.api.test_idempotency_concurrency import _post_together
+
+    token = make_token()
+    set_policy(imported, max_attempts=1)
+    with imported.test_client() as client:  # creates and enrols the user, costs no attempt
+        assert post(client, token, {"shape": "n×?"}, user="lms-race").status_code == 422
+    body = {"user": "lms-race", "answers": FULL}
+    results = _post_together(imported, auth(token), [body, body], monkeypatch)
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201, 409], results
+    refused = next(body for status, body in results if status == 409)
+    assert refused["type"].endswith("/attempts-exhausted")
+    assert [s.attempt for s in stored(imported)] == [1]

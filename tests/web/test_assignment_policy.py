@@ -74,14 +74,19 @@ def test_a_late_submission_is_marked_and_counts_less(imported, student):
     now = utcnow()
     set_policy(
         imported,
+        time_zone="Europe/Berlin",
         due_at=now - timedelta(hours=1),
         closes_at=now + timedelta(hours=1),
         late_penalty=0.5,
     )
     page = student.get(URL).get_data(as_text=True)
     assert "Past the due time" in page and "loses 50 % of its score" in page
-    assert student.post(URL, data=FULL).status_code == 303
+    response = student.post(URL, data=FULL)
+    assert response.status_code == 303
     assert [s.late for s in stored(imported)] == [True]
+    result = student.get(response.headers["Location"]).get_data(as_text=True)
+    assert "· attempt 1" in result and "· <strong>late</strong>" in result
+    assert re.search(r"submitted \d{4}-\d\d-\d\d \d\d:\d\d CET", result)  # course zone
     listing = student.get("/exercises").get_data(as_text=True)
     row = re.search(r"Shapes of gradients.*?</tr>", listing, re.S).group(0)
     assert "3 / 6" in row  # 6 of 6, halved

@@ -26,10 +26,12 @@ TOP_MISTAKES = 5
 
 @dataclass(frozen=True)
 class BestScore:
-    """One user's best score on one exercise, and how many submissions it took."""
+    """One user's counted score on one exercise, how many submissions it took, and its full
+    marks (the assignment's points, or the exercise's; None when nothing counted yet)."""
 
     best: float | None
     attempts: int
+    max_score: float | None = None
 
 
 @dataclass
@@ -74,8 +76,9 @@ def best_scores_for_user(user_id: int) -> dict[str, BestScore]:
     )
     counted = counted_by_cell(db.session.execute(scored_rows(Submission.user_id == user_id)))
     return {
-        slug: BestScore(_score(counted.get((user_id, exercise_id))), count)
+        slug: BestScore(_score(cell), count, None if cell is None else cell.max_score)
         for exercise_id, slug, count in db.session.execute(query)
+        for cell in [counted.get((user_id, exercise_id))]
     }
 
 

@@ -93,12 +93,12 @@ def test_a_late_submission_is_marked_and_counts_less(imported, student):
 
 
 def test_the_exercise_list_counts_by_the_score_policy(imported, student):
-    set_policy(imported, score_policy="last")
+    set_policy(imported, score_policy="last", points=12.0)
     student.post(URL, data=FULL)
     student.post(URL, data=ANSWERS)
     listing = student.get("/exercises").get_data(as_text=True)
     row = re.search(r"Shapes of gradients.*?</tr>", listing, re.S).group(0)
-    assert "2 / 6" in row  # the last one counts, not the best (6)
+    assert "4 / 12" in row  # the last one counts (2 of 6 → 4 of 12 points), not the best
 
 
 def test_feedback_levels_on_the_result_page(imported, client, users):

@@ -74,7 +74,9 @@ def best_scores_for_user(user_id: int) -> dict[str, BestScore]:
         .where(Submission.user_id == user_id)
         .group_by(Exercise.id, Exercise.slug)
     )
-    counted = counted_by_cell(db.session.execute(scored_rows(Submission.user_id == user_id)))
+    counted = counted_by_cell(
+        db.session.connection().execute(scored_rows(Submission.user_id == user_id))
+    )
     return {
         slug: BestScore(_score(cell), count, None if cell is None else cell.max_score)
         for exercise_id, slug, count in db.session.execute(query)
@@ -127,7 +129,7 @@ def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
         ).where(in_exercise)
     ).one()
     stats.submissions, stats.needs_review = int(submissions), int(needs_review)
-    counted = counted_by_cell(db.session.execute(scored_rows(in_exercise)))
+    counted = counted_by_cell(db.session.connection().execute(scored_rows(in_exercise)))
     best = [
         c.score / c.max_score for c in counted.values() if c.score is not None and c.max_score > 0
     ]
@@ -264,7 +266,7 @@ def gradebook() -> list[GradebookRow]:
         .group_by(User.id, Exercise.id, User.email, User.external_id, Exercise.slug)
         .order_by(User.email, User.external_id, Exercise.slug)
     )
-    counted = counted_by_cell(db.session.execute(scored_rows()))
+    counted = counted_by_cell(db.session.connection().execute(scored_rows()))
     rows = []
     for user_id, exercise_id, email, external, slug, max_score, count, last in db.session.execute(
         query

@@ -115,7 +115,6 @@ class Scored(Protocol):
     max_score: float
     attempt: int | None
     late: bool
-    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -175,7 +174,7 @@ def counted_score(assignment: Assignment | None, submissions: Iterable[Scored]) 
     policy = ScorePolicy(assignment.score_policy) if assignment is not None else ScorePolicy.BEST
     score: float | None
     if policy == ScorePolicy.LAST and counted:
-        latest = max(counted, key=lambda s: (s.attempt or 0, _utc(s.created_at), s.id or 0))
+        latest = max(counted, key=lambda s: (s.attempt or 0, s.id or 0))
         score = submission_score(assignment, latest)
     else:
         penalised = policy == ScorePolicy.BEST_WITH_PENALTY

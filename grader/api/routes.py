@@ -42,7 +42,7 @@ from grader.services.grading import (
     result_object,
     submit,
 )
-from grader.services.policy import SubmissionRefused
+from grader.services.policy import SubmissionRefused, feedback_level
 from grader.services.users import UserError, lms_user
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,200}\Z"
@@ -169,7 +169,7 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
     except SubmissionRefused as exc:
         raise ApiProblem(409, exc.code, "Conflict", str(exc)) from None
     status = 202 if submission.status == "queued" else (201 if created else 200)
-    response = jsonify(result_object(submission))
+    response = jsonify(result_object(submission, feedback_level(assignment)))
     response.status_code = status
     response.headers["Location"] = url_for("api.get_submission", submission_id=submission.id)
     return response

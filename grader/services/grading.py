@@ -437,14 +437,15 @@ PUBLIC_PART_FIELDS = ("id", "score", "max_score", "correct", "feedback", "status
 
 
 def find_submission(submission_id: int) -> Submission | None:
-    """Return a stored submission with what its result object reads (version, exercise, user)
-    loaded in the same query, or None."""
+    """Return a stored submission with what its result object reads (version, exercise, user,
+    assignment) loaded in the same query, or None."""
     return db.session.get(
         Submission,
         submission_id,
         options=[
             joinedload(Submission.version).joinedload(ExerciseVersion.exercise),
             joinedload(Submission.user),
+            joinedload(Submission.assignment),  # its feedback level decides what is shown
         ],
         populate_existing=True,  # objects a commit expired are refreshed by this same query
     )

@@ -21,9 +21,13 @@ from grader.api.schemas import (
     Result,
     SubmissionRequest,
 )
-from grader.models import Assignment, Course, CourseRole
+from grader.models import Assignment, Course, CourseRole, FeedbackLevel
 from grader.services.access import submission_course_id
-from grader.services.courses import assignment_for, enrol_committed, enrolment_of
+from grader.services.courses import (
+    assignment_for,
+    enrol_committed,
+    enrolment_of,
+)
 from grader.services.exercises import (
     ExerciseNotFound,
     current_version,
@@ -39,6 +43,7 @@ from grader.services.grading import (
     result_object,
     submit,
 )
+from grader.services.policy import SubmissionRefused, feedback_level
 from grader.services.users import UserError, lms_user
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,200}\Z"
@@ -124,7 +129,7 @@ def get_exercise(slug: str, course: str | None = None) -> Response:
 @require_scope("submit")
 @api_spec.validate(
     json=SubmissionRequest,
-    resp=responses({200: Result, 201: Result, 202: Result}, *(400, 404, 413, 415, 422)),
+    resp=responses({200: Result, 201: Result, 202: Result}, *(400, 404, 409, 413, 415, 422)),
     tags=["submissions"],
 )
 def create_submission(slug: str, json: SubmissionRequest, course: str | None = None) -> Response:
@@ -134,7 +139,9 @@ def create_submission(slug: str, json: SubmissionRequest, course: str | None = N
     201 with the result, 202 with status "queued" when grading runs in the background (poll
     the Location), 200 with the first result when an Idempotency-Key is replayed. Answers that
     cannot be read (a parse error, an unknown name) are a 422 listing the parts; nothing is
-    stored and no attempt is used. Scope: submit.
+    stored and no attempt is used. The course's assignment may refuse the submission with a
+    409: not-open (before it opens), assignment-closed (after it closes), attempts-exhausted
+    (its attempts are used up); nothing is stored then either. Scope: submit.
     """
     key = request.headers.get("Idempotency-Key")
     if key is not None and not re.match(IDEMPOTENCY_KEY_PATTERN, key):
@@ -177,8 +184,10 @@ def create_submission(slug: str, json: SubmissionRequest, course: str | None = N
         ) from None
     except IdempotencyConflict as exc:
         raise ApiProblem(422, "idempotency-key-reused", "Unprocessable Content", str(exc)) from None
+    except SubmissionRefused as exc:
+        raise ApiProblem(409, exc.code, "Conflict", str(exc)) from None
     status = 202 if submission.status == "queued" else (201 if created else 200)
-    response = jsonify(result_object(submission))
+    response = jsonify(result_object(submission, feedback_level(assignment)))
     response.status_code = status
     if course is None:
         location = url_for("api.get_submission", submission_id=submission.id)
@@ -195,7 +204,9 @@ def get_submission(submission_id: int, course: str | None = None) -> Response:
     """Read a submission's result.
 
     The result object; poll it while status is "queued". 404 for a submission made in
-    another course. Scope: read:scores.
+    another course. Its parts' feedback is at the assignment's feedback level (what its
+    student may see: full, hints or score-only); a token with the admin scope reads the full
+    feedback. Scope: read:scores.
     """
     reach = reading_course_ids(course)
     submission = find_submission(submission_id) if submission_id <= MAX_ID else None
@@ -206,7 +217,8 @@ def get_submission(submission_id: int, course: str | None = None) -> Response:
         raise ApiProblem(
             404, "submission-not-found", "Not Found", f"No submission {submission_id}."
         )
-    return jsonify(result_object(submission))
+    full = "admin" in g.api_token.scope_set
+    return jsonify(result_object(submission, FeedbackLevel.FULL if full else None))
 
 
 add_course_rule("/exercises", list_exercises, ["GET"])

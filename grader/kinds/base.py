@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -210,6 +211,12 @@ class Kind(Protocol):
         """Return what an instructor grades a reviewed answer against, or None."""
         ...
 
+    def hint(self, part: Any, result: Mapping[str, Any]) -> str:
+        """Return the feedback of the ``hints`` level for a stored result of ``part`` (a
+        ``PartResult.to_dict``): it names the mistake from the result's diagnosis, and never
+        states an expected value (a reference answer, value, shape, count or key)."""
+        ...
+
 
 class KindBase:
     """Defaults shared by the kinds: no extra checks, no self-test cases, graded in-process,
@@ -248,3 +255,42 @@ class KindBase:
     def rubric(self, part: Any) -> str | None:
         """Return None: answers of this kind are graded automatically."""
         return None
+
+    def hint(self, part: Any, result: Mapping[str, Any]) -> str:
+        """Return the hint of ``result``: the kind's words for its diagnosis
+        (``hint_for_diagnosis``), else a verdict that states nothing about the answer."""
+        diagnosis = str(result.get("diagnosis") or "")
+        found = self.hint_for_diagnosis(part, diagnosis)
+        return found if found is not None else generic_hint(result)
+
+    def hint_for_diagnosis(self, part: Any, diagnosis: str) -> str | None:
+        """Return the hint for a diagnosis key of this kind, or None (then a generic verdict).
+        Kinds override it; no text returned may state an expected value."""
+        return None
+
+
+LISTED_MISTAKE_HINT = (
+    "This is one of the mistakes this exercise anticipates: go through this step of the "
+    "derivation again."
+)
+
+
+def generic_hint(result: Mapping[str, Any]) -> str:
+    """Return a hint that says only what the score and status say (any kind, any diagnosis)."""
+    status = result.get("status")
+    diagnosis = str(result.get("diagnosis") or "")
+    if diagnosis == "unanswered":
+        return "No answer."
+    if status == ERROR:
+        return str(result.get("feedback") or "This part could not be graded.")
+    if status == NEEDS_REVIEW:
+        return "Waiting for an instructor's review."
+    if status == QUEUED:
+        return "Queued for grading."
+    if result.get("correct"):
+        return "Correct."
+    if diagnosis.startswith("mistake:"):
+        return LISTED_MISTAKE_HINT
+    if result.get("score"):
+        return "Partly correct."
+    return "Not correct."

@@ -93,6 +93,20 @@ class ChoiceKind(KindBase):
         diagnosis = "option:" + ",".join(sorted(wrong)) if wrong else "incomplete"
         return PartResult(part.id, score, part.points, False, " ".join(notes), GRADED, diagnosis)
 
+    def hint_for_diagnosis(self, part: ChoicePart, diagnosis: str) -> str | None:
+        """Return the hint of a choice: the chosen options that are wrong (the student's own
+        choice), or that some right ones are missing; never the key, never an option's own
+        feedback (which may explain the right answer)."""
+        key, _, rest = diagnosis.partition(":")
+        if key == "option":
+            chosen = rest.split(",")
+            return f"Option{'' if len(chosen) == 1 else 's'} {', '.join(chosen)} " + (
+                "is not right." if len(chosen) == 1 else "are not right."
+            )
+        if diagnosis == "incomplete":
+            return "Some right options are not chosen."
+        return None
+
     def self_test_cases(self, part: ChoicePart, exercise: Any) -> list[SelfTestCase]:
         """Return the key (correct) and each wrong option alone (wrong)."""
         cases = [SelfTestCase(list(part.answer), True, label="key")]

@@ -21,15 +21,25 @@ import ast
 import keyword
 import logging
 import threading
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from grader.kinds.base import ERROR, GRADED, GradingContext, KindBase, PartResult, PartSpec
+from grader.kinds.base import (
+    ERROR,
+    GRADED,
+    GradingContext,
+    KindBase,
+    PartResult,
+    PartSpec,
+    generic_hint,
+)
 from grader.kinds.code_verdicts import (
     CORRECT,
+    RUN_FAILURE_KEYS,
     SANDBOX_UNAVAILABLE,
     UNCONFINED_NOTICE,
     WRONG_VALUES,
@@ -222,6 +232,29 @@ class CodeKind(KindBase):
             maxsize=256
         )
         self._lock = threading.Lock()
+
+    def hint(self, part: CodePart, result: Mapping[str, Any]) -> str:
+        """Return the hint of a code result: a run that failed keeps its message (it is about
+        the student's own code: a traceback, a limit); a run that finished names each wrong
+        output and what is wrong with it, never the expected shape or values."""
+        diagnosis = str(result.get("diagnosis") or "")
+        if result.get("status") != GRADED or result.get("correct"):
+            return generic_hint(result)
+        if diagnosis in RUN_FAILURE_KEYS:
+            return str(result.get("feedback") or "")
+        details = result.get("details") or {}
+        outputs = details.get("outputs") if isinstance(details, Mapping) else None
+        if not isinstance(outputs, Mapping):
+            return generic_hint(result)
+        right = [
+            n for n, o in outputs.items() if isinstance(o, Mapping) and o.get("verdict") == CORRECT
+        ]
+        lines = [f"{len(right)} of {len(outputs)} outputs correct."]
+        for name, output in outputs.items():
+            verdict = output.get("verdict") if isinstance(output, Mapping) else None
+            if verdict != CORRECT:
+                lines.append(f"{name}: {str(verdict or 'not right').replace('-', ' ')}.")
+        return "\n".join(lines)
 
     def mistake_answers(self, part: CodePart) -> list[str]:
         """Return the listed mistakes in order, each named by its wrong expressions."""

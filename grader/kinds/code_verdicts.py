@@ -48,6 +48,8 @@ RUN_FAILURES = {
         "the sandbox does not allow, such as starting a process or a thread).",
     ),
 }
+#: Diagnoses of a run that did not finish: its message speaks of the student's code only.
+RUN_FAILURE_KEYS = frozenset({"exception", *(key for key, _ in RUN_FAILURES.values())})
 SANDBOX_UNAVAILABLE = (
     "Your code could not be run: the code sandbox is unavailable on the server right now. "
     "This is not a problem with your answer; the submission is marked as an error so that it "

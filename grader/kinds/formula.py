@@ -51,6 +51,7 @@ from grader.kinds.formula_values import (
     spec_plan,
     student_values,
 )
+from grader.kinds.hints import formula_hint
 from grader.kinds.instances import draw_trials, trials_of
 from grader.kinds.registry import register
 from grader.mathexpr import (
@@ -363,6 +364,10 @@ class FormulaKind(KindBase):
             "shape",
             {"sizes": trial.describe_sizes()},
         )
+
+    def hint_for_diagnosis(self, part: FormulaPart, diagnosis: str) -> str | None:
+        """Return the hint of a formula diagnosis (``grader.kinds.hints``), or None."""
+        return formula_hint(diagnosis)
 
     def self_test_cases(self, part: FormulaPart, exercise: Any) -> list[SelfTestCase]:
         """Return a correct answer (``answer``, else the reference) and each mistake."""

@@ -20,13 +20,22 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, Field
 
 from grader import engine
-from grader.kinds.base import GRADED, GradingContext, KindBase, PartResult, PartSpec, SelfTestCase
+from grader.kinds.base import (
+    GRADED,
+    GradingContext,
+    KindBase,
+    PartResult,
+    PartSpec,
+    SelfTestCase,
+    generic_hint,
+)
 from grader.kinds.graph_compare import Comparison, compare, feedback_text, isomorphic
 from grader.kinds.graph_credit import Credit, judge, reference_steps
 from grader.kinds.graph_eval import Macro
@@ -367,6 +376,20 @@ class GraphKind(KindBase):
             grading.rtol,
             grading.atol,
         )
+
+    def hint(self, part: GraphPart, result: Mapping[str, Any]) -> str:
+        """Return the hint of a graded drawing: which of the model's quantities the drawing
+        computes as the model does (the student's own steps), never the reference's edges."""
+        if result.get("correct") or result.get("status") != GRADED:
+            return generic_hint(result)
+        details = result.get("details") or {}
+        steps = details.get("steps") if isinstance(details, Mapping) else None
+        text = generic_hint(result)
+        if "reversed" in str(result.get("diagnosis") or ""):
+            text += " Some edges point the wrong way."
+        if steps:
+            text += f" Your drawing computes {', '.join(map(str, steps))} as the model does."
+        return text + " Look again at which inputs each operator takes."
 
     def self_test_cases(self, part: GraphPart, exercise: Any) -> list[SelfTestCase]:
         """Return the reference as JSON and as text (correct), and each listed mistake."""

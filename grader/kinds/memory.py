@@ -34,6 +34,7 @@ from grader.kinds.base import (
     PartSpec,
     SelfTestCase,
 )
+from grader.kinds.hints import memory_hint
 from grader.kinds.memory_account import Accounting, Tensor, accounting, trace_sizes
 from grader.kinds.registry import register
 from grader.mathexpr import (
@@ -370,6 +371,10 @@ class MemoryKind(KindBase):
         return PartResult(
             part.id, 0.0, part.points, False, feedback, GRADED, diagnosis, details or {}
         )
+
+    def hint_for_diagnosis(self, part: MemoryPart, diagnosis: str) -> str | None:
+        """Return the hint of a memory diagnosis (``grader.kinds.hints``), or None."""
+        return memory_hint(diagnosis)
 
     def self_test_cases(self, part: MemoryPart, exercise: Any) -> list[SelfTestCase]:
         """Return the answer (correct) and each mistake (wrong, with its feedback)."""

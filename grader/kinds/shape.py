@@ -24,6 +24,7 @@ from grader.kinds.base import (
     PartSpec,
     SelfTestCase,
 )
+from grader.kinds.hints import SHAPE_HINTS
 from grader.kinds.registry import register
 
 MAX_ANSWER_LENGTH = 200
@@ -32,6 +33,8 @@ _PRIMES = (101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
 _SEPARATORS = re.compile(r"\s*(?:×|✕|⨯|\*|,|;|-?\bby\b-?|(?<=\s)[xX](?=\s)|\\times)\s*")
 _SIZE_TOKEN = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]*|\d{1,6})$")
 _SCALAR_WORDS = {"scalar", "1", "()", "1x1", "1×1"}
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_NOT_SIZES = {"by", "x", "X", "R", "times", "mathbb", "scalar"}
 
 
 class ShapeError(ValueError):
@@ -91,6 +94,18 @@ def _numeric(axes: tuple[tuple[str, ...], ...], values: dict[str, int]) -> tuple
     shape = tuple(_axis_value(axis, values) for axis in axes)
     # A vector is a column: "q" and "q×1" are the same shape; squeeze all unit axes.
     return tuple(size for size in shape if size != 1)
+
+
+def structural_key(got: tuple[int, ...], want: tuple[int, ...]) -> str:
+    """Return how a wrong shape differs from the right one: ``transposed``, ``wrong-rank``,
+    ``axes-order`` or ``axis-size`` (the diagnosis keys of this kind)."""
+    if len(got) == len(want) and got == tuple(reversed(want)):
+        return "transposed"
+    if len(got) != len(want):
+        return "wrong-rank"
+    if sorted(got) == sorted(want):
+        return "axes-order"
+    return "axis-size"
 
 
 def _render(axes: tuple[tuple[str, ...], ...]) -> str:
@@ -175,37 +190,54 @@ class ShapeKind(KindBase):
         for index, mistake in enumerate(part.mistakes):
             if _numeric(parse_shape(mistake.answer, sizes), values) == got:
                 return self._wrong(part, mistake.feedback, f"mistake:{index}")
-        if len(got) == len(want) and got == tuple(reversed(want)):
-            return self._wrong(
-                part,
+        key = structural_key(got, want)
+        return self._wrong(part, self._feedback(key, given, got, want), key)
+
+    @staticmethod
+    def _feedback(
+        key: str, given: tuple[tuple[str, ...], ...], got: tuple[int, ...], want: tuple[int, ...]
+    ) -> str:
+        if key == "transposed":
+            return (
                 f"{_render(given)} is transposed: the expected shape has the same sizes in the "
-                "other order.",
-                "transposed",
+                "other order."
             )
-        if len(got) != len(want):
+        if key == "wrong-rank":
             if math.prod(got) == math.prod(want):
-                text = (
+                return (
                     f"{_render(given)} has the right number of entries but {len(got)} axes "
                     f"where {len(want)} are expected: keep the layout of the variable."
                 )
-            else:
-                text = f"{_render(given)} has {len(got)} axes (size > 1); expected {len(want)}."
-            return self._wrong(part, text, "wrong-rank")
-        if sorted(got) == sorted(want):
-            return self._wrong(
-                part,
+            return f"{_render(given)} has {len(got)} axes (size > 1); expected {len(want)}."
+        if key == "axes-order":
+            return (
                 f"{_render(given)} has the expected sizes in another order: a Jacobian lists "
-                "the output's axes first, then the input's.",
-                "axes-order",
+                "the output's axes first, then the input's."
             )
         differ = [str(k + 1) for k, (g, w) in enumerate(zip(got, want, strict=True)) if g != w]
         axes = "axis " + differ[0] if len(differ) == 1 else "axes " + ", ".join(differ)
-        return self._wrong(
-            part,
+        return (
             f"{_render(given)} has the expected number of axes, but {axes} (counting from 1) "
-            "does not have the expected size.",
-            "axis-size",
+            "does not have the expected size."
         )
+
+    def hint_for_diagnosis(self, part: ShapePart, diagnosis: str) -> str | None:
+        """Return the hint of a shape diagnosis; a listed mistake is named by how its shape
+        differs from the right one (transposed, wrong rank, ...), never by the shape."""
+        key, _, rest = diagnosis.partition(":")
+        if key == "mistake" and rest.isdigit() and int(rest) < len(part.mistakes):
+            sizes = set(part.sizes) | set(
+                _NAME.findall(part.answer + " " + part.mistakes[int(rest)].answer)
+            )
+            sizes -= _NOT_SIZES
+            try:
+                values = self._values(sizes)
+                got = _numeric(parse_shape(part.mistakes[int(rest)].answer, sizes), values)
+                want = _numeric(parse_shape(part.answer, sizes), values)
+            except (ShapeError, ValueError, KeyError):
+                return None
+            diagnosis = structural_key(got, want)
+        return SHAPE_HINTS.get(diagnosis)
 
     @staticmethod
     def _wrong(part: ShapePart, feedback: str, diagnosis: str) -> PartResult:

@@ -7,6 +7,7 @@ for the instructor and never shown to students.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -83,6 +84,11 @@ class TextKind(KindBase):
             "needs-review",
             {"length": len(text)},
         )
+
+    def hint(self, part: TextPart, result: Mapping[str, Any]) -> str:
+        """Return the stored feedback: a text part's is the service's receipt or the
+        reviewing instructor's own words, which no hint should replace."""
+        return str(result.get("feedback") or "")
 
     def self_test_cases(self, part: TextPart, exercise: Any) -> list[SelfTestCase]:
         """Return the sample answer (if any), which must be stored for review, not graded."""

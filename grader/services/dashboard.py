@@ -17,6 +17,8 @@ from grader.kinds.base import PartStatus
 from grader.kinds.registry import get_kind
 from grader.models import Exercise, ExerciseVersion, Status, Submission, SubmissionPart, User
 from grader.services.exercises import list_current_versions, spec_of
+from grader.services.policy import CountedScore
+from grader.services.scores import counted_by_cell, scored_rows
 
 BUCKETS = 10
 TOP_MISTAKES = 5
@@ -24,10 +26,12 @@ TOP_MISTAKES = 5
 
 @dataclass(frozen=True)
 class BestScore:
-    """One user's best score on one exercise, and how many submissions it took."""
+    """One user's counted score on one exercise, how many submissions it took, and its full
+    marks (the assignment's points, or the exercise's; None when nothing counted yet)."""
 
     best: float | None
     attempts: int
+    max_score: float | None = None
 
 
 @dataclass
@@ -61,15 +65,27 @@ class ExerciseStats:
 
 
 def best_scores_for_user(user_id: int) -> dict[str, BestScore]:
-    """Return the user's best score and attempt count per exercise slug (all versions)."""
+    """Return the user's counted score (``policy.counted_score``, by each assignment's
+    policy) and attempt count per exercise slug (all versions)."""
     query = (
-        select(Exercise.slug, func.max(Submission.score), func.count(Submission.id))
+        select(Exercise.id, Exercise.slug, func.count(Submission.id))
         .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
         .join(Exercise, ExerciseVersion.exercise_id == Exercise.id)
         .where(Submission.user_id == user_id)
-        .group_by(Exercise.slug)
+        .group_by(Exercise.id, Exercise.slug)
     )
-    return {slug: BestScore(best, count) for slug, best, count in db.session.execute(query)}
+    counted = counted_by_cell(
+        db.session.connection().execute(scored_rows(Submission.user_id == user_id))
+    )
+    return {
+        slug: BestScore(_score(cell), count, None if cell is None else cell.max_score)
+        for exercise_id, slug, count in db.session.execute(query)
+        for cell in [counted.get((user_id, exercise_id))]
+    }
+
+
+def _score(counted: CountedScore | None) -> float | None:
+    return None if counted is None else counted.score
 
 
 def diagnosis_label(part: Any, diagnosis: str) -> str:
@@ -113,13 +129,9 @@ def exercise_stats(version: ExerciseVersion) -> ExerciseStats:
         ).where(in_exercise)
     ).one()
     stats.submissions, stats.needs_review = int(submissions), int(needs_review)
+    counted = counted_by_cell(db.session.connection().execute(scored_rows(in_exercise)))
     best = [
-        float(fraction or 0)
-        for (fraction,) in db.session.execute(
-            select(func.max(Submission.score / Submission.max_score))
-            .where(in_exercise, Submission.score.is_not(None), Submission.max_score > 0)
-            .group_by(Submission.user_id)
-        )
+        c.score / c.max_score for c in counted.values() if c.score is not None and c.max_score > 0
     ]
     stats.students = len(best)
     for fraction in best:
@@ -235,13 +247,15 @@ class GradebookRow:
 
 
 def gradebook() -> list[GradebookRow]:
-    """Return the best score per user and exercise, ordered by user then exercise."""
+    """Return the counted score per user and exercise (``policy.counted_score``), ordered by
+    user then exercise."""
     query = (
         select(
+            User.id,
+            Exercise.id,
             User.email,
             User.external_id,
             Exercise.slug,
-            func.max(Submission.score),
             func.max(Submission.max_score),
             func.count(Submission.id),
             func.max(Submission.created_at),
@@ -249,10 +263,17 @@ def gradebook() -> list[GradebookRow]:
         .join(User, Submission.user_id == User.id)
         .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
         .join(Exercise, ExerciseVersion.exercise_id == Exercise.id)
-        .group_by(User.id, User.email, User.external_id, Exercise.slug)
+        .group_by(User.id, Exercise.id, User.email, User.external_id, Exercise.slug)
         .order_by(User.email, User.external_id, Exercise.slug)
     )
-    return [
-        GradebookRow(email or "", external or "", slug, best, float(max_score or 0), count, last)
-        for email, external, slug, best, max_score, count, last in db.session.execute(query)
-    ]
+    counted = counted_by_cell(db.session.connection().execute(scored_rows()))
+    rows = []
+    for user_id, exercise_id, email, external, slug, max_score, count, last in db.session.execute(
+        query
+    ):
+        cell = counted.get((user_id, exercise_id))
+        full = cell.max_score if cell is not None else float(max_score or 0)
+        rows.append(
+            GradebookRow(email or "", external or "", slug, _score(cell), full, count, last)
+        )
+    return rows

@@ -12,7 +12,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -37,6 +37,13 @@ from grader.models import (
 )
 from grader.services.courses import assignment_for, default_course, next_attempt
 from grader.services.exercises import current_version, spec_of
+from grader.services.policy import (
+    SubmissionRefused,
+    check_attempt,
+    check_open,
+    feedback_level,
+    student_parts,
+)
 from grader.services.results import PENDING, overall_status, record_parts, total_score
 from grader.services.scores import iso
 
@@ -193,12 +200,24 @@ def submit(
     ``version`` is the current version of ``slug`` when the caller has just looked it up.
     ``assignment`` is the course's assignment it is made for (default: the exercise's
     assignment in the default course, if it has one); the submission gets the next attempt
-    number of the user there.
+    number of the user there, and ``late`` when made after its due time.
     Raises ``ExerciseNotFound``, ``UnknownParts``, ``MalformedAnswers``, ``InvalidAnswers``
-    (nothing stored) and ``IdempotencyConflict``.
+    (nothing stored), ``IdempotencyConflict``, and the assignment's refusals
+    (``policy.SubmissionRefused``: ``AssignmentNotOpen``, ``AssignmentClosed``,
+    ``AttemptsExhausted``; nothing stored, no attempt used).
     """
     version = current_version(slug) if version is None else version
     spec = spec_of(version)
+    if assignment is None:
+        assignment = assignment_for(default_course(), slug)
+    try:
+        # Refused early, before grading; decided again at the insert below (the clock there).
+        _admit(assignment, user)
+    except SubmissionRefused:
+        previous = _find_idempotent(api_token, idempotency_key) if api_token else None
+        if previous is None:
+            raise
+        return _replay(previous, request_fingerprint(slug, user.public_id, answers))
     answers = check_answers(spec, answers)
     fingerprint = request_fingerprint(slug, user.public_id, answers)
     # A replayed Idempotency-Key is found when the insert below meets the unique index on
@@ -219,15 +238,21 @@ def submit(
             for p in deferred
         ],
     )
-    if assignment is None:
-        assignment = assignment_for(default_course(), slug)
     for _ in range(ATTEMPT_RACE_RETRIES):
-        now = utcnow()
+        # The clock and the attempt count that decide are read here, in the transaction that
+        # stores the submission, after grading: a submission whose grading ends after
+        # closes_at is refused, and racing submissions cannot both take the last attempt.
+        try:
+            now, late, attempt = _admit(assignment, user)
+        except SubmissionRefused:
+            db.session.rollback()
+            raise
         submission = Submission(
             user_id=user.id,
             exercise_version_id=version.id,
             assignment_id=assignment.id if assignment is not None else None,
-            attempt=next_attempt(assignment, user) if assignment is not None else None,
+            attempt=attempt,
+            late=late,
             answers=answers,
             seed=seed,
             max_score=spec.max_score,
@@ -260,6 +285,18 @@ def submit(
         graded = find_submission(submission_id)  # graded meanwhile by the eager task, perhaps
         return (submission if graded is None else graded), True
     return submission, True
+
+
+def _admit(assignment: Assignment | None, user: User) -> tuple[datetime, bool, int | None]:
+    """Return (now, late, attempt number) for a submission of ``user`` to ``assignment`` made
+    now; raise the assignment's ``SubmissionRefused`` (not open, closed, attempts used up)."""
+    now = utcnow()
+    late = check_open(assignment, now)
+    if assignment is None:
+        return now, late, None
+    attempt = next_attempt(assignment, user)
+    check_attempt(assignment, attempt)
+    return now, late, attempt
 
 
 def _prechecks(parts: list[Any], answers: Mapping[str, Any]) -> list[PartResult]:
@@ -378,7 +415,9 @@ def stale_queued(older_than: timedelta) -> list[int]:
     )
 
 
-def _find_idempotent(token: ApiToken, key: str) -> Submission | None:
+def _find_idempotent(token: ApiToken, key: str | None) -> Submission | None:
+    if key is None:
+        return None
     return db.session.scalar(
         select(Submission).where(
             Submission.api_token_id == token.id, Submission.idempotency_key == key
@@ -398,22 +437,28 @@ PUBLIC_PART_FIELDS = ("id", "score", "max_score", "correct", "feedback", "status
 
 
 def find_submission(submission_id: int) -> Submission | None:
-    """Return a stored submission with what its result object reads (version, exercise, user)
-    loaded in the same query, or None."""
+    """Return a stored submission with what its result object reads (version, exercise, user,
+    assignment) loaded in the same query, or None."""
     return db.session.get(
         Submission,
         submission_id,
         options=[
             joinedload(Submission.version).joinedload(ExerciseVersion.exercise),
             joinedload(Submission.user),
+            joinedload(Submission.assignment),  # its feedback level decides what is shown
         ],
         populate_existing=True,  # objects a commit expired are refreshed by this same query
     )
 
 
-def result_object(submission: Submission) -> dict[str, Any]:
-    """Return the result object of DESIGN section 9 for a stored submission."""
+def result_object(submission: Submission, level: str | None = None) -> dict[str, Any]:
+    """Return the result object of DESIGN section 9 for a stored submission, its parts'
+    feedback at ``level`` (default: the feedback level of the submission's assignment, what
+    its student may see; pass ``FeedbackLevel.FULL`` for an instructor)."""
     version = submission.version
+    if level is None:
+        level = feedback_level(submission.assignment)
+    parts = student_parts(submission.parts or [], level, spec_of(version))
     return {
         "id": submission.id,
         "exercise": version.exercise.slug,
@@ -423,9 +468,7 @@ def result_object(submission: Submission) -> dict[str, Any]:
         "score": submission.score,
         "max_score": submission.max_score,
         "seed": submission.seed,
-        "parts": [
-            {key: part.get(key) for key in PUBLIC_PART_FIELDS} for part in submission.parts or []
-        ],
+        "parts": [{key: part.get(key) for key in PUBLIC_PART_FIELDS} for part in parts],
         "created_at": iso(submission.created_at),
         "graded_at": iso(submission.graded_at),
     }

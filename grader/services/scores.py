@@ -1,8 +1,10 @@
 """Scores service: the best score per user and exercise, filtered and paged, and as CSV.
 
-A user's best score on an exercise is the highest score among their counted submissions
-(status ``graded`` or ``needs_review``) to any version of it; queued and failed submissions do
-not count. A submission waiting for review has no score yet (null, never 0): it is counted in
+A user's best score on an exercise is what their counted submissions (status ``graded`` or
+``needs_review``) to any version of it count for under the assignment's policy
+(``services/policy.counted_score``: best, last or best with attempt penalties, late penalty,
+scaled to the assignment's points); queued and failed submissions do not count. A submission
+waiting for review has no score yet (null, never 0): it is counted in
 ``submissions`` and ``pending_review`` but not in ``best_score``, which is null while every
 counted submission waits. ``max_score`` is the highest full mark among those submissions (the
 current one unless the exercise's points changed), ``last_submission_at`` the newest of them.
@@ -15,14 +17,17 @@ import base64
 import binascii
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 
 from grader.extensions import db
 from grader.models import Assignment, Exercise, ExerciseVersion, Status, Submission, User
+from grader.services.policy import CountedScore, counted_score
 
 SCORED_STATUSES = (Status.GRADED, Status.NEEDS_REVIEW)
 CSV_COLUMNS = ("user_id", "exercise", "best_score", "max_score", "last_submission_at")
@@ -144,20 +149,106 @@ def best_scores(
         .join(Exercise, Exercise.id == cells.c.exercise_id)
         .order_by(cells.c.user_id, cells.c.exercise_id)
     )
+    rows = db.session.execute(query).all()
+    counted = _counted_cells({(row.user_id, row.exercise_id) for row in rows}, filters)
     return [
         BestScore(
             user_id=row.user_id,
             exercise_id=row.exercise_id,
             user=row.external_id or row.email or str(row.user_id),
             exercise=row.slug,
-            best_score=None if row.best_score is None else float(row.best_score),
-            max_score=float(row.max_score),
+            best_score=counted[row.user_id, row.exercise_id][0],
+            max_score=counted[row.user_id, row.exercise_id][1],
             submissions=int(row.submissions),
             pending_review=int(row.pending_review),
             last_submission_at=as_utc(row.last_submission_at),
         )
-        for row in db.session.execute(query)
+        for row in rows
     ]
+
+
+# The columns of a submission that its counted score reads (policy.Scored), and its cell.
+SCORED_COLUMNS = (
+    Submission.id,
+    Submission.user_id,
+    ExerciseVersion.exercise_id,
+    Submission.assignment_id,
+    Submission.status,
+    Submission.score,
+    Submission.max_score,
+    Submission.attempt,
+    Submission.late,
+)
+
+
+def scored_rows(*where: Any) -> Select:
+    """Return the query of ``SCORED_COLUMNS`` of the counted submissions matching ``where``."""
+    return (
+        select(*SCORED_COLUMNS)
+        .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
+        .where(Submission.status.in_(SCORED_STATUSES), *where)
+    )
+
+
+def counted_by_cell(rows: Iterable[Any]) -> dict[tuple[int, int], CountedScore]:
+    """Return the counted score per (user id, exercise id) of ``rows`` (``scored_rows``).
+
+    Submissions made for an assignment count by its policy (``policy.counted_score``); a cell
+    whose submissions belong to several assignments (courses) counts the best of them, and
+    submissions without an assignment count their highest score.
+    """
+    groups: dict[tuple[int, int], dict[int | None, list[Any]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for row in rows:
+        groups[row.user_id, row.exercise_id][row.assignment_id].append(row)
+    ids = {a for cell in groups.values() for a in cell if a is not None}
+    assignments = (
+        {a.id: a for a in db.session.scalars(select(Assignment).where(Assignment.id.in_(ids)))}
+        if ids
+        else {}
+    )
+    result = {}
+    for key, cell in groups.items():
+        parts = [
+            counted_score(assignments.get(a) if a is not None else None, subs)
+            for a, subs in cell.items()
+        ]
+        known = [p.score for p in parts if p.score is not None]
+        result[key] = CountedScore(
+            max(known) if known else None,
+            max(p.max_score for p in parts),
+            sum(p.submissions for p in parts),
+            sum(p.pending_review for p in parts),
+        )
+    return result
+
+
+def _counted_cells(
+    cells: set[tuple[int, int]], filters: ScoreFilter
+) -> dict[tuple[int, int], tuple[float | None, float]]:
+    """Return (counted score, full marks) of each (user id, exercise id) in ``cells``."""
+    if not cells:
+        return {}
+    # A page's cells are ordered by user: a range of user ids (one index range, two bound
+    # values) reads them, and at most the first and last user's other exercises besides.
+    users = [user for user, _ in cells]
+    query = scored_rows(
+        Submission.user_id.between(min(users), max(users)),
+        ExerciseVersion.exercise_id.in_({exercise for _, exercise in cells}),
+    )
+    if filters.course_ids is not None:  # the same submissions as the page's cells
+        query = query.where(
+            Submission.assignment_id.in_(
+                select(Assignment.id).where(Assignment.course_id.in_(filters.course_ids))
+            )
+        )
+    if filters.since is not None:
+        query = query.where(Submission.created_at >= as_utc(filters.since))
+    if filters.until is not None:
+        query = query.where(Submission.created_at < as_utc(filters.until))
+    counted = counted_by_cell(db.session.connection().execute(query))
+    return {cell: (counted[cell].score, counted[cell].max_score) for cell in cells}
 
 
 def iter_best_scores(filters: ScoreFilter, batch: int = 1000) -> Iterator[BestScore]:

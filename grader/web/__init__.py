@@ -9,6 +9,7 @@ from flask import request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
+from grader.services.policy import local_time
 from grader.web import auth, courses, instructor, preview, student  # noqa: F401  (the views)
 from grader.web.blueprint import bp
 from grader.web.graphsvg import graph_svg
@@ -29,6 +30,8 @@ def markdown_inline_filter(text: str) -> Markup:
 bp.add_app_template_global(graph_svg, "graph_svg")
 bp.add_app_template_filter(markdown_filter, "markdown")
 bp.add_app_template_filter(markdown_inline_filter, "markdown_inline")
+# Stored UTC times as the course shows them: {{ time|local_time(course.time_zone) }}.
+bp.add_app_template_filter(local_time, "local_time")
 
 
 def page_url(page: int) -> str:

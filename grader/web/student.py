@@ -12,13 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from grader.extensions import db
-from grader.models import Assignment, Exercise, ExerciseVersion, Submission
+from grader.models import Assignment, Exercise, ExerciseVersion, FeedbackLevel, Submission, utcnow
 from grader.services.access import (
     assigned_exercise_ids,
     assignment_of_user,
     enrolled_course_or_404,
     require_submission,
 )
+from grader.services.courses import next_attempt
 from grader.services.dashboard import best_scores_for_user
 from grader.services.exercises import (
     ExerciseNotFound,
@@ -27,6 +28,12 @@ from grader.services.exercises import (
     spec_of,
 )
 from grader.services.grading import AnswersRejected, InvalidAnswers, submit
+from grader.services.policy import (
+    SubmissionRefused,
+    feedback_level,
+    policy_summary,
+    student_parts,
+)
 from grader.services.worked import worked_view
 from grader.web.auth import signed_in_user
 from grader.web.blueprint import bp
@@ -92,25 +99,28 @@ def visible_submission(submission_id: int) -> Submission:
     return require_submission(signed_in_user(), db.session.get(Submission, submission_id))
 
 
-def submission_context(row: Submission) -> dict[str, Any]:
+def submission_context(row: Submission, level: str = FeedbackLevel.FULL) -> dict[str, Any]:
     """Return what a submission's page shows: the submission, its version's public spec, the
-    part results by id, the answers, the formula answers as MathML and the worked backprop
-    (None where the exercise shows none)."""
+    part results by id at feedback ``level`` (instructors: full; the student: the
+    assignment's), the answers, the formula answers as MathML and the worked backprop (None
+    where the exercise shows none, and below the full level: it shows the expected values)."""
     spec = spec_of(row.version)
     answers = row.answers or {}
     return {
         "submission": row,
         "spec": spec.public(),
-        "results": {p["id"]: p for p in row.parts or []},
+        "results": {p["id"]: p for p in student_parts(row.parts or [], level, spec)},
+        "feedback_level": str(level),
         "answers": answers,
         "mathml": {
             part: label_math(mathml) for part, mathml in answers_mathml(spec, answers).items()
         },
-        "worked": worked_view(row),
+        "worked": worked_view(row) if level == FeedbackLevel.FULL else None,
     }
 
 
 def _render_exercise(
+    assignment: Assignment,
     version: Any,
     public: dict[str, Any],
     values: dict[str, Any],
@@ -134,6 +144,8 @@ def _render_exercise(
             Submission.user_id == current_user.id, Submission.exercise_version_id == version.id
         )
     )
+    used = next_attempt(assignment, signed_in_user()) - 1
+    policy = policy_summary(assignment, assignment.course.time_zone, used, utcnow())
     return render_template(
         "exercise.html",
         spec=public,
@@ -141,6 +153,7 @@ def _render_exercise(
         parts=parts,
         message=message,
         attempts=attempts,
+        policy=policy,
     ), status
 
 
@@ -149,7 +162,7 @@ def _render_exercise(
 def exercise(slug: str) -> ResponseReturnValue:
     """Show the prompt and one input per part; ``?from=<id>`` fills in an earlier submission.
     A 404 page for an exercise not assigned in any of the user's courses."""
-    _assignment_or_404(slug)
+    assignment = _assignment_or_404(slug)
     version, public = _public_spec_or_404(slug)
     values: dict[str, Any] = {}
     earlier = request.args.get("from", type=int)
@@ -157,7 +170,7 @@ def exercise(slug: str) -> ResponseReturnValue:
         previous = visible_submission(earlier)
         if previous.user_id == current_user.id and previous.version.exercise.slug == slug:
             values = dict(previous.answers or {})
-    return _render_exercise(version, public, values, {})
+    return _render_exercise(assignment, version, public, values, {})
 
 
 @bp.post("/exercises/<slug>")
@@ -171,13 +184,20 @@ def submit_answers(slug: str) -> ResponseReturnValue:
     answers = {key: value for key, value in values.items() if not is_blank(value)}
     if not answers:
         return _render_exercise(
-            version, public, values, {}, "Answer at least one part before submitting.", 422
+            assignment,
+            version,
+            public,
+            values,
+            {},
+            "Answer at least one part before submitting.",
+            422,
         )
     try:
         submission, _ = submit(slug, signed_in_user(), answers, source="web", assignment=assignment)
     except InvalidAnswers as exc:
         errors = {result.part_id: result.feedback for result in exc.results}
         return _render_exercise(
+            assignment,
             version,
             public,
             values,
@@ -186,7 +206,9 @@ def submit_answers(slug: str) -> ResponseReturnValue:
             422,
         )
     except AnswersRejected as exc:
-        return _render_exercise(version, public, values, {}, str(exc), 422)
+        return _render_exercise(assignment, version, public, values, {}, str(exc), 422)
+    except SubmissionRefused as exc:
+        return _render_exercise(assignment, version, public, values, {}, str(exc), 409)
     except ExerciseNotFound:
         abort(404)
     return redirect(url_for("web.submission", submission_id=submission.id), 303)
@@ -195,9 +217,14 @@ def submit_answers(slug: str) -> ResponseReturnValue:
 @bp.get("/submissions/<int:submission_id>")
 @login_required
 def submission(submission_id: int) -> ResponseReturnValue:
-    """Show a submission's score and per-part feedback (the owner's, or any for instructors)."""
+    """Show a submission's score and per-part feedback: to its owner at the assignment's
+    feedback level, in full to the course's staff (the only others who may see it)."""
     row = visible_submission(submission_id)
-    return render_template("submission.html", **submission_context(row), instructor_view=False)
+    own = row.user_id == current_user.id
+    level = feedback_level(row.assignment) if own else FeedbackLevel.FULL
+    return render_template(
+        "submission.html", **submission_context(row, level), instructor_view=False
+    )
 
 
 @bp.get("/submissions/<int:submission_id>/status")

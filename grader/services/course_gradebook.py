@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from grader.extensions import db
 from grader.models import Assignment, Course, CourseRole, Enrolment, Status, Submission, User
+from grader.services import policy
 from grader.services.access import STAFF_ROLES
 from grader.services.assignments import course_time
 from grader.services.exercises import list_current_versions, spec_of
@@ -77,16 +78,12 @@ def counted_score(
     waiting ``submissions`` (oldest first), in the assignment's ``points``; None when none has
     a score yet.
 
-    The one place the gradebook asks what counts. For now: the best graded score, scaled
-    to the assignment's points. The score policies, attempt and late penalties come with
-    ``grader.services.policy.counted_score(assignment, submissions).score`` (branch
-    courses-policy), which this function is to return once that lands.
+    The one place the gradebook asks what counts: the assignment's policy
+    (``policy.counted_score``: best, last or best with penalty, attempt and late penalties),
+    in the assignment's points, or the exercise's full marks (``points``) when it names none.
     """
-    scored = [a for a in submissions if a.status == Status.GRADED and a.score is not None]
-    if not scored:
-        return None
-    best = max((a.score or 0.0) / a.max_score if a.max_score else 0.0 for a in scored)
-    return round(best * points, 6)
+    score = policy.counted_score(assignment, submissions).score
+    return None if score is None else round(score, 6)
 
 
 def _columns(course: Course) -> list[tuple[Assignment, GradebookColumn]]:

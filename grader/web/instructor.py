@@ -159,7 +159,8 @@ def _render_detail(
     rubrics = {part.id: get_kind(part.kind).rubric(part) for part in spec_of(row.version).parts}
     return render_template(
         "instructor/submission.html",
-        **submission_context(row),
+        # instructors see every mark, whatever level the students' page shows
+        **(submission_context(row) | {"feedback": "full"}),
         rubrics=rubrics,
         reviewable={p["id"] for p in row.parts or [] if reviewable(p)},
         errors=errors or {},

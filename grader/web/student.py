@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from grader.extensions import db
 from grader.models import Exercise, ExerciseVersion, Submission
 from grader.services.dashboard import best_scores_for_user
+from grader.services.drawings import marked_drawings
 from grader.services.exercises import (
     ExerciseNotFound,
     current_version,
@@ -77,15 +78,20 @@ def visible_submission(submission_id: int) -> Submission:
 
 def submission_context(row: Submission) -> dict[str, Any]:
     """Return what a submission's page shows: the submission, its version's public spec, the
-    part results by id, the answers, the formula answers as MathML and the worked backprop
-    (None where the exercise shows none)."""
+    part results by id, the answers, the formula answers as MathML, the graph answers marked
+    against the reference, the feedback level and the worked backprop (None where the exercise
+    shows none)."""
     spec = spec_of(row.version)
     answers = row.answers or {}
+    results = {p["id"]: p for p in row.parts or []}
     return {
         "submission": row,
         "spec": spec.public(),
-        "results": {p["id"]: p for p in row.parts or []},
+        "results": results,
         "answers": answers,
+        "drawings": marked_drawings(spec, results, answers),
+        # every result shows full feedback until assignments set a level (issue 16)
+        "feedback": "full",
         "mathml": {
             part: label_math(mathml) for part, mathml in answers_mathml(spec, answers).items()
         },

@@ -35,7 +35,7 @@ from grader.services.grading import (
     result_object,
     submit,
 )
-from grader.services.users import UserError, lms_user
+from grader.services.users import UserError, lms_student
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,200}\Z"
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL; a larger one names nothing
@@ -122,7 +122,7 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
         )
     version = version_or_404(slug)
     try:
-        user = lms_user(json.user)
+        user = lms_student(json.user)
         submission, created = submit(
             slug,
             user,
@@ -149,7 +149,7 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
     except IdempotencyConflict as exc:
         raise ApiProblem(422, "idempotency-key-reused", "Unprocessable Content", str(exc)) from None
     status = 202 if submission.status == "queued" else (201 if created else 200)
-    response = jsonify(result_object(submission))
+    response = jsonify(result_object(submission, user))
     response.status_code = status
     response.headers["Location"] = url_for("api.get_submission", submission_id=submission.id)
     return response

@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -26,7 +26,7 @@ from grader.kinds.base import ERROR, INVALID, QUEUED, GradingContext, PartResult
 from grader.kinds.registry import get_kind
 from grader.kinds.spec import ExerciseSpec
 from grader.metrics import count_submission, observe_grading
-from grader.models import ApiToken, ExerciseVersion, Status, Submission, User, utcnow
+from grader.models import ApiToken, ExerciseVersion, Status, Submission, utcnow
 from grader.services.exercises import current_version, spec_of
 from grader.services.results import PENDING, overall_status, record_parts, total_score
 from grader.services.scores import iso
@@ -36,6 +36,17 @@ MAX_ANSWER_CHARS = 100_000
 # The key in ``app.extensions`` of the function that queues a stored submission by id: the
 # task queue (grader.tasks.init_celery) provides it, so this layer never imports the one above.
 ENQUEUE = "grader.enqueue"
+
+
+class Submitter(Protocol):
+    """Who submits, as ``submit`` needs it: a ``User`` row, or the plain values of one
+    (``users.Student``, what the API keeps per process)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def public_id(self) -> str: ...
 
 
 class AnswersRejected(Exception):
@@ -167,7 +178,7 @@ def request_fingerprint(slug: str, user: str, answers: Mapping[str, Any]) -> str
 
 def submit(
     slug: str,
-    user: User,
+    user: Submitter,
     answers: Any,
     source: str,
     seed: int | None = None,
@@ -385,14 +396,15 @@ def find_submission(submission_id: int) -> Submission | None:
     )
 
 
-def result_object(submission: Submission) -> dict[str, Any]:
-    """Return the result object of DESIGN section 9 for a stored submission."""
+def result_object(submission: Submission, user: Submitter | None = None) -> dict[str, Any]:
+    """Return the result object of DESIGN section 9 for a stored submission; ``user`` is its
+    submitter when the caller has it (then the user row is not read)."""
     version = submission.version
     return {
         "id": submission.id,
         "exercise": version.exercise.slug,
         "version": version.number,
-        "user": submission.user.public_id,
+        "user": (user or submission.user).public_id,
         "status": submission.status,
         "score": submission.score,
         "max_score": submission.max_score,

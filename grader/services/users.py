@@ -6,9 +6,13 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
+from cachetools import LRUCache
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -115,6 +119,38 @@ def lms_user(external_id: str) -> User:
             if user is None:
                 raise
     return user
+
+
+@dataclass(frozen=True)
+class Student:
+    """An LMS user as a submission needs it: plain values, safe to keep in a process (users
+    are never deleted and an external id always names the same user)."""
+
+    id: int
+    public_id: str
+
+
+LMS_STUDENTS = "grader_lms_students"  # app.extensions key: this app's cache of Student values
+MAX_CACHED_STUDENTS = 20_000
+_cache_lock = threading.Lock()
+
+
+def lms_student(external_id: str) -> Student:
+    """Return the id and public id of the LMS user ``external_id`` (see ``lms_user``, which
+    creates it on first use), kept per app after the first request: an API submission then
+    reads no user row. Raises ``UserError`` as ``lms_user`` does."""
+    with _cache_lock:
+        cache = current_app.extensions.setdefault(
+            LMS_STUDENTS, LRUCache(maxsize=MAX_CACHED_STUDENTS)
+        )
+        found = cache.get(external_id)
+    if found is not None:
+        return found
+    user = lms_user(external_id)  # validates the id; committed when it was created
+    student = Student(user.id, user.public_id)
+    with _cache_lock:
+        cache[external_id] = student
+    return student
 
 
 def hash_token(token: str) -> str:

@@ -65,21 +65,20 @@ def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> None:
         db.session.execute(
             delete(SubmissionPart).where(SubmissionPart.submission_id == submission.id)
         )
-    db.session.execute(
-        insert(SubmissionPart),
-        [
-            {
-                "submission_id": submission.id,
-                "part_id": part["id"],
-                "position": position,
-                "status": str(part.get("status") or "graded"),
-                "score": part.get("score"),
-                "max_score": float(part.get("max_score") or 0),
-                "correct": bool(part.get("correct")),
-                "diagnosis": str(part.get("diagnosis") or "")[:200],
-                "feedback": str(part.get("feedback") or ""),
-                "details": part.get("details") or {},
-            }
-            for position, part in enumerate(parts)
-        ],
-    )
+    rows = [
+        {
+            "submission_id": submission.id,
+            "part_id": part["id"],
+            "position": position,
+            "status": str(part.get("status") or "graded"),
+            "score": part.get("score"),
+            "max_score": float(part.get("max_score") or 0),
+            "correct": bool(part.get("correct")),
+            "diagnosis": str(part.get("diagnosis") or "")[:200],
+            "feedback": str(part.get("feedback") or ""),
+            "details": part.get("details") or {},
+        }
+        for position, part in enumerate(parts)
+    ]
+    if rows:  # one statement with a row per part, on the table: no ORM objects are needed
+        db.session.execute(insert(SubmissionPart.__table__).values(rows))

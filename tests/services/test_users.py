@@ -29,4 +29,3 @@ def test_an_lms_student_is_created_once_then_kept_without_reading_its_row(app):
         assert statements == []
         with pytest.raises(UserError):
             lms_student("not an id!")
-

@@ -90,8 +90,8 @@ def submission_context(row: Submission) -> dict[str, Any]:
         "results": results,
         "answers": answers,
         "drawings": marked_drawings(spec, results, answers),
-        # every result shows full feedback until assignments set a level (issue 16)
-        "feedback": "full",
+        # the assignment's level decides which graph marks show (graphsvg); full outside one
+        "feedback": str(row.assignment.feedback) if row.assignment is not None else "full",
         "mathml": {
             part: label_math(mathml) for part, mathml in answers_mathml(spec, answers).items()
         },

@@ -67,3 +67,33 @@ def test_no_marks_by_default_and_unknown_levels_are_refused():
 def test_unreadable_or_invalid_drawings_are_not_marked():
     assert _marked("x -> ") is None
     assert _marked("x -> matmul -> x") is None  # a cycle: invalid, no attempt
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    "level, marks",
+    [("full", {"extra", "reversed", "missing"}), ("hints", {"extra"}), ("score-only", set())],
+)
+def test_the_students_page_marks_as_the_assignments_feedback_level_allows(app, level, marks):
+    import re
+
+    from grader.extensions import db
+    from grader.services.exercises import import_exercises
+    from grader.services.grading import submit
+    from grader.services.users import create_user
+    from tests.conftest import EXERCISES
+    from tests.web.conftest import PASSWORD, sign_in
+
+    with app.app_context():
+        import_exercises([EXERCISES / "graph-bias.yaml"])
+        student = create_user("s@example.org", "student", PASSWORD)
+        row, _ = submit("graph-bias", student, {"graph": WRONG}, source="web")
+        assert row.assignment is not None
+        row.assignment.feedback = level
+        db.session.commit()
+        submission_id = row.id
+    client = app.test_client()
+    sign_in(client, "s@example.org")
+    page = client.get(f"/submissions/{submission_id}").get_data(as_text=True)
+    assert set(re.findall(r'<g class="edge-mark (\w+)">', page)) == marks
+    assert ("graph-legend" in page) == bool(marks)

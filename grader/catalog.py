@@ -179,7 +179,14 @@ def _location(error: ErrorDetails) -> Location:
 
 
 def parse_exercise(source: str, path: str = "<text>") -> ExerciseSpec:
-    """Validate one exercise's YAML text; raise ``CatalogError`` naming file, line and field."""
+    """Validate one exercise's YAML text; raise ``CatalogError`` listing every problem found,
+    each naming file, line and field.
+
+    The stages go on past a failing one where the next can still say something: duplicate keys
+    and aliases do not stop validation; parts that fail validation are set aside so that the
+    other parts still get the cross-field and kind checks; the kind checks run unless the
+    exercise's variables, sizes or model (what they build on) have problems of their own.
+    """
     if len(source.encode()) > MAX_FILE_BYTES:
         raise CatalogError([SpecIssue(path, None, "", f"file larger than {MAX_FILE_BYTES} bytes")])
     loader = CatalogLoader(source)
@@ -187,9 +194,7 @@ def parse_exercise(source: str, path: str = "<text>") -> ExerciseSpec:
         root = loader.get_single_node()
         if root is None:
             raise CatalogError([SpecIssue(path, 1, "", "the file is empty")])
-        tree_issues = _check_tree(root, path)
-        if tree_issues:
-            raise CatalogError(tree_issues)
+        issues = _check_tree(root, path)
         data = loader.construct_document(root)  # the nodes already read: no second parse
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -203,25 +208,54 @@ def parse_exercise(source: str, path: str = "<text>") -> ExerciseSpec:
     lines = _LineMap(root)
     if not isinstance(data, dict):
         raise CatalogError([SpecIssue(path, 1, "", "an exercise file is a mapping of fields")])
-    try:
-        spec = ExerciseSpec.model_validate(data)
-    except ValidationError as exc:
-        issues = [
-            SpecIssue(
-                path, lines.line(_location(e)), field_name(_drop_tags(_location(e))), _message(e)
-            )
-            for e in exc.errors()
-        ]
-        raise CatalogError(issues) from None
-    problems = spec.cross_problems() or spec.kind_problems()
-    if problems:
-        raise CatalogError(
-            [
-                SpecIssue(path, lines.line(loc), field_name(loc), message)
-                for loc, message in problems
-            ]
-        )
+    spec, kept = _validate(data, path, lines, issues)
+    if spec is None:
+        raise CatalogError(issues)
+    set_aside = {
+        str(part.get("id"))
+        for index, part in enumerate(data.get("parts") or [])
+        if index not in kept and isinstance(part, dict)
+    }
+    problems = spec.cross_problems()
+    if not any(loc[:1] in (("variables",), ("dims",), ("model",)) for loc, _ in problems):
+        problems += spec.kind_problems()
+    for location, message in problems:
+        if location[:1] == ("examples",) and spec.examples[int(location[1])].part in set_aside:
+            continue  # the example's part is invalid, which is said already
+        if location[:1] == ("parts",):
+            location = ("parts", kept[int(location[1])], *location[2:])
+        issues.append(SpecIssue(path, lines.line(location), field_name(location), message))
+    if issues:
+        raise CatalogError(issues)
     return spec
+
+
+def _validate(
+    data: dict[str, Any], path: str, lines: _LineMap, issues: list[SpecIssue]
+) -> tuple[ExerciseSpec | None, list[int]]:
+    """Return the spec of ``data`` and the file's index of each of its parts, appending the
+    validation errors to ``issues``. When only some parts are invalid, the spec holds the
+    others (so that their own checks still run); when more is wrong, the spec is None."""
+    try:
+        return ExerciseSpec.model_validate(data), list(range(len(data.get("parts") or [])))
+    except ValidationError as exc:
+        errors = exc.errors()
+    issues += [
+        SpecIssue(path, lines.line(_location(e)), field_name(_drop_tags(_location(e))), _message(e))
+        for e in errors
+    ]
+    parts = data.get("parts")
+    bad = {e["loc"][1] for e in errors if len(e["loc"]) >= 2 and e["loc"][0] == "parts"}
+    if not isinstance(parts, list) or len(bad) != len({e["loc"][:2] for e in errors}):
+        return None, []  # something outside the parts is wrong as well
+    kept = [index for index in range(len(parts)) if index not in bad]
+    if not kept:
+        return None, []
+    try:
+        spec = ExerciseSpec.model_validate(data | {"parts": [parts[i] for i in kept]})
+    except ValidationError:
+        return None, []
+    return spec, kept
 
 
 def _drop_tags(location: Location) -> Location:
@@ -261,6 +295,17 @@ def load_files(
 
     Two files with the same slug are an error too (the second one is named).
     """
+    loaded, issues = read_files(paths, progress)
+    if issues:
+        raise CatalogError(issues)
+    return loaded
+
+
+def read_files(
+    paths: Iterable[str | Path], progress: Callable[[Path], None] | None = None
+) -> tuple[list[LoadedExercise], list[SpecIssue]]:
+    """Validate every file; return the valid ones and every problem of the others (see
+    ``load_files``). Raises ``CatalogError`` only for a path that does not exist."""
     issues: list[SpecIssue] = []
     loaded: list[LoadedExercise] = []
     slugs: dict[str, str] = {}
@@ -281,7 +326,7 @@ def load_files(
             issues.append(
                 SpecIssue(
                     str(path),
-                    _LineMap(yaml.compose(source, Loader=CatalogLoader)).line(("slug",)),
+                    line_of(source, ("slug",)),
                     "slug",
                     f"slug {spec.slug!r} is already used by {slugs[spec.slug]}",
                 )
@@ -289,9 +334,13 @@ def load_files(
             continue
         slugs[spec.slug] = str(path)
         loaded.append(LoadedExercise(str(path), spec, source, content_hash(spec)))
-    if issues:
-        raise CatalogError(issues)
-    return loaded
+    return loaded, issues
+
+
+def line_of(source: str, location: Location) -> int | None:
+    """Return the line of the value at ``location`` (e.g. ``("parts", 2)``) in a valid
+    exercise file's text."""
+    return _LineMap(yaml.compose(source, Loader=CatalogLoader)).line(location)
 
 
 OPTIONAL_LATER_FIELDS = ("order",)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.catalog import exercise_files, load_files
+from grader.catalog import SpecIssue, exercise_files, field_name, line_of, load_files
 from grader.kinds.base import (
     GRADED,
     INVALID,
@@ -68,6 +68,24 @@ class ExerciseReport:
     def checks(self) -> int:
         """Return the number of checks run."""
         return sum(len(part.checks) for part in self.parts)
+
+    def issues(self, spec: ExerciseSpec, source: str) -> list[SpecIssue]:
+        """Return each failed check as a problem of the file, located at its part."""
+        index = {part.id: number for number, part in enumerate(spec.parts)}
+        found = []
+        for part in self.parts:
+            location = ("parts", index[part.part_id])
+            line = line_of(source, location)
+            for check in part.failures:
+                found.append(
+                    SpecIssue(
+                        self.path,
+                        line,
+                        field_name(location),
+                        f"self-test of part {part.part_id!r}: {check.label}: {check.message}",
+                    )
+                )
+        return found
 
     def lines(self, verbose: bool = True) -> list[tuple[str, bool]]:
         """Return the report as (line, ok) pairs: a line per part, one per failure."""

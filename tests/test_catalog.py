@@ -232,3 +232,24 @@ def test_order_enters_the_content_hash_only_when_set():
     ).hexdigest()
     assert content_hash(unordered) == before
     assert content_hash(loaded.spec) != before  # the chapter's files set it: that is an edit
+
+
+def test_every_stage_of_a_file_reports_its_problems_at_once():
+    """Duplicate keys do not stop validation, invalid parts do not stop the other parts' cross
+    and kind checks (issue 19, item 12): one list, each problem located."""
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / "many-problems.yaml"
+    issues = _issues(path.read_text(encoding="utf-8"), "many.yaml")
+    found = {(issue.line, issue.field) for issue in issues}
+    assert found == {
+        (4, "title"),  # the key twice (reading)
+        (12, "parts[1]"),  # the choice's answer is not an option (the kind's check)
+        (19, "parts[2].kind"),  # unknown kind (validation)
+        (20, "parts[3].id"),  # the id used twice (across fields)
+        (22, "parts[3].answer"),  # an undeclared size (the kind's check, after validation)
+        (26, "parts[4].points"),  # validation
+        (29, "examples[1].part"),  # no such part (across fields)
+    }, [str(i) for i in issues]
+    # an example of a part that is invalid is not blamed again
+    assert not any("there is no part 'bad'" in issue.message for issue in issues)

@@ -34,17 +34,32 @@ def exercises_validate(paths: tuple[str, ...]) -> None:
 
 @exercises.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--selftest",
+    is_flag=True,
+    help="Run each exercise's self-test first; import nothing if one fails (as the web import).",
+)
+@click.option("--drafts", is_flag=True, help="With --selftest: import failing exercises as drafts.")
 @with_appcontext
-def exercises_import(paths: tuple[str, ...]) -> None:
-    """Validate and import exercise files, all or nothing; an edited file becomes a new version."""
-    from grader.services.exercises import import_exercises
+def exercises_import(paths: tuple[str, ...], selftest: bool, drafts: bool) -> None:
+    """Validate and import exercise files, all or nothing; an edited file becomes a new version.
+    Every problem of every file is listed (with --selftest, the self-test failures too)."""
+    from grader.services.exercises import SelfTestFailed, import_exercises
 
     try:
         files = exercise_files(paths)
         with progress(len(files), "Importing files:") as advance:
-            report = import_exercises(files, progress=advance)
+            report = import_exercises(
+                files, progress=advance, selftest=selftest, failing_as_draft=drafts
+            )
     except CatalogError as exc:
         fail(f"Nothing imported. {len(exc.issues)} problem(s):\n{exc}")
+    except SelfTestFailed as exc:
+        fail(
+            f"Nothing imported: {len(exc.issues)} self-test failure(s) "
+            "(--drafts imports those exercises as drafts):\n"
+            + "\n".join(str(issue) for issue in exc.issues)
+        )
     except SQLAlchemyError as exc:
         fail(
             f"Nothing imported: the database refused the change ({type(exc).__name__}). "
@@ -54,6 +69,7 @@ def exercises_import(paths: tuple[str, ...]) -> None:
         ("created", report.created),
         ("new version", report.updated),
         ("unchanged", report.unchanged),
+        ("draft", report.drafts),
     ):
         for slug in slugs:
             click.echo(f"{label:12} {slug}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from cachetools import LRUCache
@@ -36,7 +37,14 @@ from grader.kinds.base import (
     SelfTestCase,
     generic_hint,
 )
-from grader.kinds.graph_compare import Comparison, compare, feedback_text, isomorphic
+from grader.kinds.graph_compare import (
+    Comparison,
+    EdgeMarks,
+    compare,
+    edge_marks,
+    feedback_text,
+    isomorphic,
+)
 from grader.kinds.graph_credit import Credit, judge, reference_steps
 from grader.kinds.graph_eval import Macro
 from grader.kinds.graph_parse import (
@@ -52,7 +60,7 @@ from grader.kinds.graph_parse import (
     vocabulary,
 )
 from grader.kinds.instances import draw_trials, namespace_for, trials_of
-from grader.kinds.registry import register
+from grader.kinds.registry import get_kind, register
 from grader.mathexpr import parse
 
 MAX_PARTIAL_SHARE = 0.95  # a drawing that differs never reaches full marks
@@ -410,3 +418,29 @@ class GraphKind(KindBase):
                 SelfTestCase(mistake.answer, False, mistake.feedback, f"mistake {index + 1}")
             )
         return cases
+
+
+@dataclass(frozen=True)
+class MarkedDrawing:
+    """A drawn answer read with the exercise's names, and where its edges differ from the
+    reference (what the result pages draw)."""
+
+    drawing: DrawnGraph
+    marks: EdgeMarks
+
+
+def marked_drawing(part: GraphPart, exercise: Any, answer: Any) -> MarkedDrawing | None:
+    """Return ``answer`` read as a drawing with its edges marked against the part's reference,
+    or None when it cannot be read or graded (the page then draws it unmarked)."""
+    kind = get_kind(GraphKind.name)
+    if not isinstance(kind, GraphKind):
+        raise TypeError(f"the kind {GraphKind.name!r} is not the graph kind")
+    reference = kind.reference(part, exercise)
+    try:
+        drawn = parse_graph(answer, reference.names)
+    except GraphFormatError:
+        return None
+    if drawn.problems():
+        return None
+    target = reference.for_drawing(drawn, part.optional)
+    return MarkedDrawing(drawn, edge_marks(drawn, target))

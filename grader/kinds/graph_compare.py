@@ -152,6 +152,63 @@ def _align_operators(
     return result
 
 
+@dataclass
+class _EdgeSplit:
+    """The edges of an aligned drawing: reference edges drawn (reference ids), drawn edges
+    whose reverse is a reference edge and drawn edges that are neither (drawn ids), and
+    reference edges drawn in neither direction (reference ids)."""
+
+    matched: set[tuple[str, str]]
+    reversed: list[tuple[str, str]]
+    extra: list[tuple[str, str]]
+    missing: list[tuple[str, str]]
+
+
+def _split_edges(drawn: DrawnGraph, reference: DrawnGraph, mapping: dict[str, str]) -> _EdgeSplit:
+    ref_edges = set(reference.edges)
+    split = _EdgeSplit(set(), [], [], [])
+    for a, b in drawn.edges:
+        m = (mapping.get(a), mapping.get(b))
+        if m in ref_edges:
+            split.matched.add((m[0] or "", m[1] or ""))
+        elif (m[1], m[0]) in ref_edges:
+            split.reversed.append((a, b))
+        else:
+            split.extra.append((a, b))
+    covered = split.matched | {(mapping[b], mapping[a]) for a, b in split.reversed}
+    split.missing = [edge for edge in reference.edges if edge not in covered]
+    return split
+
+
+@dataclass(frozen=True)
+class EdgeMarks:
+    """Where a drawing's edges differ from the reference, for marking them on the drawing.
+
+    ``extra`` and ``reversed`` are drawn edges (drawn ids) that the reference lacks, or has the
+    other way round; ``missing`` are reference edges between two drawn nodes, as drawn ids;
+    ``missing_elsewhere`` describes the reference edges at a node the drawing lacks.
+    """
+
+    extra: tuple[tuple[str, str], ...] = ()
+    reversed: tuple[tuple[str, str], ...] = ()
+    missing: tuple[tuple[str, str], ...] = ()
+    missing_elsewhere: tuple[str, ...] = ()
+
+
+def edge_marks(drawn: DrawnGraph, reference: DrawnGraph) -> EdgeMarks:
+    """Align ``drawn`` with ``reference`` (as ``compare`` does) and return its edge marks."""
+    mapping, _ = _align(drawn, reference)
+    split = _split_edges(drawn, reference, mapping)
+    drawn_of = {ref_id: node_id for node_id, ref_id in mapping.items()}
+    missing, elsewhere = [], []
+    for a, b in split.missing:
+        if a in drawn_of and b in drawn_of:
+            missing.append((drawn_of[a], drawn_of[b]))
+        else:
+            elsewhere.append(f"{reference.describe(a)} → {reference.describe(b)}")
+    return EdgeMarks(tuple(split.extra), tuple(split.reversed), tuple(missing), tuple(elsewhere))
+
+
 def compare(drawn: DrawnGraph, reference: DrawnGraph, said: Collection[str] = ()) -> Comparison:
     """Align ``drawn`` with ``reference`` and return the share of agreement and the feedback.
 
@@ -194,19 +251,10 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph, said: Collection[str] = ()
                     f"{_cap(drawn.describe(node_id))} should be {target.key}.",
                 )
             )
-    ref_edges = set(reference.edges)
-    mapped_edges = [((a, b), (mapping.get(a), mapping.get(b))) for a, b in drawn.edges]
-    matched = {m for _, m in mapped_edges if m in ref_edges}
-    reversed_edges = [
-        (e, m) for e, m in mapped_edges if m not in ref_edges and (m[1], m[0]) in ref_edges
-    ]
-    extra = [
-        (e, m) for e, m in mapped_edges if m not in ref_edges and (m[1], m[0]) not in ref_edges
-    ]
+    split = _split_edges(drawn, reference, mapping)
     missing_node_ids = {n.id for n in missing_nodes}
-    covered = matched | {(m[1], m[0]) for _, m in reversed_edges}
-    for a, b in reference.edges:
-        if (a, b) in covered or a in missing_node_ids or b in missing_node_ids:
+    for a, b in split.missing:
+        if a in missing_node_ids or b in missing_node_ids:
             continue
         messages.append(
             (
@@ -214,8 +262,9 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph, said: Collection[str] = ()
                 f"{_cap(reference.describe(a))} is not connected to {reference.describe(b)}.",
             )
         )
+    reversed_edges = split.reversed
     if len(reversed_edges) == 1:
-        (a, b), _ = reversed_edges[0]
+        a, b = reversed_edges[0]
         messages.insert(
             0,
             (
@@ -226,8 +275,7 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph, said: Collection[str] = ()
         )
     elif reversed_edges:
         named = ", ".join(
-            f"{drawn.describe_short(a)} → {drawn.describe_short(b)}"
-            for (a, b), _ in reversed_edges[:3]
+            f"{drawn.describe_short(a)} → {drawn.describe_short(b)}" for a, b in reversed_edges[:3]
         )
         more = "" if len(reversed_edges) <= 3 else ", …"
         whole = "all" if len(reversed_edges) == len(drawn.edges) else str(len(reversed_edges))
@@ -247,7 +295,7 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph, said: Collection[str] = ()
             (f"extra-node:{node.key}", f"{node.label} is not part of this model's graph.")
         )
     extra_node_ids = {n.id for n in extra_nodes}
-    for (a, b), _ in extra:
+    for a, b in split.extra:
         if a in extra_node_ids or b in extra_node_ids:
             continue
         messages.append(
@@ -259,7 +307,9 @@ def compare(drawn: DrawnGraph, reference: DrawnGraph, said: Collection[str] = ()
         )
     good_nodes = len(mapping) - len(flawed) + 0.5 * len(flawed)
     node_share = good_nodes / max(1, len(reference.nodes) + len(extra_nodes))
-    edge_share = len(matched) / max(1, len(reference.edges) + len(extra) + len(reversed_edges))
+    edge_share = len(split.matched) / max(
+        1, len(reference.edges) + len(split.extra) + len(reversed_edges)
+    )
     share = (node_share + edge_share) / 2
     return Comparison(share, messages)
 

@@ -11,7 +11,7 @@ from cachetools import LRUCache, cached
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
-from grader.catalog import LoadedExercise, load_files, load_yaml
+from grader.catalog import CatalogError, LoadedExercise, SpecIssue, load_yaml, read_files
 from grader.extensions import db
 from grader.kinds.spec import ExerciseSpec
 from grader.models import EXERCISE_OPEN, EXERCISE_STATUSES, Exercise, ExerciseVersion, utcnow
@@ -25,11 +25,13 @@ class ExerciseNotFound(LookupError):
 
 class SelfTestFailed(ValueError):
     """Raised by an import whose exercises fail their own self-test; nothing was written.
-    ``reports`` holds the failing exercises' reports."""
+    ``reports`` holds the failing exercises' reports, ``issues`` each failed check located in
+    its file (part, line)."""
 
-    def __init__(self, reports: list[ExerciseReport]) -> None:
+    def __init__(self, reports: list[ExerciseReport], issues: list[SpecIssue]) -> None:
         super().__init__(f"{len(reports)} exercise(s) fail their self-test")
         self.reports = reports
+        self.issues = issues
 
 
 @dataclass
@@ -53,22 +55,26 @@ def import_exercises(
 ) -> ImportReport:
     """Validate every file, then write all of them in one transaction.
 
-    Raises ``CatalogError`` (nothing written) when any file is invalid. A file whose content
-    differs from its exercise's latest version becomes a new version; an unchanged one does not.
-    With ``selftest``, each exercise's self-test runs first: when one fails, ``SelfTestFailed``
-    is raised (nothing written), or with ``failing_as_draft`` the import goes ahead and those
-    exercises are set to ``draft``, so students do not see them.
+    Raises ``CatalogError`` (nothing written) when any file is invalid, listing every problem
+    of every file (and, with ``selftest``, the self-test failures of the valid ones). A file
+    whose content differs from its exercise's latest version becomes a new version; an
+    unchanged one does not. With ``selftest``, each exercise's self-test runs first: when one
+    fails, ``SelfTestFailed`` is raised (nothing written), or with ``failing_as_draft`` the
+    import goes ahead and those exercises are set to ``draft``, so students do not see them.
     """
-    loaded = load_files(paths, progress)
+    loaded, issues = read_files(paths, progress)
     report = ImportReport()
+    failed_issues: list[SpecIssue] = []
     if selftest:
-        report.failed = [
-            result
-            for result in (selftest_spec(item.spec, item.path) for item in loaded)
-            if result.failures
-        ]
-        if report.failed and not failing_as_draft:
-            raise SelfTestFailed(report.failed)
+        for item in loaded:
+            result = selftest_spec(item.spec, item.path)
+            if result.failures:
+                report.failed.append(result)
+                failed_issues += result.issues(item.spec, item.source)
+    if issues:
+        raise CatalogError(issues + failed_issues)
+    if report.failed and not failing_as_draft:
+        raise SelfTestFailed(report.failed, failed_issues)
     try:
         for item in loaded:
             _store(item, report)

@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
-from grader.catalog import CatalogError
+from grader.catalog import CatalogError, SpecIssue
 from grader.extensions import db
 from grader.kinds.registry import get_kind
 from grader.models import EXERCISE_STATUSES, SUBMISSION_STATUSES, Course, Exercise, Submission
@@ -186,7 +186,8 @@ def _render_detail(
     rubrics = {part.id: get_kind(part.kind).rubric(part) for part in spec_of(row.version).parts}
     return render_template(
         "instructor/submission.html",
-        **submission_context(row),
+        # instructors see every mark, whatever level the students' page shows
+        **(submission_context(row) | {"feedback": "full"}),
         rubrics=rubrics,
         reviewable={p["id"] for p in row.parts or [] if reviewable(p)},
         errors=errors or {},
@@ -281,6 +282,20 @@ def gradebook_csv() -> ResponseReturnValue:
     )
 
 
+def _located(issues: list[SpecIssue], names: dict[str, str | None]) -> list[dict[str, object]]:
+    """Return import problems as the page lists them: the uploaded file's own name, the line,
+    the field (a part's is ``parts[i]``) and the message."""
+    return [
+        {
+            "file": names.get(issue.file) or Path(issue.file).name,
+            "line": issue.line,
+            "field": issue.field,
+            "message": issue.message,
+        }
+        for issue in issues
+    ]
+
+
 @bp.route("/instructor/import", methods=["GET", "POST"])
 @default_course_staff
 def import_form() -> ResponseReturnValue:
@@ -315,37 +330,17 @@ def import_form() -> ResponseReturnValue:
                 paths, selftest=True, failing_as_draft=request.form.get("drafts") == "1"
             )
         except SelfTestFailed as exc:
-            failures = [
-                {
-                    "file": names.get(result.path, Path(result.path).name),
-                    "line": None,
-                    "field": f"part {part.part_id}",
-                    "message": f"self-test: {check.label}: {check.message}",
-                }
-                for result in exc.reports
-                for part in result.parts
-                for check in part.failures
-            ]
             return render_template(
                 "instructor/import.html",
-                issues=failures,
+                issues=_located(exc.issues, names),
                 report=None,
                 message="Nothing was imported: these exercises fail their own self-test. "
                 "Fix them, or import them as drafts that students do not see.",
             ), 422
         except CatalogError as exc:
-            issues = [
-                {
-                    "file": names.get(i.file, Path(i.file).name),
-                    "line": i.line,
-                    "field": i.field,
-                    "message": i.message,
-                }
-                for i in exc.issues
-            ]
             return render_template(
                 "instructor/import.html",
-                issues=issues,
+                issues=_located(exc.issues, names),
                 report=None,
                 message="Nothing was imported: fix these problems.",
             ), 422

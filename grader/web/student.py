@@ -21,6 +21,7 @@ from grader.services.access import (
 )
 from grader.services.courses import next_attempt
 from grader.services.dashboard import best_scores_for_user
+from grader.services.drawings import marked_drawings
 from grader.services.exercises import (
     ExerciseNotFound,
     current_version,
@@ -102,16 +103,22 @@ def visible_submission(submission_id: int) -> Submission:
 def submission_context(row: Submission, level: str = FeedbackLevel.FULL) -> dict[str, Any]:
     """Return what a submission's page shows: the submission, its version's public spec, the
     part results by id at feedback ``level`` (instructors: full; the student: the
-    assignment's), the answers, the formula answers as MathML and the worked backprop (None
-    where the exercise shows none, and below the full level: it shows the expected values)."""
+    assignment's), the answers, the formula answers as MathML, the graph answers marked
+    against the reference (which marks show depends on ``level``) and the worked backprop
+    (None where the exercise shows none, and below the full level: it shows the expected
+    values)."""
     spec = spec_of(row.version)
     answers = row.answers or {}
+    results = {p["id"]: p for p in row.parts or []}
     return {
         "submission": row,
         "spec": spec.public(),
         "results": {p["id"]: p for p in student_parts(row.parts or [], level, spec)},
         "feedback_level": str(level),
         "answers": answers,
+        "drawings": marked_drawings(spec, results, answers),
+        # which graph marks show (graphsvg): the level this viewer reads at
+        "feedback": str(level),
         "mathml": {
             part: label_math(mathml) for part, mathml in answers_mathml(spec, answers).items()
         },

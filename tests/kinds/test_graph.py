@@ -243,3 +243,22 @@ def test_edge_order_does_not_matter(order):
     statements = GOOD.split("; ")
     shuffled = "; ".join(statements[i] for i in order)
     assert K.grade(PART, shuffled, GradingContext(SPEC, 0)).correct
+
+
+def test_edge_marks_name_extra_reversed_and_missing_edges_by_drawn_ids():
+    from grader.kinds.graph_compare import edge_marks
+
+    reference = parse_graph("x -> matmul; W -> matmul; matmul -> z; z -> phi -> h")
+    drawn = parse_graph("x -> matmul; W -> z; matmul -> z; h -> phi; phi -> z")
+    marks = edge_marks(drawn, reference)
+    assert marks.extra == (("W", "z"),)
+    assert set(marks.reversed) == {("h", "(phi)"), ("(phi)", "z")}
+    assert marks.missing == (("W", "(matmul)"),)
+    assert marks.missing_elsewhere == ()
+    assert edge_marks(reference, reference) == type(marks)()
+    partial = edge_marks(parse_graph("x -> matmul -> z"), reference)
+    assert partial.missing_elsewhere == (
+        "W → the matmul that produces z",
+        "z → the phi that produces h",
+        "the phi that produces h → h",
+    )

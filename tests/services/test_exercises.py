@@ -1,5 +1,7 @@
 """Importing exercises: atomic, versioned, unchanged files make no new version."""
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 
@@ -140,3 +142,31 @@ def test_an_import_whose_self_test_fails_writes_nothing_unless_as_draft(app, tmp
         report = import_exercises([path], selftest=True, failing_as_draft=True)
         assert report.drafts == ["jacobian-shape"]
         assert db.session.scalar(select(Exercise.status)) == "draft"
+
+
+def test_an_import_lists_the_problems_of_every_file_with_the_self_test_failures(app, tmp_path):
+    """One invalid file does not hide another file's self-test failures (issue 19, item 12)."""
+    from grader.catalog import CatalogError
+    from grader.services.exercises import SelfTestFailed
+    from tests.conftest import EXERCISES
+
+    text = (EXERCISES / "jacobian-shape.yaml").read_text(encoding="utf-8")
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(text + '  - {part: shape, answer: "m×n", correct: true}\n', encoding="utf-8")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("slug: broken\ntitle: B\ntitle: C\nparts: []\n", encoding="utf-8")
+    with app.app_context():
+        with pytest.raises(CatalogError) as info:
+            import_exercises([broken, wrong], selftest=True)
+        issues = info.value.issues
+        assert {Path(i.file).name for i in issues} == {"broken.yaml", "wrong.yaml"}
+        [failure] = [i for i in issues if i.file.endswith("wrong.yaml")]
+        shape_index = next(
+            n for n, line in enumerate(text.splitlines(), 1) if line.strip() == "- id: shape"
+        )
+        assert failure.field == "parts[0]" and failure.line == shape_index
+        assert failure.message.startswith("self-test of part 'shape': example")
+        assert _count(app, Exercise) == 0
+        with pytest.raises(SelfTestFailed) as alone:
+            import_exercises([wrong], selftest=True)
+        assert [str(i) for i in alone.value.issues] == [str(failure)]

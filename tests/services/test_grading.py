@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from grader.extensions import db
-from grader.models import Submission
+from grader.models import Submission, User
 from grader.services import grading
 from grader.services.users import lms_user
 
@@ -20,7 +20,7 @@ def student(imported):
 
 def _submit(app, answers=ANSWERS, seed=None):
     with app.app_context():
-        user = db.session.get(grading.User, 1)
+        user = db.session.get(User, 1)
         submission, _ = grading.submit("jacobian-shape", user, answers, "cli", seed=seed)
         return grading.result_object(submission)
 

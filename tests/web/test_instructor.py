@@ -322,3 +322,24 @@ def test_submission_list_loads_users_and_versions_in_the_same_query(client, user
             event.remove(db.engine, "before_cursor_execute", count)
     assert total == 2 and shown == {("student@example.org", 1), ("other@example.org", 1)}
     assert len(statements) == 2, statements  # the count, then the page with users and versions
+
+
+def test_import_lists_every_problem_of_every_file_with_self_test_failures(instructor, imported):
+    """Issue 19, item 12: every stage's problems of every part, and another file's self-test
+    failures, in one list with file, line and field."""
+    from pathlib import Path
+
+    from tests.conftest import EXERCISES
+
+    many = (Path(__file__).parents[1] / "fixtures" / "many-problems.yaml").read_text()
+    wrong = (EXERCISES / "jacobian-shape.yaml").read_text(encoding="utf-8")
+    wrong += '  - {part: shape, answer: "m×n", correct: true}\n'
+    response = _upload(instructor, ("many.yaml", many), ("wrong.yaml", wrong))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    rows = page.count("<tr><td>")
+    assert rows == 8, page  # seven in many.yaml, one self-test failure in wrong.yaml
+    for field in ("title", "parts[1]", "parts[2].kind", "parts[3].id", "parts[3].answer"):
+        assert f"<code>{field}</code>" in page
+    assert "<td>wrong.yaml</td>" in page and "self-test of part &#39;shape&#39;" in page
+    assert "<td>22</td>" in page  # the line of the undeclared size

@@ -7,12 +7,15 @@ from flask import Response, jsonify, request
 from grader.api.auth import require_scope
 from grader.api.blueprint import bp
 from grader.api.openapi import api_spec, responses
-from grader.api.paging import bad_cursor, page_links
+from grader.api.paging import bad_cursor, change_links, page_links
 from grader.api.schemas import ScorePage, ScoresQuery
+from grader.services.changes import InvalidChangeCursor, decode_change_cursor
 from grader.services.scores import (
+    BestScore,
     InvalidCursor,
     ScoreFilter,
     best_scores,
+    changed_best_scores,
     decode_cursor,
     iso,
     iter_best_scores,
@@ -40,39 +43,47 @@ def list_scores(query: ScoresQuery) -> Response:
 
     The best score per user and exercise, ordered by user and exercise, filtered by exercise
     slug, LMS user id and the date of the submissions that count (since <= created_at <
-    until). JSON pages follow links.next; with Accept: text/csv or format=csv the whole
-    filtered gradebook comes as CSV with the columns user_id, exercise, best_score,
-    max_score, last_submission_at. Scope: read:scores.
+    until). With updated_since, only the rows changed since then, in the order of their
+    changes: keep links.resume of the last page and call it on the next sync (no row is
+    skipped, none repeated unless it changed again). JSON pages follow links.next; with
+    Accept: text/csv or format=csv the whole filtered gradebook comes as CSV with the columns
+    user_id, exercise, best_score, max_score, last_submission_at. Scope: read:scores.
     """
-    filters = ScoreFilter(query.exercise, query.user, query.since, query.until)
+    filters = ScoreFilter(query.exercise, query.user, query.since, query.until, query.updated_since)
     if _wants_csv(query):
         response = Response(scores_csv(iter_best_scores(filters)), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="scores.csv"'
         response.headers["Vary"] = "Accept"
         return response
-    try:
-        after = decode_cursor(query.cursor) if query.cursor else None
-    except InvalidCursor:
-        raise bad_cursor() from None
-    rows = best_scores(filters, limit=query.limit + 1, after=after)
-    page, more = rows[: query.limit], len(rows) > query.limit
-    body = ScorePage.model_validate(
-        {
-            "items": [
-                {
-                    "user": r.user,
-                    "exercise": r.exercise,
-                    "best_score": r.best_score,
-                    "max_score": r.max_score,
-                    "submissions": r.submissions,
-                    "pending_review": r.pending_review,
-                    "last_submission_at": iso(r.last_submission_at),
-                }
-                for r in page
-            ],
-            "links": page_links(page[-1].cursor if more else None),
-        }
-    )
+    if query.updated_since is not None:
+        try:
+            after = decode_change_cursor(query.cursor) if query.cursor else 0
+        except InvalidChangeCursor:
+            raise bad_cursor() from None
+        changed = changed_best_scores(filters, after, query.limit)
+        page, links = changed.rows, change_links(changed.next_after, changed.resume_after)
+    else:
+        try:
+            start = decode_cursor(query.cursor) if query.cursor else None
+        except InvalidCursor:
+            raise bad_cursor() from None
+        rows = best_scores(filters, limit=query.limit + 1, after=start)
+        page, more = rows[: query.limit], len(rows) > query.limit
+        links = page_links(page[-1].cursor if more else None) | {"resume": None}
+    body = ScorePage.model_validate({"items": [_row(r) for r in page], "links": links})
     response = jsonify(body.model_dump(mode="json"))
     response.headers["Vary"] = "Accept"
     return response
+
+
+def _row(row: BestScore) -> dict[str, object]:
+    return {
+        "user": row.user,
+        "exercise": row.exercise,
+        "best_score": row.best_score,
+        "max_score": row.max_score,
+        "submissions": row.submissions,
+        "pending_review": row.pending_review,
+        "last_submission_at": iso(row.last_submission_at),
+        "updated_at": iso(row.updated_at),
+    }

@@ -50,6 +50,16 @@ class Links(_Response):
     next: str | None = Field(None, description="URL of the next page; null on the last page")
 
 
+class ChangeLinks(Links):
+    """Links of a page of a change-ordered list (``updated_since``): ``resume`` continues after
+    this page later, on the last page too."""
+
+    resume: str = Field(
+        description="URL that lists what changes after this page: keep it and call it on the "
+        "next sync (it skips nothing and repeats only what changed again)"
+    )
+
+
 class PageQuery(_Request):
     """Cursor pagination: pass ``links.next`` of a page to read the next one."""
 
@@ -141,6 +151,10 @@ class Result(_Response):
     parts: list[PartOutcome]
     created_at: str | None = Field(description="ISO 8601, UTC")
     graded_at: str | None = Field(description="ISO 8601, UTC; null while queued")
+    updated_at: str = Field(
+        description="ISO 8601, UTC: the last change of grade or status (graded, reviewed, "
+        "regraded, failed); never goes back"
+    )
 
 
 # ---------------------------------------------------------------------- preview
@@ -188,6 +202,11 @@ class ScoresQuery(_Request):
     user: str | None = Field(None, pattern=LMS_USER_PATTERN, description="LMS user id")
     since: datetime | None = Field(None, description="Submissions at or after (ISO 8601)")
     until: datetime | None = Field(None, description="Submissions before (ISO 8601)")
+    updated_since: datetime | None = Field(
+        None,
+        description="Rows changed at or after (ISO 8601), in the order of their changes, "
+        "with links.resume to sync again later",
+    )
     limit: int = Field(100, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(None, max_length=200)
     format: Literal["json", "csv"] | None = Field(
@@ -210,13 +229,50 @@ class ScoreRow(_Response):
         0, description="How many of the counted submissions wait for review (no score yet)"
     )
     last_submission_at: str
+    updated_at: str = Field(
+        description="ISO 8601, UTC: the last change of grade or status of a submission that "
+        "counts here"
+    )
+
+
+class ScoreLinks(Links):
+    """Links of a page of the gradebook; ``resume`` only in change order (``updated_since``)."""
+
+    resume: str | None = Field(
+        None,
+        description="With updated_since: URL that lists what changes after this page; keep it "
+        "for the next sync. null otherwise",
+    )
 
 
 class ScorePage(_Response):
-    """A page of best scores, ordered by user and exercise."""
+    """A page of best scores, ordered by user and exercise (with ``updated_since``: in the
+    order of their last change)."""
 
     items: list[ScoreRow]
-    links: Links
+    links: ScoreLinks
+
+
+# ---------------------------------------------------------------------- changes
+
+
+class SubmissionsQuery(_Request):
+    """Which submissions to list, in the order of their last change."""
+
+    updated_since: datetime | None = Field(
+        None, description="Submissions whose grade or status changed at or after (ISO 8601)"
+    )
+    exercise: str | None = Field(None, pattern=SLUG_PATTERN, description="Exercise slug")
+    user: str | None = Field(None, pattern=LMS_USER_PATTERN, description="LMS user id")
+    limit: int = Field(100, ge=1, le=MAX_PAGE, description="Items per page")
+    cursor: str | None = Field(None, max_length=200, description="Opaque; from links.next")
+
+
+class SubmissionPage(_Response):
+    """A page of result objects in the order of their last change, oldest first."""
+
+    items: list[Result]
+    links: ChangeLinks
 
 
 # ---------------------------------------------------------------------- tokens

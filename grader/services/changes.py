@@ -19,12 +19,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import case, literal, or_, select, update
+from sqlalchemy.orm import contains_eager, joinedload
 
 from grader.extensions import db
-from grader.models import ChangeCounter, Submission, utcnow
+from grader.models import ChangeCounter, Exercise, ExerciseVersion, Submission, User, utcnow
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return ``value`` in UTC; a naive datetime (as SQLite returns them) is UTC already. A time
+    whose UTC equivalent is out of ``datetime``'s range becomes the earliest or latest there is
+    (as a filter bound: from the beginning, to the end)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if value.year < 5000 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 class CounterMissing(RuntimeError):
@@ -33,10 +49,6 @@ class CounterMissing(RuntimeError):
 
 class InvalidChangeCursor(ValueError):
     """Raised for a change cursor this service did not issue."""
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def stamp_change(submission: Submission) -> None:
@@ -63,7 +75,7 @@ def stamp_change(submission: Submission) -> None:
     if row is None:
         raise CounterMissing("the change_counter row is missing; run `grader db upgrade`")
     submission.change_seq = int(row.value)
-    submission.updated_at = _utc(row.at)
+    submission.updated_at = as_utc(row.at)
 
 
 def committed_horizon() -> int:
@@ -90,3 +102,63 @@ def decode_change_cursor(cursor: str) -> int:
         return int(raw[1:])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidChangeCursor("not a change cursor this service issued") from None
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    """Which changed submissions to list: changed at or after ``updated_since``, of one
+    exercise (slug), of one user (LMS id or email)."""
+
+    updated_since: datetime | None = None
+    exercise: str | None = None
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    """A page of a change-ordered list: its rows, the change number the next page starts
+    after (None on the last page) and the one to resume from later (always set)."""
+
+    rows: list[Any]
+    next_after: int | None
+    resume_after: int
+
+
+def page_of_changes(rows: list[Any], limit: int, after: int, horizon: int) -> ChangePage:
+    """Return the page of ``rows`` (read with ``limit + 1``, in change order, each with a
+    ``change_seq``) read after ``after`` up to the committed ``horizon``."""
+    page, more = rows[:limit], len(rows) > limit
+    if more:
+        last = int(page[-1].change_seq)
+        return ChangePage(page, last, last)
+    # Everything up to the horizon has been read: a later sync starts there.
+    return ChangePage(page, None, max(after, horizon))
+
+
+def changed_submissions(filters: ChangeFilter, after: int, limit: int) -> ChangePage:
+    """Return the submissions changed after change number ``after``, oldest change first, at
+    most ``limit`` of them, with the user and the exercise loaded."""
+    horizon = committed_horizon()  # read first: every change up to it is visible below
+    query = (
+        select(Submission)
+        .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
+        .where(Submission.change_seq > after, Submission.change_seq <= horizon)
+        .options(
+            contains_eager(Submission.version).joinedload(ExerciseVersion.exercise),
+            joinedload(Submission.user),
+        )
+        .order_by(Submission.change_seq)
+        .limit(limit + 1)
+    )
+    if filters.updated_since is not None:
+        query = query.where(Submission.updated_at >= as_utc(filters.updated_since))
+    if filters.exercise is not None:
+        query = query.join(Exercise, ExerciseVersion.exercise_id == Exercise.id).where(
+            Exercise.slug == filters.exercise
+        )
+    if filters.user is not None:
+        query = query.join(User, Submission.user_id == User.id).where(
+            or_(User.external_id == filters.user, User.email == filters.user.lower())
+        )
+    rows = list(db.session.scalars(query).unique())
+    return page_of_changes(rows, limit, after, horizon)

@@ -402,6 +402,7 @@ def result_object(submission: Submission) -> dict[str, Any]:
         ],
         "created_at": iso(submission.created_at),
         "graded_at": iso(submission.graded_at),
+        "updated_at": iso(submission.updated_at),
     }
 
 
@@ -424,4 +425,5 @@ def offline_result(slug: str, spec: ExerciseSpec, answers: Any, seed: int) -> di
         "parts": [{key: part[key] for key in PUBLIC_PART_FIELDS} for part in parts],
         "created_at": None,
         "graded_at": None,
+        "updated_at": None,
     }

@@ -6,7 +6,9 @@ not count. A submission waiting for review has no score yet (null, never 0): it 
 ``submissions`` and ``pending_review`` but not in ``best_score``, which is null while every
 counted submission waits. ``max_score`` is the highest full mark among those submissions (the
 current one unless the exercise's points changed), ``last_submission_at`` the newest of them.
-Date filters select the submissions that count.
+Date filters select the submissions that count. A row's ``updated_at`` is the newest
+``updated_at`` of the submissions that count in it: it changes whenever one of their grades or
+statuses does, and ``changed_best_scores`` lists rows in the order of those changes.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ import base64
 import binascii
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select, tuple_
 
 from grader.extensions import db
 from grader.models import Exercise, ExerciseVersion, Status, Submission, User
+from grader.services.changes import ChangePage, as_utc, committed_horizon, page_of_changes
 
 SCORED_STATUSES = (Status.GRADED, Status.NEEDS_REVIEW)
 CSV_COLUMNS = ("user_id", "exercise", "best_score", "max_score", "last_submission_at")
@@ -34,12 +37,14 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True)
 class ScoreFilter:
-    """Which submissions count: of one exercise (slug), one user (LMS id or email), a period."""
+    """Which submissions count: of one exercise (slug), one user (LMS id or email), a period
+    of creation; and which rows to list: changed at or after ``updated_since``."""
 
     exercise: str | None = None
     user: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    updated_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class BestScore:
     submissions: int
     pending_review: int
     last_submission_at: datetime
+    updated_at: datetime
+    change_seq: int
 
     @property
     def cursor(self) -> str:
@@ -73,55 +80,60 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     return user_id, exercise_id
 
 
-def as_utc(value: datetime) -> datetime:
-    """Return ``value`` in UTC; a naive datetime is taken to be UTC already.
-
-    A time whose UTC equivalent falls outside what ``datetime`` holds (0001-01-01T00:15+01:00
-    is in year 0 in UTC) becomes the earliest or latest time there is: as a filter bound it
-    means "from the beginning" or "to the end".
-    """
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        edge = datetime.min if value.year < 5000 else datetime.max
-        return edge.replace(tzinfo=UTC)
+def _counted(filters: ScoreFilter) -> Select[int, int]:
+    """Return the query of the (user id, exercise id) of the submissions that count, with the
+    filters on exercise, user and creation date applied (columns added by the caller)."""
+    query = (
+        select(
+            Submission.user_id.label("user_id"),
+            ExerciseVersion.exercise_id.label("exercise_id"),
+        )
+        .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
+        .where(Submission.status.in_(SCORED_STATUSES))
+    )
+    if filters.exercise is not None:
+        query = query.join(Exercise, ExerciseVersion.exercise_id == Exercise.id).where(
+            Exercise.slug == filters.exercise
+        )
+    if filters.user is not None:
+        query = query.join(User, Submission.user_id == User.id).where(
+            or_(User.external_id == filters.user, User.email == filters.user.lower())
+        )
+    if filters.since is not None:
+        query = query.where(Submission.created_at >= as_utc(filters.since))
+    if filters.until is not None:
+        query = query.where(Submission.created_at < as_utc(filters.until))
+    return query
 
 
 def best_scores(
-    filters: ScoreFilter, limit: int | None = None, after: tuple[int, int] | None = None
+    filters: ScoreFilter,
+    limit: int | None = None,
+    after: tuple[int, int] | None = None,
+    groups: Sequence[tuple[int, int]] | None = None,
 ) -> list[BestScore]:
     """Return best scores ordered by (user id, exercise id), at most ``limit`` of them,
-    starting after the (user id, exercise id) pair ``after``."""
+    starting after the (user id, exercise id) pair ``after``; only the (user id, exercise id)
+    pairs of ``groups`` when it is given."""
     group_user = Submission.user_id
     group_exercise = ExerciseVersion.exercise_id
     grouped = (
-        select(
-            group_user.label("user_id"),
-            group_exercise.label("exercise_id"),
+        _counted(filters)
+        .add_columns(
             func.max(Submission.score).label("best_score"),
             func.max(Submission.max_score).label("max_score"),
             func.count(Submission.id).label("submissions"),
             func.count(case((Submission.status == Status.NEEDS_REVIEW, 1))).label("pending_review"),
             func.max(Submission.created_at).label("last_submission_at"),
+            func.max(Submission.updated_at).label("updated_at"),
+            func.max(Submission.change_seq).label("change_seq"),
         )
-        .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
-        .where(Submission.status.in_(SCORED_STATUSES))
         .group_by(group_user, group_exercise)
     )
-    if filters.exercise is not None:
-        grouped = grouped.join(Exercise, ExerciseVersion.exercise_id == Exercise.id).where(
-            Exercise.slug == filters.exercise
-        )
-    if filters.user is not None:
-        grouped = grouped.join(User, Submission.user_id == User.id).where(
-            or_(User.external_id == filters.user, User.email == filters.user.lower())
-        )
-    if filters.since is not None:
-        grouped = grouped.where(Submission.created_at >= as_utc(filters.since))
-    if filters.until is not None:
-        grouped = grouped.where(Submission.created_at < as_utc(filters.until))
+    if filters.updated_since is not None:
+        grouped = grouped.having(func.max(Submission.updated_at) >= as_utc(filters.updated_since))
+    if groups is not None:
+        grouped = grouped.where(tuple_(group_user, group_exercise).in_(list(groups)))
     if after is not None:
         grouped = grouped.where(
             or_(group_user > after[0], and_(group_user == after[0], group_exercise > after[1]))
@@ -147,9 +159,35 @@ def best_scores(
             submissions=int(row.submissions),
             pending_review=int(row.pending_review),
             last_submission_at=as_utc(row.last_submission_at),
+            updated_at=as_utc(row.updated_at),
+            change_seq=int(row.change_seq),
         )
         for row in db.session.execute(query)
     ]
+
+
+def changed_best_scores(filters: ScoreFilter, after: int, limit: int) -> ChangePage:
+    """Return the best-score rows that changed after change number ``after``, in the order of
+    their last change (a row's ``change_seq`` is the newest of its submissions'), at most
+    ``limit`` of them. A row that changes again while a client pages comes again, later."""
+    horizon = committed_horizon()  # read first: every change up to it is visible below
+    touched = (
+        _counted(filters)
+        .add_columns(func.max(Submission.change_seq).label("change_seq"))
+        .where(Submission.change_seq > after, Submission.change_seq <= horizon)
+        .group_by(Submission.user_id, ExerciseVersion.exercise_id)
+        .order_by(func.max(Submission.change_seq))
+        .limit(limit + 1)
+    )
+    if filters.updated_since is not None:
+        touched = touched.where(Submission.updated_at >= as_utc(filters.updated_since))
+    page = page_of_changes(list(db.session.execute(touched)), limit, after, horizon)
+    groups = [(row.user_id, row.exercise_id) for row in page.rows]
+    by_group = {(r.user_id, r.exercise_id): r for r in best_scores(filters, groups=groups)}
+    # In the order of the change numbers read with the horizon; a row whose submissions
+    # changed since is shown as it is now, and comes again after the horizon.
+    rows = [by_group[group] for group in groups if group in by_group]
+    return ChangePage(rows, page.next_after, page.resume_after)
 
 
 def iter_best_scores(filters: ScoreFilter, batch: int = 1000) -> Iterator[BestScore]:

@@ -45,7 +45,9 @@ def upgrade():
         "coalesce(max(updated_at), CURRENT_TIMESTAMP) FROM submissions"
     )
     with op.batch_alter_table("submissions", schema=None) as batch_op:
-        batch_op.alter_column("updated_at", existing_type=sa.DateTime(timezone=True), nullable=False)
+        batch_op.alter_column(
+            "updated_at", existing_type=sa.DateTime(timezone=True), nullable=False
+        )
         batch_op.create_index(batch_op.f("ix_submissions_change_seq"), ["change_seq"], unique=False)
 
 

@@ -62,6 +62,7 @@ def test_python_example_runs_end_to_end(live_server, make_token, example, tmp_pa
     assert "jacobian-shape 6.0" in out
     assert "score 1.0 of 6.0" in out
     assert "retry returns the same submission: True" in out
+    assert "synced 1 gradebook rows; nothing new since: True" in out
     rows = list(csv.reader(io.StringIO((tmp_path / "gradebook.csv").read_text())))
     assert rows == [
         ["user_id", "exercise", "best_score", "max_score", "last_submission_at"],

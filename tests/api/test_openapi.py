@@ -21,6 +21,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/exercises/{slug}/preview"),
     ("post", "/api/v1/exercises/{slug}/submissions"),
     ("get", "/api/v1/submissions/{submission_id}"),
+    ("get", "/api/v1/submissions"),
     ("get", "/api/v1/scores"),
     ("post", "/api/v1/tokens"),
     ("get", "/api/v1/tokens"),

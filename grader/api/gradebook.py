@@ -8,7 +8,7 @@ from grader.api.auth import require_scope
 from grader.api.blueprint import bp
 from grader.api.openapi import api_spec, responses
 from grader.api.paging import bad_cursor, change_links, page_links
-from grader.api.schemas import ScorePage, ScoresQuery
+from grader.api.schemas import ScoreExportQuery, ScorePage, ScoresQuery
 from grader.services.changes import InvalidChangeCursor, decode_change_cursor
 from grader.services.scores import (
     BestScore,
@@ -73,6 +73,27 @@ def list_scores(query: ScoresQuery) -> Response:
     body = ScorePage.model_validate({"items": [_row(r) for r in page], "links": links})
     response = jsonify(body.model_dump(mode="json"))
     response.headers["Vary"] = "Accept"
+    return response
+
+
+# The 200 response (CSV) is described in grader.api.openapi.document.
+@bp.get("/scores.csv")
+@require_scope("read:scores")
+@api_spec.validate(query=ScoreExportQuery, resp=responses({}, 400, 422), tags=["scores"])
+def export_scores(query: ScoreExportQuery) -> Response:
+    """Export the gradebook as CSV.
+
+    The whole filtered gradebook (no pages), text/csv in UTF-8 with the header user_id,
+    exercise, best_score, max_score, last_submission_at; the same filters as list_scores. A
+    user id that a spreadsheet would run as a formula is prefixed with '. Scope: read:scores.
+    """
+    filters = ScoreFilter(query.exercise, query.user, query.since, query.until, query.updated_since)
+    return _csv(filters)
+
+
+def _csv(filters: ScoreFilter) -> Response:
+    response = Response(scores_csv(iter_best_scores(filters)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="scores.csv"'
     return response
 
 

@@ -85,7 +85,7 @@ def check_answers(spec: ExerciseSpec, answers: Any) -> dict[str, Any]:
     unknown = [key for key in answers if key not in known]
     if unknown:
         raise UnknownParts(unknown, known)
-    too_long = [key for key, value in answers.items() if len(json.dumps(value)) > MAX_ANSWER_CHARS]
+    too_long = [key for key, value in answers.items() if answer_chars(value) > MAX_ANSWER_CHARS]
     if too_long:
         raise MalformedAnswers(
             f"the answer to part {too_long[0]!r} is longer than {MAX_ANSWER_CHARS} characters"
@@ -95,6 +95,14 @@ def check_answers(spec: ExerciseSpec, answers: Any) -> dict[str, Any]:
     if with_nul:
         raise MalformedAnswers(f"the answer to part {with_nul[0]!r} contains a NUL character")
     return dict(answers)
+
+
+def answer_chars(value: Any) -> int:
+    """Return the length of an answer as the API documents it: a string's characters, or the
+    characters of a list or an object written as compact JSON (UTF-8 text, not escaped)."""
+    if isinstance(value, str):
+        return len(value)
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
 def is_answered(value: Any) -> bool:

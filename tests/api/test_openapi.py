@@ -3,6 +3,7 @@ fuzzing every operation against it (no 500s, no response that breaks the documen
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 
@@ -13,7 +14,8 @@ from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
-from tests.api.helpers import ANSWERS, RESULT_FIELDS, SUBMIT_URL, auth
+from grader.api.schemas import PART_ID
+from tests.api.helpers import ANSWERS, RESULT_FIELDS, SUBMIT_URL, auth, is_problem
 
 EXPECTED_OPERATIONS = {
     ("get", "/api/v1/exercises"),
@@ -23,6 +25,7 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/submissions/{submission_id}"),
     ("get", "/api/v1/submissions"),
     ("get", "/api/v1/scores"),
+    ("get", "/api/v1/scores.csv"),
     ("post", "/api/v1/tokens"),
     ("get", "/api/v1/tokens"),
     ("delete", "/api/v1/tokens/{token_id}"),
@@ -55,6 +58,101 @@ def test_document_is_valid_openapi_3_1_and_complete(client):
     result = doc["components"]["schemas"]["Result"]
     assert set(result["properties"]) == RESULT_FIELDS
     assert doc["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def _times(schema, path=""):
+    """Yield (path, schema) of every property whose name says it is a time."""
+    if isinstance(schema, dict):
+        for name, value in schema.get("properties", {}).items():
+            if name.endswith("_at") or name in ("since", "until", "updated_since"):
+                yield f"{path}.{name}", value
+        for key, value in schema.items():
+            yield from _times(value, f"{path}/{key}")
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _times(value, f"{path}[{index}]")
+
+
+def test_document_declares_what_the_server_enforces(client):
+    """Location on 201/202, a date-time format on every time, enums for statuses and kinds,
+    the answers' limits, a scope per operation, CSV as its own operation, open responses."""
+    doc = client.get("/api/v1/openapi.json").json
+    schemas = doc["components"]["schemas"]
+    submit = doc["paths"]["/api/v1/exercises/{slug}/submissions"]["post"]["responses"]
+    for code in ("200", "201", "202"):
+        assert submit[code]["headers"]["Location"]["required"] is True
+    times = list(_times(doc))
+    assert len(times) > 8
+    for where, schema in times:
+        options = schema.get("anyOf", [schema])
+        assert any(o.get("format") == "date-time" for o in options), where
+    for parameter in doc["paths"]["/api/v1/scores"]["get"]["parameters"]:
+        if parameter["name"] in ("since", "until", "updated_since"):
+            assert parameter["schema"]["format"] == "date-time"
+    assert set(schemas["Result"]["properties"]["status"]["enum"]) == {
+        "queued",
+        "graded",
+        "error",
+        "needs_review",
+    }
+    part_status = schemas["PartOutcome"]["properties"]["status"]["anyOf"][0]
+    assert set(part_status["enum"]) == {"queued", "graded", "error", "needs_review"}
+    assert "code" in schemas["PartSummary"]["properties"]["kind"]["enum"]
+    parts = schemas["ExerciseDetail"]["properties"]["parts"]["items"]
+    assert parts["discriminator"]["propertyName"] == "kind"
+    assert "ChoiceOption" in json.dumps(schemas["ChoicePart"])
+    answers = schemas["SubmissionRequest"]["properties"]["answers"]
+    assert answers["propertyNames"]["pattern"] == PART_ID
+    answer = next(iter(answers["patternProperties"].values()))
+    assert {"type": "string", "maxLength": 100_000} in answer["anyOf"]
+    assert "100,000 characters" in answers["description"]
+    scopes = {
+        (method, path): operation["security"]
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+    }
+    assert scopes[("post", "/api/v1/exercises/{slug}/submissions")] == [{"bearerAuth": ["submit"]}]
+    assert scopes[("get", "/api/v1/submissions")] == [{"bearerAuth": ["read:scores"]}]
+    assert scopes[("delete", "/api/v1/tokens/{token_id}")] == [{"bearerAuth": ["admin"]}]
+    export = doc["paths"]["/api/v1/scores.csv"]["get"]["responses"]["200"]["content"]
+    assert set(export) == {"text/csv"}
+    for name in ("Result", "ScorePage", "ScoreRow", "SubmissionPage", "TokenInfo", "Links"):
+        assert "additionalProperties" not in schemas[name], name
+    assert schemas["SubmissionRequest"]["additionalProperties"] is False
+    assert "responses may gain new fields" in doc["info"]["description"]
+
+
+def test_the_declared_answer_limit_is_the_enforced_one(imported, client, make_token):
+    """100,000 characters pass the size check (the kind then reads them), 100,001 do not; a
+    list counts as compact JSON."""
+    headers = auth(make_token())
+    for part, answer, kind in (
+        ("shape", "n" * 100_000, "unreadable-answer"),
+        ("shape", "n" * 100_001, "invalid-answers"),
+        ("vector_or_matrix", ["x" * 150] * 600, None),  # 91,201 characters as JSON
+        ("vector_or_matrix", ["x" * 150] * 700, "invalid-answers"),
+    ):
+        response = client.post(
+            SUBMIT_URL, json={"user": "big", "answers": {part: answer}}, headers=headers
+        )
+        if kind is None:
+            assert response.json.get("type", "").rpartition("/")[2] != "invalid-answers"
+        else:
+            assert is_problem(response, 422, kind), response.json
+    refused = client.post(
+        SUBMIT_URL, json={"user": "big", "answers": {"1bad": "n"}}, headers=headers
+    )
+    assert is_problem(refused, 422)
+
+
+def test_csv_export_is_its_own_operation(imported, client, make_token):
+    headers = auth(make_token())
+    client.post(SUBMIT_URL, json={"user": "+cmd", "answers": ANSWERS}, headers=headers)
+    export = client.get("/api/v1/scores.csv?exercise=jacobian-shape", headers=headers)
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert export.get_data(as_text=True).splitlines()[1].startswith("'+cmd,jacobian-shape,")
+    negotiated = client.get("/api/v1/scores", headers=headers | {"Accept": "text/csv"})
+    assert negotiated.get_data() == export.get_data()
 
 
 def test_docs_page_lists_every_operation_without_scripts(client):

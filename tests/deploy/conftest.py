@@ -127,7 +127,7 @@ def serve_app(tmp_path: Path, workers: int = 2, threads: int = 2, **settings: st
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # workers import the app: slow on a busy machine
         while True:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:

@@ -88,7 +88,7 @@ def tokens_create(
         fail(f"no course {course_slug!r}")
     except UserError as exc:
         fail(str(exc))
-    reach = "every course" if row.course_id is None else f"course {row.course.slug}"
+    reach = "every course" if row.course is None else f"course {row.course.slug}"
     click.echo(f"token {row.id} {row.name!r} for {reach} with scopes: {row.scopes}", err=True)
     click.echo("Store it now; it cannot be shown again:", err=True)
     click.echo(secret)

@@ -157,6 +157,7 @@ def test_a_review_of_an_old_submission_reaches_a_gradebook_synced_since(
     token = make_token()
     teacher = _teacher(imported)
     essay = _essay(imported, "old")
+    _essay(imported, "before")
     with imported.app_context():
         db.session.get(Submission, essay).created_at = datetime(2024, 1, 1, tzinfo=UTC)
         db.session.commit()
@@ -171,6 +172,10 @@ def test_a_review_of_an_old_submission_reaches_a_gradebook_synced_since(
             ("old", rows[0]["best_score"], 0)
         ]
         assert rows[0]["best_score"] is not None and rows[0]["updated_at"] >= last_sync
+    _essay(imported, "new")  # changed after last_sync too (waiting for review)
+    export = client.get(f"/api/v1/scores.csv?updated_since={last_sync}", headers=auth(token))
+    users = [line.split(",")[0] for line in export.get_data(as_text=True).splitlines()]
+    assert users == ["user_id", "old", "new"]  # by user; not "before", unchanged since
 
 
 def test_cursors_of_one_order_are_refused_by_the_other(imported, client, make_token, gradebook):

@@ -328,6 +328,12 @@ class Submission(db.Model):
         DateTime(timezone=True), default=utcnow, index=True
     )
     graded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set together on every change of grade or status (``services.results.record_parts``, by
+    # ``services.changes.stamp_change``): the order in which changes committed, for incremental
+    # sync (DESIGN section 8, "Changes in commit order"). 0 only before the first stamp, inside
+    # the transaction that inserts the row.
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0", index=True)
 
     user: Mapped[User] = relationship(back_populates="submissions")
     version: Mapped[ExerciseVersion] = relationship()
@@ -379,3 +385,15 @@ class SubmissionGrade(db.Model):
     reason: Mapped[str] = mapped_column(String(200))
 
     submission: Mapped[Submission] = relationship()
+
+
+class ChangeCounter(db.Model):
+    """The one row that numbers changes of submissions (``services.changes``): ``value`` is
+    the last change number handed out, ``at`` its time. Taking the next number locks the row
+    until the transaction ends, so numbers (and times) follow the order of the commits."""
+
+    __tablename__ = "change_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -16,6 +16,7 @@ TABLES = {
     "api_tokens",
     "submission_grades",
     "submission_parts",
+    "change_counter",
 }
 
 
@@ -225,4 +226,49 @@ def test_courses_migration_files_everything_under_the_default_course(app):
         assert not {"courses", "enrolments", "assignments"} & names
         with db.engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM submissions")).scalar() == 3
+        upgrade()
+
+
+def test_changes_are_numbered_in_order_and_the_downgrade_restores(app):
+    """0008 numbers existing submissions by their last known change (graded_at, else
+    created_at; ties by id), starts the counter there, and goes down (to 0006, the one before
+    it) without losing a row."""
+    from sqlalchemy import text
+
+    from grader.models import Submission
+    from grader.services.changes import committed_horizon, stamp_change
+
+    with app.app_context():
+        downgrade(revision="0005")
+        with db.engine.begin() as connection:
+            _populate(connection)
+            # 1: graded late; 2: queued (never graded); 3: graded early
+            for sid, graded in ((1, "2026-03-01 00:00:00+00:00"), (3, "2026-02-01 00:00:00+00:00")):
+                connection.execute(
+                    text("UPDATE submissions SET graded_at = :g WHERE id = :id"),
+                    {"g": graded, "id": sid},
+                )
+        upgrade()
+        db.engine.dispose()
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT id, change_seq FROM submissions ORDER BY change_seq")
+            ).all()
+            counter = connection.execute(text("SELECT id, value FROM change_counter")).all()
+        assert [tuple(r) for r in rows] == [(2, 1), (3, 2), (1, 3)]
+        assert [tuple(c) for c in counter] == [(1, 3)]
+        submission = db.session.get(Submission, 2)
+        stamp_change(submission)
+        db.session.commit()
+        assert submission.change_seq == 4 and committed_horizon() == 4
+        assert submission.updated_at.year == 2026 and submission.updated_at.tzinfo is not None
+        db.session.remove()
+        downgrade(revision="0006")
+        db.engine.dispose()
+        assert "change_counter" not in inspect(db.engine).get_table_names()
+        columns = {c["name"] for c in inspect(db.engine).get_columns("submissions")}
+        assert not {"updated_at", "change_seq"} & columns
+        with db.engine.connect() as connection:
+            count = connection.execute(text("SELECT count(*) FROM submissions")).scalar()
+        assert count == 3
         upgrade()

@@ -13,6 +13,9 @@ from grader.models import ApiToken
 from grader.services.users import token_from_secret
 
 _MISSING = object()
+# The scope each API view requires, by view function name (what the OpenAPI document declares
+# in each operation's security requirement).
+REQUIRED_SCOPES: dict[str, str] = {}
 
 
 def bearer_secret() -> str | None:
@@ -37,6 +40,8 @@ def require_scope(scope: str) -> Callable[[Callable[..., Any]], Callable[..., An
     (``admin`` grants every scope). Sets ``g.api_token``."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        REQUIRED_SCOPES[view.__name__] = scope
+
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if bearer_secret() is None:
@@ -69,7 +74,6 @@ def require_scope(scope: str) -> Callable[[Callable[..., Any]], Callable[..., An
             g.api_token = token
             return view(*args, **kwargs)
 
-        wrapped.required_scope = scope  # type: ignore[attr-defined]
         return wrapped
 
     return decorator

@@ -6,9 +6,11 @@ spectree validates each decorated view's query and JSON body before the view run
 their models only where ``GRADER_VALIDATE_RESPONSES`` is on (the test suite, ``TestConfig``):
 the check parses every body the view has just serialized, so production leaves it to the tests.
 ``document()`` adds what spectree does not describe: problem responses as
-``application/problem+json``, the ``Idempotency-Key`` header, the CSV form of the gradebook and
-the rate-limit headers (``grader.api.ratelimit``) on every response, ``Retry-After`` on 429 and
-503.
+``application/problem+json``, the ``Idempotency-Key`` header, ``Location`` on a created
+submission, each operation's scope as its security requirement, the CSV responses of the
+gradebook and the rate-limit headers (``grader.api.ratelimit``) on every response,
+``Retry-After`` on 429 and 503; and it drops ``additionalProperties: false`` from response
+schemas, which may gain fields (the API's compatibility policy, in its description).
 """
 
 from __future__ import annotations
@@ -23,15 +25,21 @@ from pydantic import BaseModel, ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.plugins.flask_plugin import FlaskPlugin
 
+from grader.api.auth import REQUIRED_SCOPES
 from grader.api.problems import ApiProblem
-from grader.api.schemas import Problem, ScorePage
+from grader.api.schemas import Problem, ScorePage, response_models
 
 API_DESCRIPTION = """\
 REST API of backprop-grader: submit answers on behalf of LMS users, read results and the
-gradebook. Authenticate with `Authorization: Bearer <token>`; each operation names the token
-scope it needs (`submit`, `read:scores`, `admin`; `admin` implies the others). Every error is
-an RFC 9457 `application/problem+json` object whose `type` is stable. See
-docs/lms-integration.md for a worked example."""
+gradebook. Authenticate with `Authorization: Bearer <token>`; each operation's security
+requirement names the token scope it needs (`submit`, `read:scores`, `admin`; `admin` implies
+the others). Every error is an RFC 9457 `application/problem+json` object whose `type` is
+stable. See docs/lms-integration.md for a worked example.
+
+Compatibility within v1: responses may gain new fields, and enums new values only where a
+field's description says so; clients must ignore fields they do not know (no response schema
+forbids additional properties). Request bodies and queries refuse unknown fields (422
+`unknown-field`), so that a misspelt field is not silently ignored."""
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -296,8 +304,52 @@ def _csv_response(operation: dict[str, Any], template: str) -> None:
     }
     operation["responses"]["200"]["content"]["text/csv"] = {
         "schema": {"type": "string"},
-        "example": "user_id,exercise,best_score,max_score,last_submission_at\r\n"
-        "lms-42,jacobian-shape,6,6,2025-01-31T12:00:00Z\r\n",
+        "example": CSV_EXAMPLE,
+    }
+
+
+LOCATION = {
+    "description": "The URL of the submission's result (poll it while status is queued)",
+    "required": True,
+    "schema": {"type": "string", "format": "uri-reference"},
+}
+CSV_EXAMPLE = (
+    "user_id,exercise,best_score,max_score,last_submission_at\r\n"
+    "lms-42,jacobian-shape,6,6,2025-01-31T12:00:00Z\r\n"
+)
+
+
+def _locations(spec: dict[str, Any]) -> None:
+    """Declare the Location header of a created (or replayed, or queued) submission."""
+    operation = spec["paths"]["/api/v1/exercises/{slug}/submissions"]["post"]
+    for code in ("200", "201", "202"):
+        operation["responses"][code]["headers"]["Location"] = LOCATION
+
+
+def _security(spec: dict[str, Any]) -> None:
+    """State each operation's scope in its security requirement (OpenAPI 3.1 lets a
+    non-OAuth scheme list the roles an operation needs)."""
+    for item in spec["paths"].values():
+        for operation in item.values():
+            scope = REQUIRED_SCOPES.get(operation["operationId"])
+            if scope is not None:
+                operation["security"] = [{"bearerAuth": [scope]}]
+
+
+def _open_responses(spec: dict[str, Any]) -> None:
+    """Drop ``additionalProperties: false`` from the response schemas: they may gain fields."""
+    names = response_models()
+    for name, schema in spec["components"]["schemas"].items():
+        if name in names and schema.get("additionalProperties") is False:
+            del schema["additionalProperties"]
+
+
+def _csv_export(spec: dict[str, Any]) -> None:
+    operation = spec["paths"]["/api/v1/scores.csv"]["get"]
+    operation["responses"]["200"] = {
+        "description": "The gradebook as CSV",
+        "headers": dict(RATE_LIMIT_HEADERS),
+        "content": {"text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE}},
     }
 
 
@@ -310,8 +362,12 @@ def document() -> dict[str, Any]:
         _links(spec)
         _problem_media_types(spec)
         _csv_gradebook(spec)
+        _csv_export(spec)
+        _locations(spec)
+        _security(spec)
         _plain_query_parameters(spec)
         _drop_unused_components(spec)
+        _open_responses(spec)
         for path in (
             "/api/v1/exercises/{slug}/submissions",
             "/api/v1/courses/{course}/exercises/{slug}/submissions",

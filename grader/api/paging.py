@@ -9,6 +9,7 @@ from typing import Any
 from flask import request, url_for
 
 from grader.api.problems import ApiProblem
+from grader.services.changes import encode_change_cursor
 
 
 def _url(**changes: str | int | None) -> str:
@@ -23,6 +24,13 @@ def page_links(next_cursor: str | None) -> dict[str, str | None]:
         "self": _url(),
         "next": _url(cursor=next_cursor) if next_cursor is not None else None,
     }
+
+
+def change_links(next_after: int | None, resume_after: int) -> dict[str, str | None]:
+    """Return ``{"self", "next", "resume"}`` of a page of a change-ordered list: ``next`` while
+    there are more changes now, ``resume`` to call later for what changes after this page."""
+    links = page_links(None if next_after is None else encode_change_cursor(next_after))
+    return links | {"resume": _url(cursor=encode_change_cursor(resume_after))}
 
 
 def encode_text_cursor(value: str) -> str:

@@ -7,9 +7,11 @@ The same pydantic models validate requests, check responses and generate the Ope
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from grader.services.grading import MAX_ANSWER_CHARS
 
 LMS_USER_PATTERN = r"^[\w.@:+-]{1,200}$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,99}$"
@@ -17,12 +19,22 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]+$"  # no control characters (PostgreSQL refuses 
 PART_ID = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 MAX_PAGE = 500
 
+# A time in a response: ISO 8601 in UTC with a Z (grader.services.scores.iso).
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+PartStatus = Literal["graded", "needs_review", "queued", "error"]
+SubmissionStatus = Literal["queued", "graded", "error", "needs_review"]
+PartKind = Literal["shape", "choice", "formula", "memory", "graph", "text", "code"]
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class _Response(BaseModel):
+    """A response body. The test suite refuses a field the model does not declare (so the
+    document cannot drift), but the document does not promise that: new response fields may
+    be added in any version (``grader.api.openapi`` drops ``additionalProperties: false``)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -50,6 +62,16 @@ class Links(_Response):
     next: str | None = Field(None, description="URL of the next page; null on the last page")
 
 
+class ChangeLinks(Links):
+    """Links of a page of a change-ordered list (``updated_since``): ``resume`` continues after
+    this page later, on the last page too."""
+
+    resume: str = Field(
+        description="URL that lists what changes after this page: keep it and call it on the "
+        "next sync (it skips nothing and repeats only what changed again)"
+    )
+
+
 class PageQuery(_Request):
     """Cursor pagination: pass ``links.next`` of a page to read the next one."""
 
@@ -63,15 +85,15 @@ class PageQuery(_Request):
 class PartSummary(_Response):
     """A part in the exercise list."""
 
-    id: str
-    kind: str
+    id: str = Field(pattern=PART_ID)
+    kind: PartKind
     points: float
 
 
 class ExerciseSummary(_Response):
     """One exercise in the list."""
 
-    slug: str
+    slug: str = Field(pattern=SLUG_PATTERN)
     title: str
     version: int
     parts: list[PartSummary]
@@ -85,23 +107,112 @@ class ExercisePage(_Response):
     links: Links
 
 
+class _PublicPart(BaseModel):
+    """What every part shows: its id, prompt and points; each kind adds its own fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(pattern=PART_ID, description="The key of its answer in answers")
+    prompt: str = Field(description="Markdown with $...$ math")
+    points: float
+
+
+class ShapePart(_PublicPart):
+    """Answer: a shape as a string, e.g. "n×m" or "R^{n x m}"."""
+
+    kind: Literal["shape"]
+    sizes: list[str] | None = Field(None, description="The size names the answer may use")
+
+
+class ChoiceOption(BaseModel):
+    """One option of a choice part."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    text: str
+
+
+class ChoicePart(_PublicPart):
+    """Answer: a list of option ids (one, unless multiple)."""
+
+    kind: Literal["choice"]
+    options: list[ChoiceOption]
+    multiple: bool = False
+
+
+class FormulaPart(_PublicPart):
+    """Answer: a formula as a string, in the chapter's notation."""
+
+    kind: Literal["formula"]
+    allow: list[str] | None = Field(None, description="The names the formula may use")
+
+
+class MemoryPart(_PublicPart):
+    """Answer: a count as a formula of the sizes, as a string (e.g. "2hn + q")."""
+
+    kind: Literal["memory"]
+    measure: str | None = None
+
+
+class GraphPart(_PublicPart):
+    """Answer: a graph object {"nodes", "edges"} or an edge-list string."""
+
+    kind: Literal["graph"]
+    vocabulary: dict[str, Any] | None = Field(None, description="Names the editor offers")
+
+
+class TextPart(_PublicPart):
+    """Answer: free text, graded by an instructor (status needs_review until then)."""
+
+    kind: Literal["text"]
+    min_length: int | None = None
+    max_length: int | None = None
+
+
+class CodePart(_PublicPart):
+    """Answer: Python source defining ``entry``; graded in the background (202, queued)."""
+
+    kind: Literal["code"]
+    entry: str | None = None
+    parameters: list[str] | None = None
+    outputs: list[str] | None = None
+    starter: str | None = None
+
+
+PublicPart = Annotated[
+    ShapePart | ChoicePart | FormulaPart | MemoryPart | GraphPart | TextPart | CodePart,
+    Field(discriminator="kind"),
+]
+
+
 class ExerciseDetail(BaseModel):
     """The public spec of an exercise: prompts, sizes, variables and parts, never answers."""
 
     model_config = ConfigDict(extra="allow")
 
-    slug: str
+    slug: str = Field(pattern=SLUG_PATTERN)
     title: str
     version: int
     prompt: str
     dims: dict[str, list[int]]
     variables: dict[str, dict[str, Any]]
     functions: dict[str, list[str]]
-    parts: list[dict[str, Any]] = Field(description="Each part: id, kind, prompt, points, ...")
+    parts: list[PublicPart] = Field(
+        description="Each part: id, kind, prompt, points and the fields of its kind"
+    )
     max_score: float
 
 
 # ---------------------------------------------------------------------- submissions
+
+
+Answer = (
+    Annotated[str, Field(max_length=MAX_ANSWER_CHARS)]
+    | list[Annotated[str, Field(max_length=200)]]
+    | dict[str, Any]
+    | None
+)
 
 
 class SubmissionRequest(_Request):
@@ -110,9 +221,12 @@ class SubmissionRequest(_Request):
     user: str = Field(
         pattern=LMS_USER_PATTERN, description="The LMS user id (created on first use)"
     )
-    answers: dict[str, Any] = Field(
+    answers: dict[Annotated[str, Field(pattern=PART_ID)], Answer] = Field(
         description="Part id -> answer: a string (formula, shape, memory, code, text), a list "
-        "of option ids (choice), or a graph object / edge-list string (graph)"
+        "of option ids (choice), or a graph object / edge-list string (graph). Each answer is "
+        f"at most {MAX_ANSWER_CHARS:,} characters (a list or object: as compact JSON). A part "
+        "left out scores zero.",
+        json_schema_extra={"propertyNames": {"pattern": PART_ID}},
     )
 
 
@@ -124,7 +238,7 @@ class PartOutcome(_Response):
     max_score: float | None
     correct: bool | None
     feedback: str | None
-    status: str | None = Field(None, description="graded, needs_review, queued or error")
+    status: PartStatus | None = Field(None, description="graded, needs_review, queued or error")
 
 
 class Result(_Response):
@@ -134,13 +248,17 @@ class Result(_Response):
     exercise: str
     version: int
     user: str
-    status: Literal["queued", "graded", "error", "needs_review"]
+    status: SubmissionStatus
     score: float | None
     max_score: float
     seed: int
     parts: list[PartOutcome]
-    created_at: str | None = Field(description="ISO 8601, UTC")
-    graded_at: str | None = Field(description="ISO 8601, UTC; null while queued")
+    created_at: Timestamp | None = Field(description="ISO 8601, UTC")
+    graded_at: Timestamp | None = Field(description="ISO 8601, UTC; null while queued")
+    updated_at: Timestamp = Field(
+        description="ISO 8601, UTC: the last change of grade or status (graded, reviewed, "
+        "regraded, failed); never goes back"
+    )
 
 
 # ---------------------------------------------------------------------- preview
@@ -188,10 +306,27 @@ class ScoresQuery(_Request):
     user: str | None = Field(None, pattern=LMS_USER_PATTERN, description="LMS user id")
     since: datetime | None = Field(None, description="Submissions at or after (ISO 8601)")
     until: datetime | None = Field(None, description="Submissions before (ISO 8601)")
+    updated_since: datetime | None = Field(
+        None,
+        description="Rows changed at or after (ISO 8601), in the order of their changes, "
+        "with links.resume to sync again later",
+    )
     limit: int = Field(100, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(None, max_length=200)
     format: Literal["json", "csv"] | None = Field(
         None, description="csv: the whole filtered gradebook as CSV (or send Accept: text/csv)"
+    )
+
+
+class ScoreExportQuery(_Request):
+    """Filters of the gradebook's CSV export (the same as the JSON list's)."""
+
+    exercise: str | None = Field(None, pattern=SLUG_PATTERN, description="Exercise slug")
+    user: str | None = Field(None, pattern=LMS_USER_PATTERN, description="LMS user id")
+    since: datetime | None = Field(None, description="Submissions at or after (ISO 8601)")
+    until: datetime | None = Field(None, description="Submissions before (ISO 8601)")
+    updated_since: datetime | None = Field(
+        None, description="Only rows changed at or after (ISO 8601)"
     )
 
 
@@ -209,14 +344,51 @@ class ScoreRow(_Response):
     pending_review: int = Field(
         0, description="How many of the counted submissions wait for review (no score yet)"
     )
-    last_submission_at: str
+    last_submission_at: Timestamp
+    updated_at: Timestamp = Field(
+        description="ISO 8601, UTC: the last change of grade or status of a submission that "
+        "counts here"
+    )
+
+
+class ScoreLinks(Links):
+    """Links of a page of the gradebook; ``resume`` only in change order (``updated_since``)."""
+
+    resume: str | None = Field(
+        None,
+        description="With updated_since: URL that lists what changes after this page; keep it "
+        "for the next sync. null otherwise",
+    )
 
 
 class ScorePage(_Response):
-    """A page of best scores, ordered by user and exercise."""
+    """A page of best scores, ordered by user and exercise (with ``updated_since``: in the
+    order of their last change)."""
 
     items: list[ScoreRow]
-    links: Links
+    links: ScoreLinks
+
+
+# ---------------------------------------------------------------------- changes
+
+
+class SubmissionsQuery(_Request):
+    """Which submissions to list, in the order of their last change."""
+
+    updated_since: datetime | None = Field(
+        None, description="Submissions whose grade or status changed at or after (ISO 8601)"
+    )
+    exercise: str | None = Field(None, pattern=SLUG_PATTERN, description="Exercise slug")
+    user: str | None = Field(None, pattern=LMS_USER_PATTERN, description="LMS user id")
+    limit: int = Field(100, ge=1, le=MAX_PAGE, description="Items per page")
+    cursor: str | None = Field(None, max_length=200, description="Opaque; from links.next")
+
+
+class SubmissionPage(_Response):
+    """A page of result objects in the order of their last change, oldest first."""
+
+    items: list[Result]
+    links: ChangeLinks
 
 
 # ---------------------------------------------------------------------- tokens
@@ -263,13 +435,13 @@ class TokenInfo(_Response):
 
     id: int
     name: str
-    scopes: list[str]
+    scopes: list[Scope]
     course: str | None = Field(description="The course it reaches; null: every course")
     issuer: str
-    created_at: str | None
-    expires_at: str | None
-    last_used_at: str | None
-    revoked_at: str | None
+    created_at: Timestamp | None
+    expires_at: Timestamp | None
+    last_used_at: Timestamp | None
+    revoked_at: Timestamp | None
 
 
 class TokenCreated(TokenInfo):
@@ -302,3 +474,14 @@ class CoursePage(_Response):
 
     items: list[CourseInfo]
     links: Links
+
+
+def response_models() -> frozenset[str]:
+    """Return the names of the response models (their components in the document)."""
+    found, todo = set(), [_Response]
+    while todo:
+        model = todo.pop()
+        for sub in model.__subclasses__():
+            found.add(sub.__name__)
+            todo.append(sub)
+    return frozenset(found)

@@ -104,7 +104,7 @@ def check_answers(spec: ExerciseSpec, answers: Any) -> dict[str, Any]:
     unknown = [key for key in answers if key not in known]
     if unknown:
         raise UnknownParts(unknown, known)
-    too_long = [key for key, value in answers.items() if len(json.dumps(value)) > MAX_ANSWER_CHARS]
+    too_long = [key for key, value in answers.items() if answer_chars(value) > MAX_ANSWER_CHARS]
     if too_long:
         raise MalformedAnswers(
             f"the answer to part {too_long[0]!r} is longer than {MAX_ANSWER_CHARS} characters"
@@ -114,6 +114,14 @@ def check_answers(spec: ExerciseSpec, answers: Any) -> dict[str, Any]:
     if with_nul:
         raise MalformedAnswers(f"the answer to part {with_nul[0]!r} contains a NUL character")
     return dict(answers)
+
+
+def answer_chars(value: Any) -> int:
+    """Return the length of an answer as the API documents it: a string's characters, or the
+    characters of a list or an object written as compact JSON (UTF-8 text, not escaped)."""
+    if isinstance(value, str):
+        return len(value)
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
 def is_answered(value: Any) -> bool:
@@ -471,6 +479,7 @@ def result_object(submission: Submission, level: str | None = None) -> dict[str,
         "parts": [{key: part.get(key) for key in PUBLIC_PART_FIELDS} for part in parts],
         "created_at": iso(submission.created_at),
         "graded_at": iso(submission.graded_at),
+        "updated_at": iso(submission.updated_at),
     }
 
 
@@ -493,4 +502,5 @@ def offline_result(slug: str, spec: ExerciseSpec, answers: Any, seed: int) -> di
         "parts": [{key: part[key] for key in PUBLIC_PART_FIELDS} for part in parts],
         "created_at": None,
         "graded_at": None,
+        "updated_at": None,
     }

@@ -5,7 +5,9 @@ transaction: as JSON in ``submissions.parts`` (what the result object and the re
 one row per submission) and as rows of ``submission_parts`` (what the instructor statistics
 aggregate in SQL). The submission's status follows from its parts, and its score is their sum
 once every part has one: a part that is queued for grading, or waits for an instructor's review,
-has no score yet (``None``), and neither has the submission.
+has no score yet (``None``), and neither has the submission. Every call is a change of grade
+or status: it stamps the submission with the next change number and time
+(``grader.services.changes``), which incremental sync and webhooks follow.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import delete, insert
 from grader.extensions import db
 from grader.kinds.base import ERROR, NEEDS_REVIEW, QUEUED
 from grader.models import Status, Submission, SubmissionPart
+from grader.services.changes import stamp_change
 
 PENDING = frozenset({QUEUED, NEEDS_REVIEW})
 
@@ -50,8 +53,9 @@ def total_score(parts: Iterable[dict[str, Any]]) -> float | None:
 def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> None:
     """Set ``submission``'s part results (the JSON column and its ``submission_parts`` rows),
     its status and its score, in the caller's transaction (a new submission is added to the
-    session and flushed, for its id). A pending part's score is stored as None whatever the
-    kind returned for it."""
+    session and flushed, for its id), and stamp it as changed: the caller commits soon after
+    and writes no other row in between (the change counter stays locked until the commit;
+    ``stamp_change``). A pending part's score is stored as None whatever the kind returned."""
     parts = [
         dict(part, score=None) if part.get("status") in PENDING else dict(part) for part in parts
     ]
@@ -84,3 +88,4 @@ def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> None:
     # objects, and a multi-row VALUES would be compiled again for every submission.
     if rows:
         db.session.execute(insert(SubmissionPart.__table__), rows)
+    stamp_change(submission)

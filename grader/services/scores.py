@@ -3,12 +3,14 @@
 A user's best score on an exercise is what their counted submissions (status ``graded`` or
 ``needs_review``) to any version of it count for under the assignment's policy
 (``services/policy.counted_score``: best, last or best with attempt penalties, late penalty,
-scaled to the assignment's points); queued and failed submissions do not count. A submission
-waiting for review has no score yet (null, never 0): it is counted in
+scaled to the assignment's points); queued and failed submissions do not count. A
+submission waiting for review has no score yet (null, never 0): it is counted in
 ``submissions`` and ``pending_review`` but not in ``best_score``, which is null while every
 counted submission waits. ``max_score`` is the highest full mark among those submissions (the
 current one unless the exercise's points changed), ``last_submission_at`` the newest of them.
-Date filters select the submissions that count.
+Date filters select the submissions that count. A row's ``updated_at`` is the newest
+``updated_at`` of the submissions that count in it: it changes whenever one of their grades or
+statuses does, and ``changed_best_scores`` lists rows in the order of those changes.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ import binascii
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select, tuple_
 
 from grader.extensions import db
 from grader.models import Assignment, Exercise, ExerciseVersion, Status, Submission, User
+from grader.services.changes import ChangePage, as_utc, committed_horizon, page_of_changes
 from grader.services.policy import CountedScore, counted_score
+
+__all__ = ["as_utc"]  # read from here by services.users
 
 SCORED_STATUSES = (Status.GRADED, Status.NEEDS_REVIEW)
 CSV_COLUMNS = ("user_id", "exercise", "best_score", "max_score", "last_submission_at")
@@ -39,13 +44,15 @@ class InvalidCursor(ValueError):
 
 @dataclass(frozen=True)
 class ScoreFilter:
-    """Which submissions count: of one exercise (slug), one user (LMS id or email), a period,
-    made in some courses (their ids; None: anywhere, even outside every course)."""
+    """Which submissions count: of one exercise (slug), one user (LMS id or email), a period
+    of creation, made in some courses (their ids; None: anywhere, even outside every course);
+    and which rows to list: changed at or after ``updated_since``."""
 
     exercise: str | None = None
     user: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    updated_since: datetime | None = None
     course_ids: tuple[int, ...] | None = None
 
 
@@ -62,6 +69,8 @@ class BestScore:
     submissions: int
     pending_review: int
     last_submission_at: datetime
+    updated_at: datetime
+    change_seq: int
 
     @property
     def cursor(self) -> str:
@@ -80,61 +89,70 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     return user_id, exercise_id
 
 
-def as_utc(value: datetime) -> datetime:
-    """Return ``value`` in UTC; a naive datetime is taken to be UTC already.
-
-    A time whose UTC equivalent falls outside what ``datetime`` holds (0001-01-01T00:15+01:00
-    is in year 0 in UTC) becomes the earliest or latest time there is: as a filter bound it
-    means "from the beginning" or "to the end".
-    """
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        edge = datetime.min if value.year < 5000 else datetime.max
-        return edge.replace(tzinfo=UTC)
-
-
-def best_scores(
-    filters: ScoreFilter, limit: int | None = None, after: tuple[int, int] | None = None
-) -> list[BestScore]:
-    """Return best scores ordered by (user id, exercise id), at most ``limit`` of them,
-    starting after the (user id, exercise id) pair ``after``."""
-    group_user = Submission.user_id
-    group_exercise = ExerciseVersion.exercise_id
-    grouped = (
+def _counted(filters: ScoreFilter) -> Select[int, int]:
+    """Return the query of the (user id, exercise id) of the submissions that count, with the
+    filters on exercise, user and creation date applied (columns added by the caller)."""
+    query = (
         select(
-            group_user.label("user_id"),
-            group_exercise.label("exercise_id"),
-            func.max(Submission.score).label("best_score"),
-            func.max(Submission.max_score).label("max_score"),
-            func.count(Submission.id).label("submissions"),
-            func.count(case((Submission.status == Status.NEEDS_REVIEW, 1))).label("pending_review"),
-            func.max(Submission.created_at).label("last_submission_at"),
+            Submission.user_id.label("user_id"),
+            ExerciseVersion.exercise_id.label("exercise_id"),
         )
         .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
         .where(Submission.status.in_(SCORED_STATUSES))
-        .group_by(group_user, group_exercise)
     )
     if filters.exercise is not None:
-        grouped = grouped.join(Exercise, ExerciseVersion.exercise_id == Exercise.id).where(
+        query = query.join(Exercise, ExerciseVersion.exercise_id == Exercise.id).where(
             Exercise.slug == filters.exercise
         )
     if filters.user is not None:
-        grouped = grouped.join(User, Submission.user_id == User.id).where(
+        query = query.join(User, Submission.user_id == User.id).where(
             or_(User.external_id == filters.user, User.email == filters.user.lower())
         )
+    return _in_period_and_courses(query, filters)
+
+
+def _in_period_and_courses(query: Select, filters: ScoreFilter) -> Select:
     if filters.course_ids is not None:
-        grouped = grouped.where(
+        query = query.where(
             Submission.assignment_id.in_(
                 select(Assignment.id).where(Assignment.course_id.in_(filters.course_ids))
             )
         )
     if filters.since is not None:
-        grouped = grouped.where(Submission.created_at >= as_utc(filters.since))
+        query = query.where(Submission.created_at >= as_utc(filters.since))
     if filters.until is not None:
-        grouped = grouped.where(Submission.created_at < as_utc(filters.until))
+        query = query.where(Submission.created_at < as_utc(filters.until))
+    return query
+
+
+def best_scores(
+    filters: ScoreFilter,
+    limit: int | None = None,
+    after: tuple[int, int] | None = None,
+    groups: Sequence[tuple[int, int]] | None = None,
+) -> list[BestScore]:
+    """Return best scores ordered by (user id, exercise id), at most ``limit`` of them,
+    starting after the (user id, exercise id) pair ``after``; only the (user id, exercise id)
+    pairs of ``groups`` when it is given."""
+    group_user = Submission.user_id
+    group_exercise = ExerciseVersion.exercise_id
+    grouped = (
+        _counted(filters)
+        .add_columns(
+            func.max(Submission.score).label("best_score"),
+            func.max(Submission.max_score).label("max_score"),
+            func.count(Submission.id).label("submissions"),
+            func.count(case((Submission.status == Status.NEEDS_REVIEW, 1))).label("pending_review"),
+            func.max(Submission.created_at).label("last_submission_at"),
+            func.max(Submission.updated_at).label("updated_at"),
+            func.max(Submission.change_seq).label("change_seq"),
+        )
+        .group_by(group_user, group_exercise)
+    )
+    if filters.updated_since is not None:
+        grouped = grouped.having(func.max(Submission.updated_at) >= as_utc(filters.updated_since))
+    if groups is not None:
+        grouped = grouped.where(tuple_(group_user, group_exercise).in_(list(groups)))
     if after is not None:
         grouped = grouped.where(
             or_(group_user > after[0], and_(group_user == after[0], group_exercise > after[1]))
@@ -162,6 +180,8 @@ def best_scores(
             submissions=int(row.submissions),
             pending_review=int(row.pending_review),
             last_submission_at=as_utc(row.last_submission_at),
+            updated_at=as_utc(row.updated_at),
+            change_seq=int(row.change_seq),
         )
         for row in rows
     ]
@@ -237,18 +257,33 @@ def _counted_cells(
         Submission.user_id.between(min(users), max(users)),
         ExerciseVersion.exercise_id.in_({exercise for _, exercise in cells}),
     )
-    if filters.course_ids is not None:  # the same submissions as the page's cells
-        query = query.where(
-            Submission.assignment_id.in_(
-                select(Assignment.id).where(Assignment.course_id.in_(filters.course_ids))
-            )
-        )
-    if filters.since is not None:
-        query = query.where(Submission.created_at >= as_utc(filters.since))
-    if filters.until is not None:
-        query = query.where(Submission.created_at < as_utc(filters.until))
+    query = _in_period_and_courses(query, filters)  # the same submissions as the cells
     counted = counted_by_cell(db.session.connection().execute(query))
     return {cell: (counted[cell].score, counted[cell].max_score) for cell in cells}
+
+
+def changed_best_scores(filters: ScoreFilter, after: int, limit: int) -> ChangePage:
+    """Return the best-score rows that changed after change number ``after``, in the order of
+    their last change (a row's ``change_seq`` is the newest of its submissions'), at most
+    ``limit`` of them. A row that changes again while a client pages comes again, later."""
+    horizon = committed_horizon()  # read first: every change up to it is visible below
+    touched = (
+        _counted(filters)
+        .add_columns(func.max(Submission.change_seq).label("change_seq"))
+        .where(Submission.change_seq > after, Submission.change_seq <= horizon)
+        .group_by(Submission.user_id, ExerciseVersion.exercise_id)
+        .order_by(func.max(Submission.change_seq))
+        .limit(limit + 1)
+    )
+    if filters.updated_since is not None:
+        touched = touched.where(Submission.updated_at >= as_utc(filters.updated_since))
+    page = page_of_changes(list(db.session.execute(touched)), limit, after, horizon)
+    groups = [(row.user_id, row.exercise_id) for row in page.rows]
+    by_group = {(r.user_id, r.exercise_id): r for r in best_scores(filters, groups=groups)}
+    # In the order of the change numbers read with the horizon; a row whose submissions
+    # changed since is shown as it is now, and comes again after the horizon.
+    rows = [by_group[group] for group in groups if group in by_group]
+    return ChangePage(rows, page.next_after, page.resume_after)
 
 
 def iter_best_scores(filters: ScoreFilter, batch: int = 1000) -> Iterator[BestScore]:

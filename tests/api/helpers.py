@@ -21,6 +21,7 @@ RESULT_FIELDS = {
     "parts",
     "created_at",
     "graded_at",
+    "updated_at",
 }
 
 

@@ -10,11 +10,9 @@ import re
 import runpy
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 import grader.api.routes as routes
 from grader.extensions import db
@@ -26,18 +24,6 @@ def _python_block() -> str:
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
     assert len(blocks) == 1, "the guide has one complete Python example"
     return blocks[0]
-
-
-@pytest.fixture()
-def live_server(imported):
-    """Serve the app on a free local port in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, imported, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
-    server.server_close()
 
 
 @pytest.fixture()
@@ -62,6 +48,7 @@ def test_python_example_runs_end_to_end(live_server, make_token, example, tmp_pa
     assert "jacobian-shape 6.0" in out
     assert "score 1.0 of 6.0" in out
     assert "retry returns the same submission: True" in out
+    assert "synced 1 gradebook rows; nothing new since: True" in out
     rows = list(csv.reader(io.StringIO((tmp_path / "gradebook.csv").read_text())))
     assert rows == [
         ["user_id", "exercise", "best_score", "max_score", "last_submission_at"],

@@ -53,7 +53,9 @@ def test_best_score_per_user_and_exercise(client, gradebook):
         "submissions": 2,
         "pending_review": 0,
         "last_submission_at": "2025-03-01T12:00:00Z",
+        "updated_at": rows["ann"]["updated_at"],
     }
+    assert rows["ann"]["updated_at"] > "2026"  # the grading, not the (back-dated) creation
     assert rows["bob"]["best_score"] == 0.0
     assert body["links"]["next"] is None
     assert body["links"]["self"].endswith("/api/v1/scores")

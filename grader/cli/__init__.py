@@ -43,7 +43,7 @@ def main() -> None:
 
 def register_commands(app: Any) -> None:
     """Attach the project's command groups to ``app.cli``."""
-    from grader.cli import accounts, exercises, grading, operations
+    from grader.cli import accounts, exercises, grading, lti, operations
 
     for command in (
         exercises.exercises,
@@ -55,5 +55,6 @@ def register_commands(app: Any) -> None:
         accounts.demo,
         operations.sandbox,
         operations.queue,
+        lti.lti,
     ):
         app.cli.add_command(command)

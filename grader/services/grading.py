@@ -28,6 +28,7 @@ from grader.kinds.spec import ExerciseSpec
 from grader.metrics import count_submission, observe_grading
 from grader.models import ApiToken, ExerciseVersion, Status, Submission, User, utcnow
 from grader.services.exercises import current_version, spec_of
+from grader.services.events import grade_changed
 from grader.services.results import PENDING, overall_status, record_parts, total_score
 from grader.services.scores import iso
 
@@ -229,6 +230,7 @@ def submit(
                 return _replay(previous, fingerprint)
         raise
     count_submission(spec.slug, (p.kind for p in spec.parts), status)
+    grade_changed(submission_id)
     if waiting:
         _enqueue(submission_id)
         graded = find_submission(submission_id)  # graded meanwhile by the eager task, perhaps
@@ -292,6 +294,7 @@ def finish_deferred(submission_id: int) -> str:
         ) from exc
     if status != "skipped":
         count_submission(spec.slug, (p.kind for p in spec.parts), status)
+        grade_changed(submission_id)
     return status
 
 
@@ -334,6 +337,7 @@ def mark_failed(submission_id: int, reason: str) -> None:
     slug, kinds = submission.version.exercise.slug, _kinds_of(submission)
     db.session.commit()
     count_submission(slug, kinds, Status.ERROR)
+    grade_changed(submission_id)
 
 
 def _kinds_of(submission: Submission) -> list[str]:

@@ -9,7 +9,7 @@ from flask import request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
-from grader.web import auth, instructor, preview, student  # noqa: F401  (register the views)
+from grader.web import auth, instructor, lti, preview, student  # noqa: F401  (register the views)
 from grader.web.blueprint import bp
 from grader.web.graphsvg import graph_svg
 from grader.web.markdown import render_inline, render_markdown

@@ -17,7 +17,7 @@ from grader.lti.launch import accept
 from grader.lti.oidc import LaunchRefused, start_login, verify_launch
 from grader.models import User
 from grader.web.auth import SessionUser
-from grader.web.blueprint import bp
+from grader.web.blueprint import CONTENT_SECURITY_POLICY, bp
 
 log = logging.getLogger(__name__)
 DEEP_LINK = "lti_deep_link"
@@ -29,6 +29,7 @@ def refused(reason: str, code: int = 400) -> ResponseReturnValue:
     response = current_app.make_response(
         (render_template("lti/refused.html", reason=reason), code)
     )
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return cookies.allow_framing(response, ["*"])
 
 
@@ -109,6 +110,7 @@ def lti_deep_link() -> ResponseReturnValue:
     response = current_app.make_response(
         render_template("lti/deep_link_return.html", url=deep_link.return_url, jwt=token)
     )
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     origin = cookies.origin_of(deep_link.return_url)
     if origin:
         cookies.allow_form_action(response, origin)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -49,6 +50,39 @@ class Status(StrEnum):
     NEEDS_REVIEW = "needs_review"
 
 
+class CourseRole(StrEnum):
+    """What a user may do in one course: ``enrolments.role``."""
+
+    STUDENT = "student"
+    TA = "ta"
+    INSTRUCTOR = "instructor"
+
+
+class ScorePolicy(StrEnum):
+    """Which of a student's submissions to an assignment counts: ``assignments.score_policy``.
+
+    Every policy applies the late penalty. ``best``: the highest score, attempt penalties not
+    applied; ``last``: the latest submission's score, its attempt penalty applied;
+    ``best-with-penalty``: the highest score after each attempt's penalty.
+    """
+
+    BEST = "best"
+    LAST = "last"
+    BEST_WITH_PENALTY = "best-with-penalty"
+
+
+class FeedbackLevel(StrEnum):
+    """How much a student is told after a submission: ``assignments.feedback``.
+
+    ``full``: everything the kind says; ``hints``: the mistake is named, no expected value is
+    ever stated; ``score-only``: the score of each part and nothing else.
+    """
+
+    FULL = "full"
+    HINTS = "hints"
+    SCORE_ONLY = "score-only"
+
+
 class Source(StrEnum):
     """Where a submission came from: ``submissions.source``."""
 
@@ -74,14 +108,22 @@ def utcnow() -> datetime:
 
 
 class User(db.Model):
-    """A person: signs in with a password, or is known to an LMS by its external id."""
+    """A person: signs in with a password, or is known to an identity provider (an LMS through
+    an API token, an LTI platform) by its external id there: (issuer, external_id) is unique,
+    the external id alone is not (two LMSs may both have a user "42")."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(one_of("role", ROLES), name="role"),)
+    __table_args__ = (
+        CheckConstraint(one_of("role", ROLES), name="role"),
+        UniqueConstraint("issuer", "external_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
-    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Who vouches for external_id: an API token's issuer (``api:<course slug>`` unless set) or
+    # an LTI platform's ``iss``. Null for users who sign in with a password only.
+    issuer: Mapped[str | None] = mapped_column(String(300))
+    external_id: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), default="student")
     password_hash: Mapped[str | None] = mapped_column(String(256))
     # Part of every session cookie's user id; raised to end every session of the user (signing
@@ -90,6 +132,7 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     submissions: Mapped[list[Submission]] = relationship(back_populates="user")
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="user")
 
     @property
     def public_id(self) -> str:
@@ -146,7 +189,11 @@ class ExerciseVersion(db.Model):
 
 
 class ApiToken(db.Model):
-    """A bearer token for the REST API. Only the SHA-256 of the token is stored."""
+    """A bearer token for the REST API. Only the SHA-256 of the token is stored.
+
+    A token belongs to one course and reaches nothing outside it; ``course_id`` null means
+    every course, which only a token with the ``admin`` scope may have.
+    """
 
     __tablename__ = "api_tokens"
 
@@ -154,14 +201,97 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[str] = mapped_column(String(200))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), index=True)
+    # The identity provider of the users this token names (User.issuer); a new token for the
+    # same LMS keeps the issuer so its users stay the same people.
+    issuer: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    course: Mapped[Course | None] = relationship()
 
     @property
     def scope_set(self) -> frozenset[str]:
         """Return the token's scopes as a set."""
         return frozenset(self.scopes.split())
+
+
+class Course(db.Model):
+    """The unit a school adopts: its enrolled users, its assignments, its tokens."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    term: Mapped[str | None] = mapped_column(String(100))
+    # An IANA name (Europe/Berlin): times are stored in UTC and shown in this zone.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="course")
+    assignments: Mapped[list[Assignment]] = relationship(
+        back_populates="course", order_by="Assignment.position"
+    )
+
+
+class Enrolment(db.Model):
+    """A user's membership of a course, with their role in it."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        UniqueConstraint("course_id", "user_id"),
+        CheckConstraint(one_of("role", tuple(CourseRole)), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20), default="student")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    course: Mapped[Course] = relationship(back_populates="enrolments")
+    user: Mapped[User] = relationship(back_populates="enrolments")
+
+
+class Assignment(db.Model):
+    """An exercise set in a course, with when it is open and how attempts and scores count."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("course_id", "exercise_id"),
+        CheckConstraint(one_of("score_policy", tuple(ScorePolicy)), name="score_policy"),
+        CheckConstraint(one_of("feedback", tuple(FeedbackLevel)), name="feedback"),
+        CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="max_attempts"),
+        CheckConstraint("free_attempts >= 0", name="free_attempts"),
+        CheckConstraint("attempt_penalty >= 0 AND attempt_penalty <= 1", name="attempt_penalty"),
+        CheckConstraint("late_penalty >= 0 AND late_penalty <= 1", name="late_penalty"),
+        CheckConstraint("points IS NULL OR points > 0", name="points"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # All optional, in UTC: not before opens_at; after due_at the late penalty applies; after
+    # closes_at nothing is accepted.
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    max_attempts: Mapped[int | None] = mapped_column(Integer)  # null: unlimited
+    # Attempts after the first ``free_attempts`` each lose ``attempt_penalty`` (a fraction).
+    free_attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    attempt_penalty: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    score_policy: Mapped[str] = mapped_column(String(20), default="best", server_default="best")
+    feedback: Mapped[str] = mapped_column(String(20), default="full", server_default="full")
+    points: Mapped[float | None] = mapped_column(Float)  # null: the exercise's max score
+    late_penalty: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    course: Mapped[Course] = relationship(back_populates="assignments")
+    exercise: Mapped[Exercise] = relationship()
 
 
 class Submission(db.Model):
@@ -172,11 +302,17 @@ class Submission(db.Model):
         UniqueConstraint("api_token_id", "idempotency_key"),
         CheckConstraint(one_of("status", SUBMISSION_STATUSES), name="status"),
         CheckConstraint(one_of("source", tuple(Source)), name="source"),
+        # One row per attempt number: two racing submissions cannot both be attempt n.
+        UniqueConstraint("assignment_id", "user_id", "attempt"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     exercise_version_id: Mapped[int] = mapped_column(ForeignKey("exercise_versions.id"), index=True)
+    # The course's assignment it was made for (null: made outside any course, e.g. offline).
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id"), index=True)
+    attempt: Mapped[int | None] = mapped_column(Integer)  # 1, 2, ... within (assignment, user)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     answers: Mapped[dict[str, Any]] = mapped_column(JSONType)
     seed: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20), default="queued")
@@ -195,6 +331,7 @@ class Submission(db.Model):
 
     user: Mapped[User] = relationship(back_populates="submissions")
     version: Mapped[ExerciseVersion] = relationship()
+    assignment: Mapped[Assignment | None] = relationship()
 
 
 class SubmissionPart(db.Model):

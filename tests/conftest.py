@@ -51,7 +51,9 @@ def pg_template() -> Iterator[str | None]:
     if not PG_URL:
         yield None
         return
-    name = PG_URL.rpartition("/")[2] + "_tpl"
+    # One template per test run (its process id): two runs on one server do not drop each
+    # other's template.
+    name = f"{PG_URL.rpartition('/')[2]}_tpl_{os.getpid()}"
     with _pg_admin(PG_URL) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -150,3 +150,79 @@ def test_submission_parts_are_backfilled_and_the_downgrade_restores(app):
         with db.engine.connect() as connection:
             count = connection.execute(text("SELECT count(*) FROM submission_parts")).scalar()
         assert count == 5
+
+
+def test_courses_migration_files_everything_under_the_default_course(app):
+    """0006 keeps every row: a default course with an assignment per exercise, every user
+    enrolled, every submission under its assignment with attempts in order, tokens bound."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        downgrade(revision="0005")
+        with db.engine.begin() as connection:
+            _populate(connection)
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, role, created_at) "
+                    "VALUES (2, 'i@example.com', 'instructor', '2026-01-01 00:00:00+00:00')"
+                )
+            )
+            for tid, scopes in ((1, "read:scores submit"), (2, "admin")):
+                connection.execute(
+                    text(
+                        "INSERT INTO api_tokens (id, name, token_hash, scopes, created_at) "
+                        "VALUES (:id, 't', :h, :s, '2026-01-01 00:00:00+00:00')"
+                    ),
+                    {"id": tid, "h": f"{tid:064d}", "s": scopes},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            course = connection.execute(text("SELECT id, slug FROM courses")).one()
+            assert course.slug == "default"
+            assignments = connection.execute(
+                text("SELECT id, course_id, exercise_id FROM assignments")
+            ).all()
+            assert [(a.course_id, a.exercise_id) for a in assignments] == [(course.id, 1)]
+            enrolments = connection.execute(
+                text("SELECT user_id, role FROM enrolments ORDER BY user_id")
+            ).all()
+            assert [tuple(e) for e in enrolments] == [(1, "student"), (2, "instructor")]
+            submissions = connection.execute(
+                text("SELECT id, assignment_id, attempt, late FROM submissions ORDER BY id")
+            ).all()
+            assert [(s.assignment_id, s.attempt, bool(s.late)) for s in submissions] == [
+                (assignments[0].id, 1, False),
+                (assignments[0].id, 2, False),
+                (assignments[0].id, 3, False),
+            ]
+            tokens = connection.execute(
+                text("SELECT id, course_id, issuer FROM api_tokens ORDER BY id")
+            ).all()
+            assert [tuple(t)[1:] for t in tokens] == [
+                (course.id, "api:default"),
+                (None, "api:default"),
+            ]
+            users = dict(connection.execute(text("SELECT id, issuer FROM users")).all())
+            assert users == {1: "api:default", 2: None}
+        # the same external id from another identity provider is another user
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, issuer, external_id, role, created_at) "
+                    "VALUES (3, 'https://lms.example', 'u', 'student', "
+                    "'2026-01-01 00:00:00+00:00')"
+                )
+            )
+        with pytest.raises(SystemExit):  # Flask-Migrate logs the RuntimeError and exits
+            downgrade(revision="0005")
+        with db.engine.connect() as connection:  # the failed downgrade changed nothing
+            assert connection.execute(text("SELECT count(*) FROM courses")).scalar() == 1
+        with db.engine.begin() as connection:
+            connection.execute(text("DELETE FROM users WHERE id = 3"))
+        downgrade(revision="0005")
+        db.engine.dispose()
+        names = set(inspect(db.engine).get_table_names())
+        assert not {"courses", "enrolments", "assignments"} & names
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM submissions")).scalar() == 3
+        upgrade()

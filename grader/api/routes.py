@@ -20,6 +20,13 @@ from grader.api.schemas import (
     Result,
     SubmissionRequest,
 )
+from grader.models import CourseRole
+from grader.services.courses import (
+    assignment_for,
+    default_course,
+    enrol_committed,
+    enrolment_of,
+)
 from grader.services.exercises import (
     ExerciseNotFound,
     current_version,
@@ -121,8 +128,15 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
             "Idempotency-Key must be 1 to 200 printable ASCII characters.",
         )
     version = version_or_404(slug)
+    token = g.api_token
+    course = token.course if token.course is not None else default_course()
+    assignment = assignment_for(course, slug)
+    if assignment is None:
+        raise ApiProblem(404, "exercise-not-found", "Not Found", f"No exercise {slug!r}.")
     try:
-        user = lms_user(json.user)
+        user = lms_user(json.user, token.issuer)
+        if enrolment_of(course, user) is None:
+            enrol_committed(course, user, CourseRole.STUDENT)
         submission, created = submit(
             slug,
             user,
@@ -131,6 +145,7 @@ def create_submission(slug: str, json: SubmissionRequest) -> Response:
             api_token=g.api_token,
             idempotency_key=key,
             version=version,
+            assignment=assignment,
         )
     except UserError as exc:
         raise ApiProblem(422, "invalid-user", "Unprocessable Content", str(exc)) from None

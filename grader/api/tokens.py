@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, g, jsonify
 from sqlalchemy import select
 
 from grader.api.auth import require_scope
@@ -44,7 +44,7 @@ def create_api_token(json: TokenCreate) -> Response:
     scopes: submit, read:scores. Scope: admin.
     """
     try:
-        row, secret = create_token(json.name, json.scopes)
+        row, secret = create_token(json.name, json.scopes, g.api_token.course)
     except UserError as exc:
         raise ApiProblem(422, "invalid-token-request", "Unprocessable Content", str(exc)) from None
     response = jsonify(token_info(row) | {"token": secret})

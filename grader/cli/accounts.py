@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 from flask.cli import with_appcontext
 
@@ -45,13 +47,49 @@ def tokens() -> None:
     type=click.Choice(["submit", "read:scores", "admin"]),
     help="Repeat for several; default: submit and read:scores.",
 )
+@click.option("--course", "course_slug", help="The course it reaches (default: default).")
+@click.option("--all-courses", is_flag=True, help="Reach every course (needs --scope admin).")
+@click.option(
+    "--issuer",
+    help="Identity provider of the users it names (default api:<course>); give a new token "
+    "of the same LMS the old one's issuer.",
+)
+@click.option(
+    "--expires",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d"]),
+    help="Expiry time, ISO 8601 with an offset (a bare date means midnight UTC).",
+)
 @with_appcontext
-def tokens_create(name: str, scopes: tuple[str, ...]) -> None:
+def tokens_create(
+    name: str,
+    scopes: tuple[str, ...],
+    course_slug: str | None,
+    all_courses: bool,
+    issuer: str | None,
+    expires: datetime | None,
+) -> None:
     """Create a token and print it once, alone on the last line."""
-    from grader.services.users import DEFAULT_SCOPES, create_token
+    from grader.services.courses import CourseNotFound, course_by_slug
+    from grader.services.users import DEFAULT_SCOPES, UserError, create_token
 
-    row, secret = create_token(name, scopes or DEFAULT_SCOPES)
-    click.echo(f"token {row.id} {row.name!r} with scopes: {row.scopes}", err=True)
+    try:
+        course = course_by_slug(course_slug) if course_slug else None
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        row, secret = create_token(
+            name,
+            scopes or DEFAULT_SCOPES,
+            course,
+            all_courses=all_courses,
+            issuer=issuer,
+            expires_at=expires,
+        )
+    except CourseNotFound:
+        fail(f"no course {course_slug!r}")
+    except UserError as exc:
+        fail(str(exc))
+    reach = "every course" if row.course_id is None else f"course {row.course.slug}"
+    click.echo(f"token {row.id} {row.name!r} for {reach} with scopes: {row.scopes}", err=True)
     click.echo("Store it now; it cannot be shown again:", err=True)
     click.echo(secret)
 

@@ -16,6 +16,7 @@ from grader.extensions import db
 from grader.kinds.spec import ExerciseSpec
 from grader.models import EXERCISE_OPEN, EXERCISE_STATUSES, Exercise, ExerciseVersion, utcnow
 from grader.selftest import ExerciseReport, selftest_spec
+from grader.services.courses import default_course, ensure_assignment
 
 
 class ExerciseNotFound(LookupError):
@@ -87,6 +88,7 @@ def _store(item: LoadedExercise, report: ImportReport) -> None:
         exercise = Exercise(slug=item.spec.slug, title=item.spec.title)
         db.session.add(exercise)
         db.session.flush()
+        ensure_assignment(default_course(), exercise)  # the catalogue course lists everything
         report.created.append(item.spec.slug)
         number = 1
     else:

@@ -26,7 +26,16 @@ from grader.kinds.base import ERROR, INVALID, QUEUED, GradingContext, PartResult
 from grader.kinds.registry import get_kind
 from grader.kinds.spec import ExerciseSpec
 from grader.metrics import count_submission, observe_grading
-from grader.models import ApiToken, ExerciseVersion, Status, Submission, User, utcnow
+from grader.models import (
+    ApiToken,
+    Assignment,
+    ExerciseVersion,
+    Status,
+    Submission,
+    User,
+    utcnow,
+)
+from grader.services.courses import assignment_for, default_course, next_attempt
 from grader.services.exercises import current_version, spec_of
 from grader.services.events import grade_changed
 from grader.services.results import PENDING, overall_status, record_parts, total_score
@@ -37,6 +46,9 @@ MAX_ANSWER_CHARS = 100_000
 # The key in ``app.extensions`` of the function that queues a stored submission by id: the
 # task queue (grader.tasks.init_celery) provides it, so this layer never imports the one above.
 ENQUEUE = "grader.enqueue"
+# Racing submissions of one user to one assignment may pick the same attempt number; the unique
+# index stores one and the other counts again.
+ATTEMPT_RACE_RETRIES = 5
 
 
 class AnswersRejected(Exception):
@@ -175,10 +187,14 @@ def submit(
     api_token: ApiToken | None = None,
     idempotency_key: str | None = None,
     version: ExerciseVersion | None = None,
+    assignment: Assignment | None = None,
 ) -> tuple[Submission, bool]:
     """Grade and store a submission; return it and whether it was created now (False: a replay).
 
     ``version`` is the current version of ``slug`` when the caller has just looked it up.
+    ``assignment`` is the course's assignment it is made for (default: the exercise's
+    assignment in the default course, if it has one); the submission gets the next attempt
+    number of the user there.
     Raises ``ExerciseNotFound``, ``UnknownParts``, ``MalformedAnswers``, ``InvalidAnswers``
     (nothing stored) and ``IdempotencyConflict``.
     """
@@ -204,31 +220,41 @@ def submit(
             for p in deferred
         ],
     )
-    now = utcnow()
-    submission = Submission(
-        user_id=user.id,
-        exercise_version_id=version.id,
-        answers=answers,
-        seed=seed,
-        max_score=spec.max_score,
-        source=source,
-        api_token_id=api_token.id if api_token else None,
-        idempotency_key=idempotency_key,
-        request_hash=fingerprint,
-        created_at=now,
-        graded_at=None if waiting else now,
-    )
-    try:
-        record_parts(submission, [r.to_dict() for r in results])
-        submission_id, status = submission.id, submission.status
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        if idempotency_key and api_token is not None:
-            previous = _find_idempotent(api_token, idempotency_key)
-            if previous is not None:  # a replay, or a concurrent request with the same key
-                return _replay(previous, fingerprint)
-        raise
+    if assignment is None:
+        assignment = assignment_for(default_course(), slug)
+    for _ in range(ATTEMPT_RACE_RETRIES):
+        now = utcnow()
+        submission = Submission(
+            user_id=user.id,
+            exercise_version_id=version.id,
+            assignment_id=assignment.id if assignment is not None else None,
+            attempt=next_attempt(assignment, user) if assignment is not None else None,
+            answers=answers,
+            seed=seed,
+            max_score=spec.max_score,
+            source=source,
+            api_token_id=api_token.id if api_token else None,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+            created_at=now,
+            graded_at=None if waiting else now,
+        )
+        try:
+            record_parts(submission, [r.to_dict() for r in results])
+            submission_id, status = submission.id, submission.status
+            db.session.commit()
+            break
+        except IntegrityError:
+            db.session.rollback()
+            if idempotency_key and api_token is not None:
+                previous = _find_idempotent(api_token, idempotency_key)
+                if previous is not None:  # a replay, or a concurrent request with the same key
+                    return _replay(previous, fingerprint)
+            if assignment is None:
+                raise
+            # Another submission of this user took the attempt number: count again.
+    else:
+        raise RuntimeError(f"could not number an attempt in {ATTEMPT_RACE_RETRIES} tries")
     count_submission(spec.slug, (p.kind for p in spec.parts), status)
     grade_changed(submission_id)
     if waiting:

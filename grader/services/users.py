@@ -7,14 +7,16 @@ import hmac
 import re
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from grader.extensions import db
-from grader.models import ROLES, ApiToken, User, utcnow
+from grader.models import ROLES, ApiToken, Course, User, utcnow
+from grader.services.courses import default_course
+from grader.services.scores import as_utc
 
 SCOPES = ("submit", "read:scores", "admin")
 DEFAULT_SCOPES = ("submit", "read:scores")
@@ -95,17 +97,22 @@ def change_password(user: User, current: str, new: str) -> None:
     end_sessions(user)  # commits the new hash with the new version
 
 
-def lms_user(external_id: str) -> User:
-    """Return the student known to the LMS by ``external_id``, creating it on first use.
+DEFAULT_ISSUER = "api:default"
+
+
+def lms_user(external_id: str, issuer: str = DEFAULT_ISSUER) -> User:
+    """Return the student known to the identity provider ``issuer`` (an API token's issuer,
+    an LTI platform) by ``external_id``, creating it on first use. The same external id from
+    another issuer is another person.
 
     Raises ``UserError`` for an id that is empty, too long or has odd characters.
     """
     if not isinstance(external_id, str) or not _EXTERNAL_ID.match(external_id):
         raise UserError("user must be the LMS user id: 1 to 200 letters, digits or . _ @ : + -")
-    query = select(User).where(User.external_id == external_id)
+    query = select(User).where(User.issuer == issuer, User.external_id == external_id)
     user = db.session.scalar(query)
     if user is None:
-        user = User(external_id=external_id, role="student")
+        user = User(issuer=issuer, external_id=external_id, role="student")
         db.session.add(user)
         try:
             db.session.commit()
@@ -122,15 +129,48 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(name: str, scopes: Sequence[str] = DEFAULT_SCOPES) -> tuple[ApiToken, str]:
-    """Create an API token; return the row and the token text (shown once, never stored)."""
+def create_token(
+    name: str,
+    scopes: Sequence[str] = DEFAULT_SCOPES,
+    course: Course | None = None,
+    *,
+    all_courses: bool = False,
+    issuer: str | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Create an API token; return the row and the token text (shown once, never stored).
+
+    The token reaches ``course`` only (default: the course ``default``); ``all_courses`` (with
+    the ``admin`` scope only) makes it reach every course. ``issuer`` names the identity
+    provider of the users it sends (default ``api:<course slug>``, or ``api:*`` for every
+    course): give a new token of the same LMS the old one's issuer so its users stay the same.
+    """
     if not name or len(name) > 200:
         raise UserError("a token needs a name of 1 to 200 characters")
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
         raise UserError(f"unknown scope {unknown[0]!r}; scopes: {', '.join(SCOPES)}")
+    if all_courses and course is not None:
+        raise UserError("a token is for one course, or (an admin token) for all courses")
+    if all_courses and "admin" not in scopes:
+        raise UserError("only a token with the admin scope may reach every course")
+    if issuer is not None and not 1 <= len(issuer) <= 300:
+        raise UserError("an issuer has 1 to 300 characters")
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise UserError("the expiry time needs a time zone (an offset or Z)")
+    if expires_at is not None and expires_at <= utcnow():
+        raise UserError("the expiry time is in the past")
+    if course is None and not all_courses:
+        course = default_course()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(name=name, token_hash=hash_token(token), scopes=" ".join(sorted(set(scopes))))
+    row = ApiToken(
+        name=name,
+        token_hash=hash_token(token),
+        scopes=" ".join(sorted(set(scopes))),
+        course_id=course.id if course is not None else None,
+        issuer=issuer or f"api:{course.slug if course is not None else '*'}",
+        expires_at=expires_at,
+    )
     db.session.add(row)
     db.session.commit()
     return row, token
@@ -146,7 +186,7 @@ def token_from_secret(token: str) -> ApiToken | None:
         return None
     digest = hash_token(token)
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or expired(row):
         return None
     if not hmac.compare_digest(row.token_hash, digest):
         return None
@@ -158,6 +198,11 @@ def token_from_secret(token: str) -> ApiToken | None:
         row.last_used_at = now  # at most once a minute: no write per request under load
         db.session.commit()
     return row
+
+
+def expired(row: ApiToken) -> bool:
+    """Return True when the token ``row`` has an expiry time and it has passed."""
+    return row.expires_at is not None and as_utc(row.expires_at) <= utcnow()
 
 
 def revoke_token(token_id: int) -> ApiToken:

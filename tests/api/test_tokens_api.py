@@ -91,3 +91,49 @@ def test_token_list_pages(client, admin):
     assert is_problem(
         client.get("/api/v1/tokens?cursor=eHk", headers=auth(admin)), 400, "invalid-cursor"
     )
+
+
+def test_an_expired_token_is_refused(app, client, imported):
+    from datetime import timedelta
+
+    from grader.extensions import db
+    from grader.models import ApiToken, utcnow
+    from grader.services.users import create_token
+
+    with app.app_context():
+        row, secret = create_token(
+            "short", ("read:scores",), expires_at=utcnow() + timedelta(hours=1)
+        )
+        headers = {"Authorization": f"Bearer {secret}"}
+        assert client.get("/api/v1/exercises", headers=headers).status_code == 200
+        db.session.get(ApiToken, row.id).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    response = client.get("/api/v1/exercises", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_the_same_lms_user_id_from_two_issuers_is_two_users(app, client, imported):
+    from grader.services.users import create_token
+
+    with app.app_context():
+        secrets = [
+            create_token(f"lms-{n}", ("submit", "read:scores"), issuer=f"api:lms-{n}")[1]
+            for n in (1, 2)
+        ]
+    answers = {"shape": "n, m"}
+    users = set()
+    for secret in secrets:
+        response = client.post(
+            "/api/v1/exercises/jacobian-shape/submissions",
+            json={"user": "42", "answers": answers},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        assert response.status_code == 201, response.get_json()
+        users.add(response.get_json()["id"])
+    from grader.extensions import db
+    from grader.models import User
+
+    with app.app_context():
+        rows = db.session.scalars(db.select(User).where(User.external_id == "42")).all()
+        assert sorted(u.issuer for u in rows) == ["api:lms-1", "api:lms-2"]

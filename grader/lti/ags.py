@@ -14,7 +14,7 @@ from grader.extensions import db
 from grader.lti import claims as C
 from grader.lti.models import LtiGradeLink, LtiPassback
 from grader.lti.platform import PlatformError, call
-from grader.models import ExerciseVersion, Status, Submission, utcnow
+from grader.models import Status, Submission, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +33,17 @@ def scores_url(lineitem: str) -> str:
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
 
 
-def counted_score(user_id: int, exercise_id: int) -> float | None:
-    """Return the score that counts for the user on the exercise: the best graded one.
+def counted_score(user_id: int, assignment_id: int) -> float | None:
+    """Return the score that counts for the user on the assignment: the best graded one.
 
-    The course model's assignment policies (last, best with penalty) replace this when they
-    land; until then the best score counts, as on the student's pages.
+    NOTE for the merge of the score policies (issue 16, courses-policy): the assignment's
+    policy (last, best-with-penalty, late penalty) replaces this; until it is on main the best
+    score counts, as the ``best`` policy (the default) says.
     """
     return db.session.scalar(
-        select(func.max(Submission.score))
-        .join(ExerciseVersion, Submission.exercise_version_id == ExerciseVersion.id)
-        .where(
+        select(func.max(Submission.score)).where(
             Submission.user_id == user_id,
-            ExerciseVersion.exercise_id == exercise_id,
+            Submission.assignment_id == assignment_id,
             Submission.status == Status.GRADED,
         )
     )
@@ -54,20 +53,19 @@ def schedule(submission_id: int) -> list[int]:
     """Record a passback for every line item the submission's grade goes to; return their
     ids. Older unsent passbacks of those line items are superseded. Commits."""
     submission = db.session.get(Submission, submission_id)
-    if submission is None:
+    if submission is None or submission.assignment_id is None:
         return []
-    exercise_id = submission.version.exercise_id
     links = list(
         db.session.scalars(
             select(LtiGradeLink).where(
                 LtiGradeLink.user_id == submission.user_id,
-                LtiGradeLink.exercise_id == exercise_id,
+                LtiGradeLink.assignment_id == submission.assignment_id,
             )
         )
     )
     if not links:
         return []
-    score = counted_score(submission.user_id, exercise_id)
+    score = counted_score(submission.user_id, submission.assignment_id)
     progress = PROGRESS.get(Status(submission.status), "Pending")
     created = []
     for link in links:

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from grader.extensions import db
 from grader.lti import claims as C
 from grader.lti.models import LtiContext, LtiGradeLink, LtiRegistration
 from grader.lti.oidc import LaunchRefused, VerifiedLaunch
-from grader.models import EXERCISE_OPEN, Exercise, User
+from grader.models import EXERCISE_OPEN, Assignment, Exercise, User
+from grader.services.courses import (
+    CourseNotFound,
+    course_by_slug,
+    create_course,
+    enrol,
+    ensure_assignment,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +33,8 @@ class Launched:
     user_id: int
     role: str  # the course role: instructor, ta or student
     exercise_slug: str | None  # None for a deep linking request
-    context_id: int | None
+    course_id: int
+    assignment_id: int | None
 
 
 def _text(value: Any, limit: int) -> str:
@@ -32,36 +42,51 @@ def _text(value: Any, limit: int) -> str:
 
 
 def platform_user(issuer: str, subject: str) -> tuple[User, bool]:
-    """Return the user the platform knows as ``subject`` and whether it was made now (not
-    committed).
+    """Return the user the platform ``issuer`` knows as ``subject`` (``User.issuer`` and
+    ``external_id``) and whether it was made now (flushed, not committed).
 
-    Until the course model's ``User.issuer`` lands, the identity is kept in ``external_id``
-    as ``<issuer>#<subject>``.
+    Not ``services.users.lms_user``: that one commits, and limits ids to the characters API
+    clients send, while LTI allows any ``sub`` of up to 255 characters (ours: 200).
     """
-    external_id = f"{issuer}#{subject}"[:200]
-    user = db.session.scalars(select(User).where(User.external_id == external_id)).first()
+    if not subject or len(subject) > 200:
+        raise LaunchRefused("The LMS sent a user id (sub) that is empty or over 200 characters.")
+    query = select(User).where(User.issuer == issuer, User.external_id == subject)
+    user = db.session.scalars(query).first()
     if user is None:
-        user = User(external_id=external_id, role="student")
+        user = User(issuer=issuer, external_id=subject, role="student")
         db.session.add(user)
         db.session.flush()
         return user, True
     return user, False
 
 
-def _context(registration: LtiRegistration, claims: dict[str, Any]) -> LtiContext | None:
+def course_slug(registration: LtiRegistration, context_id: str) -> str:
+    """Return the slug of the course an LMS context becomes: ``lti-`` and a hash of it."""
+    digest = hashlib.sha256(f"{registration.issuer}\n{context_id}".encode()).hexdigest()
+    return f"lti-{digest[:16]}"
+
+
+def _context(registration: LtiRegistration, claims: dict[str, Any]) -> LtiContext:
     context = claims.get(C.CONTEXT)
     if not isinstance(context, dict) or not isinstance(context.get("id"), str):
-        return None
+        raise LaunchRefused("The launch names no LMS course (its context claim is missing).")
+    context_id = context["id"][:255]
+    title = _text(context.get("title") or context.get("label"), 300)
     row = db.session.scalars(
         select(LtiContext).where(
-            LtiContext.registration_id == registration.id,
-            LtiContext.context_id == context["id"][:255],
+            LtiContext.registration_id == registration.id, LtiContext.context_id == context_id
         )
     ).first()
     if row is None:
-        row = LtiContext(registration_id=registration.id, context_id=context["id"][:255])
+        slug = course_slug(registration, context_id)
+        try:
+            course = course_by_slug(slug)
+        except CourseNotFound:
+            course = create_course(slug, title or f"LMS course {context_id}"[:300])
+        row = LtiContext(registration_id=registration.id, context_id=context_id, course=course)
         db.session.add(row)
-    row.title = _text(context.get("title") or context.get("label"), 300) or row.title or ""
+    if title and title != row.title:
+        row.title = row.course.title = title
     nrps = claims.get(C.NRPS)
     if isinstance(nrps, dict) and isinstance(nrps.get("context_memberships_url"), str):
         row.memberships_url = nrps["context_memberships_url"][:1000]
@@ -84,7 +109,7 @@ def _exercise(claims: dict[str, Any]) -> Exercise:
 
 
 def _grade_link(
-    registration: LtiRegistration, user: User, exercise: Exercise, claims: dict[str, Any]
+    registration: LtiRegistration, user: User, assignment: Assignment, claims: dict[str, Any]
 ) -> None:
     endpoint = claims.get(C.AGS_ENDPOINT)
     if not isinstance(endpoint, dict):
@@ -95,7 +120,7 @@ def _grade_link(
     link = db.session.scalars(
         select(LtiGradeLink).where(
             LtiGradeLink.user_id == user.id,
-            LtiGradeLink.exercise_id == exercise.id,
+            LtiGradeLink.assignment_id == assignment.id,
             LtiGradeLink.lineitem_url == lineitem[:1000],
         )
     ).first()
@@ -104,7 +129,7 @@ def _grade_link(
             LtiGradeLink(
                 registration_id=registration.id,
                 user_id=user.id,
-                exercise_id=exercise.id,
+                assignment_id=assignment.id,
                 subject=str(claims["sub"])[:255],
                 lineitem_url=lineitem[:1000],
             )
@@ -125,15 +150,24 @@ def accept(launch: VerifiedLaunch) -> Launched:
         exercise = None
     else:
         exercise = _exercise(claims)
-    try:
-        user, _ = platform_user(launch.registration.issuer, str(claims["sub"]))
-        context = _context(launch.registration, claims)
-        if exercise is not None:
-            _grade_link(launch.registration, user, exercise, claims)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    for attempt in (1, 2):  # a first launch racing another one of the same user or course
+        try:
+            user, _ = platform_user(launch.registration.issuer, str(claims["sub"]))
+            context = _context(launch.registration, claims)
+            enrol(context.course, user, role)
+            assignment = None
+            if exercise is not None:
+                assignment = ensure_assignment(context.course, exercise)
+                _grade_link(launch.registration, user, assignment, claims)
+            db.session.commit()
+            break
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == 2:
+                raise LaunchRefused("The launch met another one at the same moment; launch again.")
+        except Exception:
+            db.session.rollback()
+            raise
     log.info(
         "LTI launch accepted: %s user %s role %s exercise %s",
         launch.message_type,
@@ -141,4 +175,10 @@ def accept(launch: VerifiedLaunch) -> Launched:
         role,
         exercise.slug if exercise else None,
     )
-    return Launched(user.id, role, exercise.slug if exercise else None, context and context.id)
+    return Launched(
+        user.id,
+        role,
+        exercise.slug if exercise else None,
+        context.course_id,
+        assignment.id if assignment else None,
+    )

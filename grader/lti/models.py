@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grader.extensions import db
-from grader.models import one_of, utcnow
+from grader.models import Course, one_of, utcnow
 
 # superseded: a newer score for the same line item was made before this one was sent.
 PASSBACK_STATES = ("pending", "sent", "failed", "superseded")
@@ -88,7 +88,8 @@ class LtiLaunchState(db.Model):
 
 
 class LtiContext(db.Model):
-    """An LMS context (a course on the platform) the tool has been launched from."""
+    """An LMS context (a course on the platform) the tool has been launched from, and the
+    course it became here (made at its first launch)."""
 
     __tablename__ = "lti_contexts"
     __table_args__ = (UniqueConstraint("registration_id", "context_id"),)
@@ -98,26 +99,28 @@ class LtiContext(db.Model):
         ForeignKey("lti_registrations.id", ondelete="CASCADE")
     )
     context_id: Mapped[str] = mapped_column(String(255))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
     title: Mapped[str] = mapped_column(String(300), default="")
     # The Names and Role Provisioning Service URL of the last launch that carried one.
     memberships_url: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     registration: Mapped[LtiRegistration] = relationship()
+    course: Mapped[Course] = relationship()
 
 
 class LtiGradeLink(db.Model):
-    """Where a student's grade on an exercise goes: the AGS line item of a launch."""
+    """Where a student's grade on an assignment goes: the AGS line item of a launch."""
 
     __tablename__ = "lti_grade_links"
-    __table_args__ = (UniqueConstraint("user_id", "exercise_id", "lineitem_url"),)
+    __table_args__ = (UniqueConstraint("user_id", "assignment_id", "lineitem_url"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     registration_id: Mapped[int] = mapped_column(
         ForeignKey("lti_registrations.id", ondelete="CASCADE")
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id"))
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"))
     subject: Mapped[str] = mapped_column(String(255))  # the platform's ``sub`` of the user
     lineitem_url: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

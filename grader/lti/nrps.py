@@ -10,8 +10,10 @@ from sqlalchemy import select
 from grader.extensions import db
 from grader.lti import claims as C
 from grader.lti.launch import platform_user
+from grader.lti.oidc import LaunchRefused
 from grader.lti.models import LtiContext
 from grader.lti.platform import PlatformError, call
+from grader.services.courses import enrol
 
 MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 MAX_PAGES = 100
@@ -24,7 +26,7 @@ class RosterError(Exception):
 
 @dataclass
 class Roster:
-    """What a roster pull found: members by course role, and the users it made."""
+    """What a roster pull found: members enrolled by course role, and the users it made."""
 
     by_role: dict[str, int] = field(default_factory=dict)
     new_users: int = 0
@@ -45,7 +47,8 @@ def find_context(key: str) -> LtiContext | None:
 
 
 def pull_roster(context: LtiContext) -> Roster:
-    """Fetch every member of ``context`` from the platform and make their users. Commits.
+    """Fetch every active member of ``context`` from the platform, make their users and enrol
+    them in the context's course with their role. Commits.
 
     Raises ``RosterError`` when the context has no service URL or the platform fails.
     """
@@ -69,9 +72,13 @@ def pull_roster(context: LtiContext) -> Roster:
                 continue
             if member.get("status", "Active") != "Active":
                 continue
-            _, made = platform_user(issuer, member["user_id"])
+            try:
+                user, made = platform_user(issuer, member["user_id"])
+            except LaunchRefused:  # a user id over 200 characters: not a user here
+                continue
             roster.new_users += made
             role = C.course_role(member.get("roles") or []) or "student"
+            enrol(context.course, user, role)
             roster.by_role[role] = roster.by_role.get(role, 0) + 1
         match = NEXT_LINK.search(reply.headers.get("Link", "") or reply.headers.get("link", ""))
         url, pages = (match.group(1) if match else None), pages + 1

@@ -15,12 +15,22 @@ from grader.lti.deeplink import DeepLinkRequest, pickable_exercises, response_jw
 from grader.lti.keys import jwks
 from grader.lti.launch import accept
 from grader.lti.oidc import LaunchRefused, start_login, verify_launch
-from grader.models import User
+from grader.models import Assignment, Course, User
+from grader.services.courses import assignment_for
 from grader.web.auth import SessionUser
 from grader.web.blueprint import CONTENT_SECURITY_POLICY, bp
 
 log = logging.getLogger(__name__)
 DEEP_LINK = "lti_deep_link"
+LTI_COURSE = "lti_course"  # the session's course: the LMS context it was launched from
+
+
+def lti_assignment(slug: str) -> Assignment | None:
+    """Return the assignment of ``slug`` in the course of this LTI session, or None (not an
+    LTI session, or the exercise is not set in that course): where the web form submits."""
+    course_id = session.get(LTI_COURSE)
+    course = db.session.get(Course, course_id) if isinstance(course_id, int) else None
+    return assignment_for(course, slug) if course is not None else None
 
 
 def refused(reason: str, code: int = 400) -> ResponseReturnValue:
@@ -64,6 +74,7 @@ def lti_launch() -> ResponseReturnValue:
     assert user is not None
     session.clear()
     login_user(SessionUser(user))
+    session[LTI_COURSE] = launched.course_id
     frame = {o for o in (request.headers.get("Origin", ""), launch.registration.login_url) if o}
     session[cookies.LTI_FRAME] = sorted(
         {origin for o in frame if (origin := cookies.origin_of(o)) is not None}

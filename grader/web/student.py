@@ -24,6 +24,7 @@ from grader.services.grading import AnswersRejected, InvalidAnswers, submit
 from grader.services.worked import worked_view
 from grader.web.auth import is_instructor, signed_in_user
 from grader.web.blueprint import bp
+from grader.web.lti import lti_assignment
 from grader.web.markdown import answers_mathml
 from grader.web.mathlabel import label_math
 from grader.web.widgets import answers_from_form, is_blank, widget_for
@@ -153,7 +154,9 @@ def submit_answers(slug: str) -> ResponseReturnValue:
             version, public, values, {}, "Answer at least one part before submitting.", 422
         )
     try:
-        submission, _ = submit(slug, signed_in_user(), answers, source="web")
+        submission, _ = submit(
+            slug, signed_in_user(), answers, source="web", assignment=lti_assignment(slug)
+        )
     except InvalidAnswers as exc:
         errors = {result.part_id: result.feedback for result in exc.results}
         return _render_exercise(

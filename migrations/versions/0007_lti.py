@@ -1,7 +1,7 @@
 """LTI 1.3: platforms, deployments, the tool's keys, launch states, grade links, passbacks
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-03 15:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
@@ -63,26 +63,31 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('registration_id', sa.Integer(), nullable=False),
     sa.Column('context_id', sa.String(length=255), nullable=False),
+    sa.Column('course_id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('memberships_url', sa.String(length=1000), nullable=True),
     sa.Column('created_at', TZ, nullable=False),
     sa.ForeignKeyConstraint(['registration_id'], ['lti_registrations.id'], name=op.f('fk_lti_contexts_registration_id_lti_registrations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_lti_contexts_course_id_courses')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lti_contexts')),
     sa.UniqueConstraint('registration_id', 'context_id', name=op.f('uq_lti_contexts_registration_id'))
     )
+    with op.batch_alter_table('lti_contexts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lti_contexts_course_id'), ['course_id'], unique=False)
+
     op.create_table('lti_grade_links',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('registration_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('exercise_id', sa.Integer(), nullable=False),
+    sa.Column('assignment_id', sa.Integer(), nullable=False),
     sa.Column('subject', sa.String(length=255), nullable=False),
     sa.Column('lineitem_url', sa.String(length=1000), nullable=False),
     sa.Column('created_at', TZ, nullable=False),
-    sa.ForeignKeyConstraint(['exercise_id'], ['exercises.id'], name=op.f('fk_lti_grade_links_exercise_id_exercises')),
+    sa.ForeignKeyConstraint(['assignment_id'], ['assignments.id'], name=op.f('fk_lti_grade_links_assignment_id_assignments')),
     sa.ForeignKeyConstraint(['registration_id'], ['lti_registrations.id'], name=op.f('fk_lti_grade_links_registration_id_lti_registrations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_lti_grade_links_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lti_grade_links')),
-    sa.UniqueConstraint('user_id', 'exercise_id', 'lineitem_url', name=op.f('uq_lti_grade_links_user_id'))
+    sa.UniqueConstraint('user_id', 'assignment_id', 'lineitem_url', name=op.f('uq_lti_grade_links_user_id'))
     )
     with op.batch_alter_table('lti_grade_links', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_lti_grade_links_user_id'), ['user_id'], unique=False)

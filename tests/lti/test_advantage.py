@@ -10,7 +10,8 @@ import urllib.request
 from sqlalchemy import select
 
 from grader.extensions import db
-from grader.lti.models import LtiPassback
+from grader.lti.models import LtiContext, LtiPassback
+from grader.models import Submission
 from tests.lti.conftest import launch
 
 ANSWERS = {
@@ -81,6 +82,10 @@ def test_a_graded_submission_is_posted_to_the_line_item(app, client, platform):
     assert first["timestamp"] < best["timestamp"] < after["timestamp"]
     assert [s for s, _, _ in passbacks(app)] == ["sent", "sent", "sent"]
     assert platform.token_requests == 1  # the access token is reused
+    with app.app_context():  # the submissions went to the LMS course's assignment
+        [context] = db.session.scalars(select(LtiContext))
+        for submission in db.session.scalars(select(Submission)):
+            assert submission.assignment.course_id == context.course_id
 
 
 def test_a_platform_that_fails_then_recovers_gets_the_score(app, client, platform, runner):
@@ -122,5 +127,9 @@ def test_the_roster_is_pulled_from_the_platform(app, client, platform, runner):
     result = runner.invoke(args=["lti", "roster", "course-v1:Test+DL101+2026"])
     assert result.exit_code == 0, result.output
     assert "1 instructor, 2 student; 2 new users" in result.output
+    with app.app_context():
+        [context] = db.session.scalars(select(LtiContext))
+        roles = sorted((e.user.external_id, e.role) for e in context.course.enrolments)
+    assert roles == [("student-1", "student"), ("student-2", "student"), ("teacher-1", "instructor")]
     missing = runner.invoke(args=["lti", "roster", "nope"])
     assert missing.exit_code == 1 and "No LMS course" in missing.output

@@ -10,14 +10,15 @@ from sqlalchemy import func, select
 
 from grader.extensions import db
 from grader.lti.models import LtiContext, LtiGradeLink
-from grader.models import User
+from grader.models import Assignment, User
 from tests.lti.conftest import launch, login_step
 from tests.lti.platform import new_pem
 
 
 def count_users(app) -> int:
+    """Return how many users a platform made (users of other issuers are not counted)."""
     with app.app_context():
-        return db.session.scalar(select(func.count(User.id)))
+        return db.session.scalar(select(func.count(User.id)).where(User.issuer.is_not(None)))
 
 
 def test_a_student_launch_lands_on_the_exercise_signed_in(app, client, platform):
@@ -32,13 +33,18 @@ def test_a_student_launch_lands_on_the_exercise_signed_in(app, client, platform)
     assert "frame-ancestors 'none'" not in csp and platform.base in csp
     assert "X-Frame-Options" not in page.headers
     with app.app_context():
-        user = db.session.scalars(select(User)).one()
-        assert user.external_id == f"{platform.issuer}#student-1"
+        user = db.session.scalars(select(User).where(User.issuer == platform.issuer)).one()
+        assert user.external_id == "student-1"
+        context = db.session.scalars(select(LtiContext)).one()
+        assert context.title == context.course.title == "Deep Learning 101"
+        assert context.memberships_url == platform.base + "/courses/c1/memberships"
+        [enrolment] = context.course.enrolments
+        assert (enrolment.user_id, enrolment.role) == (user.id, "student")
         link = db.session.scalars(select(LtiGradeLink)).one()
         assert link.lineitem_url == platform.lineitem_url and link.subject == "student-1"
-        context = db.session.scalars(select(LtiContext)).one()
-        assert context.title == "Deep Learning 101"
-        assert context.memberships_url == platform.base + "/courses/c1/memberships"
+        assignment = db.session.get(Assignment, link.assignment_id)
+        assert assignment.course_id == context.course_id
+        assert assignment.exercise.slug == "jacobian-shape"
 
 
 def test_the_stand_alone_site_keeps_lax_cookies_and_refuses_framing(client, platform):
@@ -159,3 +165,12 @@ def test_hostile_launch_posts_get_a_page_not_a_500(client, platform):
                  {"state": "\x00" * 5000, "id_token": "a" * 100_000}):
         response = client.post("/lti/launch", data=form)
         assert response.status_code == 400
+
+
+def test_an_instructor_and_a_second_student_join_the_same_course(app, client, platform):
+    assert launch(client, platform).status_code == 302
+    assert launch(client, platform, user_id="teacher-9", role="instructor").status_code == 302
+    with app.app_context():
+        [context] = db.session.scalars(select(LtiContext))
+        roles = sorted((e.user.external_id, e.role) for e in context.course.enrolments)
+    assert roles == [("student-1", "student"), ("teacher-9", "instructor")]

@@ -27,7 +27,9 @@ def lti() -> None:
 @lti.command("register")
 @click.option("--issuer", required=True, help="The platform's issuer (iss).")
 @click.option("--client-id", required=True, help="The client id the platform gave the tool.")
-@click.option("--deployment-id", required=True, help="A deployment id (repeat the command to add more).")
+@click.option(
+    "--deployment-id", required=True, help="A deployment id (repeat the command to add more)."
+)
 @click.option("--login-url", required=True, help="The platform's OIDC authentication URL.")
 @click.option("--token-url", required=True, help="The platform's OAuth 2 access token URL.")
 @click.option("--jwks-url", required=True, help="The platform's public keyset URL.")

@@ -13,8 +13,9 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, has_request_context, session
+from flask import Flask, has_request_context, session
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.wrappers import Response
 
 LTI_FRAME = "lti_frame"
 STATE_COOKIE_PREFIX = "lti_state_"

@@ -161,10 +161,12 @@ def accept(launch: VerifiedLaunch) -> Launched:
                 _grade_link(launch.registration, user, assignment, claims)
             db.session.commit()
             break
-        except IntegrityError:
+        except IntegrityError as exc:
             db.session.rollback()
             if attempt == 2:
-                raise LaunchRefused("The launch met another one at the same moment; launch again.")
+                raise LaunchRefused(
+                    "The launch met another one at the same moment; launch again."
+                ) from exc
         except Exception:
             db.session.rollback()
             raise

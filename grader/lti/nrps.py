@@ -10,8 +10,8 @@ from sqlalchemy import select
 from grader.extensions import db
 from grader.lti import claims as C
 from grader.lti.launch import platform_user
-from grader.lti.oidc import LaunchRefused
 from grader.lti.models import LtiContext
+from grader.lti.oidc import LaunchRefused
 from grader.lti.platform import PlatformError, call
 from grader.services.courses import enrol
 
@@ -57,7 +57,8 @@ def pull_roster(context: LtiContext) -> Roster:
             "No launch from this LMS course carried the Names and Role Provisioning Service; "
             "enable it for the tool on the platform, then launch once."
         )
-    roster, url, pages = Roster(), context.memberships_url, 0
+    roster, pages = Roster(), 0
+    url: str | None = context.memberships_url
     issuer = context.registration.issuer
     while url and pages < MAX_PAGES:
         try:

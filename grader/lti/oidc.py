@@ -54,9 +54,7 @@ def start_login(params: dict[str, str]) -> LoginRedirect:
     login_hint = params.get("login_hint", "")
     target = params.get("target_link_uri", "")
     if not issuer or not login_hint or not target:
-        raise LaunchRefused(
-            "The LMS started the login without iss, login_hint or target_link_uri."
-        )
+        raise LaunchRefused("The LMS started the login without iss, login_hint or target_link_uri.")
     registration = find_registration(issuer, params.get("client_id") or None)
     if registration is None:
         raise LaunchRefused(

@@ -43,7 +43,9 @@ class Reply:
         try:
             return json.loads(self.body)
         except ValueError as exc:
-            raise PlatformError("the platform answered with something that is not JSON", False) from exc
+            raise PlatformError(
+                "the platform answered with something that is not JSON", False
+            ) from exc
 
 
 def http(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> Reply:
@@ -51,7 +53,7 @@ def http(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> 
     ``PlatformError`` for a network error or an error status."""
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             return Reply(response.status, dict(response.headers), response.read(MAX_BODY))
     except urllib.error.HTTPError as exc:
         detail = exc.read(500).decode("utf-8", "replace")

@@ -36,8 +36,8 @@ from grader.models import (
     utcnow,
 )
 from grader.services.courses import assignment_for, default_course, next_attempt
-from grader.services.exercises import current_version, spec_of
 from grader.services.events import grade_changed
+from grader.services.exercises import current_version, spec_of
 from grader.services.results import PENDING, overall_status, record_parts, total_score
 from grader.services.scores import iso
 

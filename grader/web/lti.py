@@ -36,9 +36,7 @@ def lti_assignment(slug: str) -> Assignment | None:
 def refused(reason: str, code: int = 400) -> ResponseReturnValue:
     """Return the refusal page (frameable: the LMS shows it in its iframe) and log why."""
     log.warning("LTI refused (%s %s): %s", request.method, request.path, reason)
-    response = current_app.make_response(
-        (render_template("lti/refused.html", reason=reason), code)
-    )
+    response = current_app.make_response((render_template("lti/refused.html", reason=reason), code))
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return cookies.allow_framing(response, ["*"])
 

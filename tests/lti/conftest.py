@@ -47,7 +47,11 @@ def platform(app: Flask, tool: str) -> Iterator[Platform]:
     with serve(Platform(tool=tool)) as lms:
         with app.app_context():
             register(
-                lms.issuer, lms.client_id, lms.deployment_id, lms.auth_url, lms.token_url,
+                lms.issuer,
+                lms.client_id,
+                lms.deployment_id,
+                lms.auth_url,
+                lms.token_url,
                 lms.jwks_url,
             )
         yield lms

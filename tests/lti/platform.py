@@ -152,8 +152,13 @@ class Platform:
         assert self.consumer is not None, "prepare_launch first"
         return self.consumer.generate_launch_request(dict(auth_params))
 
-    def signed(self, claims: dict[str, Any], pem: str | None = None, kid: str | None = None,
-               expiration: int | None = 3600) -> str:
+    def signed(
+        self,
+        claims: dict[str, Any],
+        pem: str | None = None,
+        kid: str | None = None,
+        expiration: int | None = 3600,
+    ) -> str:
         """Return ``claims`` signed by the platform's key handler (or another key / kid)."""
         return PlatformKeyHandler(pem or self.pem, kid or self.kid).encode_and_sign(
             claims, expiration=expiration
@@ -240,8 +245,10 @@ class Platform:
         consumer.enable_deep_linking(self.tool + "/lti/launch", self.base + "/deep-link-return")
         items = consumer.check_and_decode_deep_linking_token(request.form["JWT"])
         self.deep_link_items.append(items)
-        return Response("<!doctype html><title>Saved</title><p id=saved>Content saved</p>",
-                        content_type="text/html")
+        return Response(
+            "<!doctype html><title>Saved</title><p id=saved>Content saved</p>",
+            content_type="text/html",
+        )
 
     def _course_page(self, request: Request) -> Response:
         preflight = self.prepare_launch(

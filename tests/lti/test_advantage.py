@@ -130,6 +130,10 @@ def test_the_roster_is_pulled_from_the_platform(app, client, platform, runner):
     with app.app_context():
         [context] = db.session.scalars(select(LtiContext))
         roles = sorted((e.user.external_id, e.role) for e in context.course.enrolments)
-    assert roles == [("student-1", "student"), ("student-2", "student"), ("teacher-1", "instructor")]
+    assert roles == [
+        ("student-1", "student"),
+        ("student-2", "student"),
+        ("teacher-1", "instructor"),
+    ]
     missing = runner.invoke(args=["lti", "roster", "nope"])
     assert missing.exit_code == 1 and "No LMS course" in missing.output

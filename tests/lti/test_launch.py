@@ -161,8 +161,12 @@ def test_a_login_from_an_unregistered_platform_is_refused(client, platform):
 
 
 def test_hostile_launch_posts_get_a_page_not_a_500(client, platform):
-    for form in ({}, {"state": "x"}, {"state": "x", "id_token": "not.a.jwt"},
-                 {"state": "\x00" * 5000, "id_token": "a" * 100_000}):
+    for form in (
+        {},
+        {"state": "x"},
+        {"state": "x", "id_token": "not.a.jwt"},
+        {"state": "\x00" * 5000, "id_token": "a" * 100_000},
+    ):
         response = client.post("/lti/launch", data=form)
         assert response.status_code == 400
 

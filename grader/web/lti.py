@@ -5,19 +5,32 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import login_user
 
 from grader.extensions import csrf, db
 from grader.lti import cookies
+from grader.lti.ags import failed_ids, recent, send
 from grader.lti.deeplink import DeepLinkRequest, pickable_exercises, response_jwt
 from grader.lti.keys import jwks
 from grader.lti.launch import accept
+from grader.lti.nrps import RosterError, contexts, find_context, pull_roster
 from grader.lti.oidc import LaunchRefused, start_login, verify_launch
+from grader.lti.registry import registrations
 from grader.models import Assignment, Course, User
 from grader.services.courses import assignment_for
-from grader.web.auth import SessionUser
+from grader.web.auth import SessionUser, instructor_required
 from grader.web.blueprint import CONTENT_SECURITY_POLICY, bp
 
 log = logging.getLogger(__name__)
@@ -129,4 +142,49 @@ def lti_deep_link() -> ResponseReturnValue:
 csrf.exempt(lti_login)
 csrf.exempt(lti_launch)
 
-__all__ = ["lti_deep_link", "lti_jwks", "lti_launch", "lti_login"]
+
+@bp.get("/instructor/lti")
+@instructor_required
+def lti_overview() -> ResponseReturnValue:
+    """Show the registered platforms, the tool's URLs, the LMS courses and the passbacks."""
+    base = current_app.config["GRADER_PUBLIC_URL"]
+    return render_template(
+        "lti/overview.html",
+        registrations=registrations(),
+        tool_urls={
+            "Login (OIDC initiation) URL": f"{base}/lti/login",
+            "Launch / redirect URL": f"{base}/lti/launch",
+            "Public keyset (JWKS) URL": f"{base}/lti/jwks",
+        },
+        contexts=contexts(),
+        passbacks=recent(50),
+    )
+
+
+@bp.post("/instructor/lti/passbacks/retry")
+@instructor_required
+def lti_passback_retry() -> ResponseReturnValue:
+    """Send every failed passback again now; report how many went."""
+    ids = failed_ids()
+    sent = [send(i)[0] for i in ids].count("sent")
+    flash(
+        f"{len(ids)} failed passbacks resent: {sent} sent.", "info" if sent == len(ids) else "error"
+    )
+    return redirect(url_for("web.lti_overview"))
+
+
+@bp.post("/instructor/lti/contexts/<int:context_id>/roster")
+@instructor_required
+def lti_roster(context_id: int) -> ResponseReturnValue:
+    """Pull an LMS course's members (Names and Role Provisioning) and enrol them."""
+    context = find_context(str(context_id))
+    if context is None:
+        abort(404)
+    try:
+        roster = pull_roster(context)
+    except RosterError as exc:
+        flash(str(exc), "error")
+    else:
+        counts = ", ".join(f"{n} {role}" for role, n in sorted(roster.by_role.items()))
+        flash(f"Roster of {context.title}: {counts or 'nobody'}; {roster.new_users} new.", "info")
+    return redirect(url_for("web.lti_overview"))

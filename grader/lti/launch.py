@@ -38,7 +38,9 @@ class Launched:
 
 
 def _text(value: Any, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    """Return ``value`` if it is a string, without NUL characters (PostgreSQL refuses them)
+    and cut to ``limit``; else the empty string."""
+    return value.replace("\x00", "")[:limit] if isinstance(value, str) else ""
 
 
 def platform_user(issuer: str, subject: str) -> tuple[User, bool]:
@@ -48,7 +50,7 @@ def platform_user(issuer: str, subject: str) -> tuple[User, bool]:
     Not ``services.users.lms_user``: that one commits, and limits ids to the characters API
     clients send, while LTI allows any ``sub`` of up to 255 characters (ours: 200).
     """
-    if not subject or len(subject) > 200:
+    if not subject or len(subject) > 200 or "\x00" in subject:
         raise LaunchRefused("The LMS sent a user id (sub) that is empty or over 200 characters.")
     query = select(User).where(User.issuer == issuer, User.external_id == subject)
     user = db.session.scalars(query).first()
@@ -70,7 +72,7 @@ def _context(registration: LtiRegistration, claims: dict[str, Any]) -> LtiContex
     context = claims.get(C.CONTEXT)
     if not isinstance(context, dict) or not isinstance(context.get("id"), str):
         raise LaunchRefused("The launch names no LMS course (its context claim is missing).")
-    context_id = context["id"][:255]
+    context_id = _text(context["id"], 255)
     title = _text(context.get("title") or context.get("label"), 300)
     row = db.session.scalars(
         select(LtiContext).where(
@@ -89,7 +91,7 @@ def _context(registration: LtiRegistration, claims: dict[str, Any]) -> LtiContex
         row.title = row.course.title = title
     nrps = claims.get(C.NRPS)
     if isinstance(nrps, dict) and isinstance(nrps.get("context_memberships_url"), str):
-        row.memberships_url = nrps["context_memberships_url"][:1000]
+        row.memberships_url = _text(nrps["context_memberships_url"], 1000)
     db.session.flush()
     return row
 
@@ -97,7 +99,7 @@ def _context(registration: LtiRegistration, claims: dict[str, Any]) -> LtiContex
 def _exercise(claims: dict[str, Any]) -> Exercise:
     custom = claims.get(C.CUSTOM)
     slug = custom.get("exercise") if isinstance(custom, dict) else None
-    if not isinstance(slug, str) or not slug.strip():
+    if not isinstance(slug, str) or not slug.strip() or "\x00" in slug:
         raise LaunchRefused(
             "This LMS link names no exercise (its custom parameter exercise is missing). "
             "Ask your instructor to add the activity again through the tool's exercise picker."
@@ -121,7 +123,7 @@ def _grade_link(
         select(LtiGradeLink).where(
             LtiGradeLink.user_id == user.id,
             LtiGradeLink.assignment_id == assignment.id,
-            LtiGradeLink.lineitem_url == lineitem[:1000],
+            LtiGradeLink.lineitem_url == _text(lineitem, 1000),
         )
     ).first()
     if link is None:
@@ -130,8 +132,8 @@ def _grade_link(
                 registration_id=registration.id,
                 user_id=user.id,
                 assignment_id=assignment.id,
-                subject=str(claims["sub"])[:255],
-                lineitem_url=lineitem[:1000],
+                subject=_text(str(claims["sub"]), 255),
+                lineitem_url=_text(lineitem, 1000),
             )
         )
 

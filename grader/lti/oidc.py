@@ -10,6 +10,7 @@ message is shown to the person and logged; nothing is stored for a refused launc
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -47,9 +48,15 @@ class LoginRedirect:
     state: str
 
 
+STATE_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+MAX_PARAM = 2000
+
+
 def start_login(params: dict[str, str]) -> LoginRedirect:
     """Answer a third-party-initiated login: store a fresh state and nonce, return the URL of
     the platform's authentication request. Raises ``LaunchRefused`` for an unknown platform."""
+    if any(len(v) > MAX_PARAM or "\x00" in v for v in params.values()):
+        raise LaunchRefused("The LMS started the login with a parameter that cannot be right.")
     issuer = params.get("iss", "")
     login_hint = params.get("login_hint", "")
     target = params.get("target_link_uri", "")
@@ -215,6 +222,8 @@ def verify_launch(
     cookie) and use up its state. Raises ``LaunchRefused`` naming the first failed check."""
     if not id_token or not state:
         raise LaunchRefused("The LMS sent the launch without id_token or state.")
+    if not STATE_PATTERN.fullmatch(state):
+        raise LaunchRefused("This launch names a login the tool did not start. Launch again.")
     row = _state_row(state, cookie_state)
     header, unverified = _unverified(id_token)
     registration = db.session.get(LtiRegistration, row.registration_id)

@@ -160,6 +160,11 @@ def test_a_login_from_an_unregistered_platform_is_refused(client, platform):
     refused(response, "not registered")
 
 
+def test_hostile_logins_get_a_page_not_a_500(client, platform):
+    for query in ("iss=\x00&login_hint=x&target_link_uri=y", "iss=" + "a" * 5000 + "&login_hint=x"):
+        assert client.get("/lti/login?" + query).status_code == 400
+
+
 def test_hostile_launch_posts_get_a_page_not_a_500(client, platform):
     for form in (
         {},
@@ -178,3 +183,12 @@ def test_an_instructor_and_a_second_student_join_the_same_course(app, client, pl
         [context] = db.session.scalars(select(LtiContext))
         roles = sorted((e.user.external_id, e.role) for e in context.course.enrolments)
     assert roles == [("student-1", "student"), ("teacher-9", "instructor")]
+
+
+def test_nul_characters_in_the_platform_s_claims_are_not_a_500(app, client, platform):
+    def poison(claims):
+        claims["https://purl.imsglobal.org/spec/lti/claim/context"]["title"] = "DL\x00101"
+        claims["https://purl.imsglobal.org/spec/lti/claim/custom"] = {"exercise": "jac\x00"}
+
+    refused(tampered(client, platform, poison), "names no exercise")
+    assert count_users(app) == 0

@@ -1,4 +1,4 @@
-"""LTI 1.3 Advantage, the tool side (DESIGN 13): registrations, keys, launches, deep linking,
+"""LTI 1.3 Advantage, the tool side (DESIGN 11): registrations, keys, launches, deep linking,
 grade passback (AGS) and rosters (NRPS). Services only: the pages are ``grader.web.lti``, the
 commands ``grader.cli.lti``, the passback task is in ``grader.tasks``."""
 

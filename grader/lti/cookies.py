@@ -1,4 +1,4 @@
-"""Cookies and framing for LTI launches (DESIGN 13).
+"""Cookies and framing for LTI launches (DESIGN 11).
 
 A page launched from an LMS lives in the LMS's iframe, on another site: its cookies must be
 ``SameSite=None; Secure`` to be sent at all, and ``Partitioned`` (CHIPS) so that browsers that

@@ -1,4 +1,4 @@
-"""The LTI 1.3 tables (DESIGN section 13): platforms, deployments, the tool's keys, launch
+"""The LTI 1.3 tables (DESIGN section 11): platforms, deployments, the tool's keys, launch
 states, the grade links a launch leaves and the passbacks sent through them."""
 
 from __future__ import annotations

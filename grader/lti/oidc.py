@@ -1,6 +1,6 @@
 """The OIDC third-party-initiated login and the checks of the launch's id_token.
 
-Every check is ours (DESIGN 13): the signature against the platform's JWKS (cached, fetched
+Every check is ours (DESIGN 11): the signature against the platform's JWKS (cached, fetched
 again once when a ``kid`` is unknown), ``iss``, ``aud``/``azp``, ``exp``/``iat`` with a small
 leeway, the registered deployment, the ``state`` of this browser's login and its single-use
 ``nonce``, the message type and the LTI version. A failed check raises ``LaunchRefused`` whose

@@ -1,4 +1,4 @@
-"""The LTI 1.3 tool's pages (DESIGN 13): /lti/login, /lti/launch, /lti/jwks and the exercise
+"""The LTI 1.3 tool's pages (DESIGN 11): /lti/login, /lti/launch, /lti/jwks and the exercise
 picker of Deep Linking. Thin: the checks and the mapping live in ``grader.lti``."""
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jwt
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from grader.extensions import db
 from grader.lti import claims as C
@@ -70,6 +70,11 @@ def start_login(params: dict[str, str]) -> LoginRedirect:
             + ". An administrator runs `grader lti register`."
         )
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    # Logins that never launched, and used states, go after a day (a replay is refused by the
+    # state's age before that, and by the nonce check after).
+    db.session.execute(
+        delete(LtiLaunchState).where(LtiLaunchState.created_at < utcnow() - timedelta(days=1))
+    )
     db.session.add(LtiLaunchState(state=state, nonce=nonce, registration_id=registration.id))
     db.session.commit()
     query = {

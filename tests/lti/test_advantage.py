@@ -137,3 +137,18 @@ def test_the_roster_is_pulled_from_the_platform(app, client, platform, runner):
     ]
     missing = runner.invoke(args=["lti", "roster", "nope"])
     assert missing.exit_code == 1 and "No LMS course" in missing.output
+
+
+def test_the_periodic_resend_sends_what_failed(app, client, platform):
+    from grader import tasks
+
+    assert launch(client, platform).status_code == 302
+    platform.token_failures = 2
+    client.post("/exercises/jacobian-shape", data=ANSWERS)
+    with app.app_context():
+        assert tasks.lti_resend_failed_task.apply().get() == 1  # the platform still fails
+    assert platform.scores == [] and passbacks(app)[0][:2] == ("failed", 2)
+    with app.app_context():
+        assert tasks.lti_resend_failed_task.apply().get() == 1
+    assert len(platform.scores) == 1 and passbacks(app)[0][:2] == ("sent", 3)
+    assert [tasks.passback_delay(n) for n in range(5)] == [30, 60, 120, 240, 480]

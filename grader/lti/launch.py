@@ -147,8 +147,10 @@ def accept(launch: VerifiedLaunch) -> Launched:
     if launch.message_type == C.DEEP_LINKING_REQUEST:
         if role == "student":
             raise LaunchRefused("Only instructors choose the exercises of an LMS activity.")
-        if not isinstance(claims.get(C.DL_SETTINGS), dict):
-            raise LaunchRefused("The deep linking request has no deep_linking_settings.")
+        settings = claims.get(C.DL_SETTINGS)
+        return_url = settings.get("deep_link_return_url") if isinstance(settings, dict) else None
+        if not isinstance(return_url, str) or not return_url.startswith(("https://", "http://")):
+            raise LaunchRefused("The deep linking request names no deep_link_return_url.")
         exercise = None
     else:
         exercise = _exercise(claims)

@@ -192,3 +192,13 @@ def test_nul_characters_in_the_platform_s_claims_are_not_a_500(app, client, plat
 
     refused(tampered(client, platform, poison), "names no exercise")
     assert count_users(app) == 0
+
+
+def test_a_deep_linking_request_without_a_return_url_is_refused(app, client, platform):
+    def strip(claims):
+        del claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"][
+            "deep_link_return_url"
+        ]
+
+    response = tampered(client, platform, strip, role="instructor", deep_linking=True)
+    refused(response, "deep_link_return_url")

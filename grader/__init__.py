@@ -62,6 +62,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(web_bp)
+    from grader import lti
+
+    lti.init_app(app)
     register_error_handlers(app)
 
     from grader.tasks import init_celery

@@ -55,6 +55,9 @@ class Config:
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = s.grader_secure_cookies
+        self.GRADER_PUBLIC_URL = s.grader_public_url.rstrip("/")
+        # Seconds between two fetches of a platform's JWKS for an unknown key id (DESIGN 11).
+        self.LTI_JWKS_COOLDOWN = 10.0
         self.TESTING = False
 
 

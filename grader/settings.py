@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     grader_proxy_hops: int = Field(0, ge=0)  # proxies in front whose X-Forwarded-* are trusted
     grader_max_body_bytes: ByteCount = 256 * 1024
     grader_secure_cookies: bool = False
+    # The address LMSs reach the service at: the LTI tool URLs `grader lti register` prints.
+    grader_public_url: str = "http://127.0.0.1:5000"
     grader_validate_responses: bool = False
 
     # -- metrics

@@ -116,6 +116,9 @@ def init_celery(app: Flask) -> Celery:
     from grader.services.grading import ENQUEUE
 
     app.extensions[ENQUEUE] = enqueue  # how the grading service queues (it never imports tasks)
+    from grader.lti import PASSBACK_ENQUEUE
+
+    app.extensions[PASSBACK_ENQUEUE] = enqueue_passback
     return celery_app
 
 
@@ -173,10 +176,56 @@ def sweep_stale_task(older_than_seconds: float = STALE_AFTER_SECONDS) -> int:
     return len(sweep_stale(timedelta(seconds=older_than_seconds)))
 
 
+PASSBACK_RETRIES = 5
+
+
+def passback_delay(retries: int) -> int:
+    """Return the seconds to wait before retry ``retries + 1`` of a passback: 30 s doubling
+    (30, 60, 120, 240, 480), so a platform that is down for a quarter of an hour is waited for."""
+    return 30 * 2**retries
+
+
+@celery_app.task(bind=True, name="grader.lti_passback", max_retries=PASSBACK_RETRIES)
+def lti_passback_task(self: Task, passback_id: int) -> str:
+    """Send one LTI grade passback; a platform that is down or answers 5xx is retried with
+    backoff. Every attempt's outcome is stored on the passback; a final failure stays
+    ``failed`` (the periodic resend and `grader lti passback retry` send it again)."""
+    from grader.lti.ags import send
+
+    state, retryable = send(passback_id)
+    if state == "failed" and retryable and not self.request.is_eager:
+        if self.request.retries < PASSBACK_RETRIES:
+            raise self.retry(countdown=passback_delay(self.request.retries))
+    return state
+
+
+def enqueue_passback(passback_id: int) -> None:
+    """Queue (or, in the embedded default, send now) one LTI grade passback."""
+    lti_passback_task.delay(passback_id)
+
+
+RESEND_INTERVAL_SECONDS = 900.0
+
+
+@celery_app.task(name="grader.lti_resend_failed")
+def lti_resend_failed_task() -> int:
+    """Periodic task: queue every failed LTI passback again; return how many."""
+    from grader.lti.ags import failed_ids
+
+    ids = failed_ids()
+    for passback_id in ids:
+        enqueue_passback(passback_id)
+    return len(ids)
+
+
 # Run by `celery -A grader.worker beat` (one beat per deployment) or a worker started with -B.
 celery_app.conf.beat_schedule = {
     "sweep-stale-queued-submissions": {
         "task": "grader.sweep_stale",
         "schedule": SWEEP_INTERVAL_SECONDS,
-    }
+    },
+    "resend-failed-lti-passbacks": {
+        "task": "grader.lti_resend_failed",
+        "schedule": RESEND_INTERVAL_SECONDS,
+    },
 }

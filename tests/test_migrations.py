@@ -231,7 +231,7 @@ def test_courses_migration_files_everything_under_the_default_course(app):
 
 def test_changes_are_numbered_in_order_and_the_downgrade_restores(app):
     """0008 numbers existing submissions by their last known change (graded_at, else
-    created_at; ties by id), starts the counter there, and goes down (to 0006, the one before
+    created_at; ties by id), starts the counter there, and goes down (to 0007, the one before
     it) without losing a row."""
     from sqlalchemy import text
 
@@ -263,7 +263,7 @@ def test_changes_are_numbered_in_order_and_the_downgrade_restores(app):
         assert submission.change_seq == 4 and committed_horizon() == 4
         assert submission.updated_at.year == 2026 and submission.updated_at.tzinfo is not None
         db.session.remove()
-        downgrade(revision="0006")
+        downgrade(revision="0007")
         db.engine.dispose()
         assert "change_counter" not in inspect(db.engine).get_table_names()
         columns = {c["name"] for c in inspect(db.engine).get_columns("submissions")}

@@ -44,7 +44,7 @@ def main() -> None:
 
 def register_commands(app: Any) -> None:
     """Attach the project's command groups to ``app.cli``."""
-    from grader.cli import accounts, courses, exercises, grading, operations
+    from grader.cli import accounts, courses, exercises, grading, lti, operations
 
     for command in (
         exercises.exercises,
@@ -57,5 +57,6 @@ def register_commands(app: Any) -> None:
         courses.courses,
         operations.sandbox,
         operations.queue,
+        lti.lti,
     ):
         app.cli.add_command(command)

@@ -36,6 +36,7 @@ from grader.models import (
     utcnow,
 )
 from grader.services.courses import assignment_for, default_course, next_attempt
+from grader.services.events import grade_changed
 from grader.services.exercises import current_version, spec_of
 from grader.services.policy import (
     SubmissionRefused,
@@ -288,6 +289,7 @@ def submit(
     else:
         raise RuntimeError(f"could not number an attempt in {ATTEMPT_RACE_RETRIES} tries")
     count_submission(spec.slug, (p.kind for p in spec.parts), status)
+    grade_changed(submission_id)
     if waiting:
         _enqueue(submission_id)
         graded = find_submission(submission_id)  # graded meanwhile by the eager task, perhaps
@@ -363,6 +365,7 @@ def finish_deferred(submission_id: int) -> str:
         ) from exc
     if status != "skipped":
         count_submission(spec.slug, (p.kind for p in spec.parts), status)
+        grade_changed(submission_id)
     return status
 
 
@@ -405,6 +408,7 @@ def mark_failed(submission_id: int, reason: str) -> None:
     slug, kinds = submission.version.exercise.slug, _kinds_of(submission)
     db.session.commit()
     count_submission(slug, kinds, Status.ERROR)
+    grade_changed(submission_id)
 
 
 def _kinds_of(submission: Submission) -> list[str]:

@@ -28,6 +28,7 @@ from grader.extensions import db
 from grader.kinds.base import ERROR
 from grader.metrics import count_submission
 from grader.models import Exercise, ExerciseVersion, Submission, SubmissionGrade, utcnow
+from grader.services.events import grade_changed
 from grader.services.exercises import ExerciseNotFound, spec_of
 from grader.services.grading import grade_answers
 from grader.services.results import record_parts
@@ -212,6 +213,7 @@ def regrade_exercise(
             else:
                 report.regraded += 1
                 report.kept_parts += kept
+                grade_changed(submission_id)
                 if status != was:
                     count_submission(slug, (p.kind for p in spec.parts), status)
                 if (old is None) != (new is None) or (

@@ -19,6 +19,7 @@ from grader.extensions import db
 from grader.kinds.base import GRADED, NEEDS_REVIEW
 from grader.metrics import count_submission
 from grader.models import Assignment, Exercise, ExerciseVersion, Submission, User, utcnow
+from grader.services.events import grade_changed
 from grader.services.exercises import spec_of
 from grader.services.results import record_parts
 
@@ -160,6 +161,7 @@ def grade_review(
     kinds = [p.kind for p in spec_of(submission.version).parts]
     db.session.commit()
     count_submission(slug, kinds, status)
+    grade_changed(submission_id)
     log.info(
         "submission %s part %s reviewed by user %s: %s/%s",
         submission_id,

@@ -10,7 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from grader.services.policy import local_time
-from grader.web import auth, courses, instructor, preview, student  # noqa: F401  (the views)
+from grader.web import auth, courses, instructor, lti, preview, student  # noqa: F401  (the views)
 from grader.web.blueprint import bp
 from grader.web.graphsvg import graph_svg
 from grader.web.markdown import render_inline, render_markdown

@@ -38,6 +38,7 @@ from grader.services.policy import (
 from grader.services.worked import worked_view
 from grader.web.auth import signed_in_user
 from grader.web.blueprint import bp
+from grader.web.lti import lti_assignment
 from grader.web.markdown import answers_mathml
 from grader.web.mathlabel import label_math
 from grader.web.widgets import answers_from_form, is_blank, widget_for
@@ -78,9 +79,13 @@ def exercises() -> ResponseReturnValue:
 
 def _assignment_or_404(slug: str) -> Assignment:
     """Return the assignment of ``slug`` the signed-in user works on: in the course named by
-    ``?course=<slug>`` (one they are enrolled in), else in the first of their courses that
-    assigns it. ``NoAccess`` (a 404 page) when none does."""
+    ``?course=<slug>`` (one they are enrolled in), else the course an LTI launch of this
+    session came from, else the first of their courses that assigns it. ``NoAccess`` (a 404
+    page) when none does."""
     user = signed_in_user()
+    launched = lti_assignment(slug) if not request.args.get("course") else None
+    if launched is not None:
+        return launched
     course_slug = request.args.get("course")
     course = enrolled_course_or_404(user, course_slug[:100]) if course_slug else None
     return assignment_of_user(user, slug, course)

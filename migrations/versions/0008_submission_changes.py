@@ -1,7 +1,7 @@
 """submissions.updated_at and change_seq, and the change_counter row: changes in commit order
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 15:10:00
 
 Upgrade numbers the existing submissions in the order of their last change as far as it is
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,156 @@
+"""Assignment and Grade Services: every change of a grade linked to a line item is posted to
+``{lineitem}/scores``; each passback's state is stored, failures are retried and resendable.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import func, select, update
+
+from grader.extensions import db
+from grader.lti import claims as C
+from grader.lti.models import LtiGradeLink, LtiPassback
+from grader.lti.platform import PlatformError, call
+from grader.models import Status, Submission, utcnow
+
+log = logging.getLogger(__name__)
+
+SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
+PROGRESS = {
+    Status.QUEUED: "Pending",
+    Status.NEEDS_REVIEW: "PendingManual",
+    Status.GRADED: "FullyGraded",
+    Status.ERROR: "Failed",
+}
+
+
+def scores_url(lineitem: str) -> str:
+    """Return the scores endpoint of a line item URL (``/scores`` before any query)."""
+    parts = urlsplit(lineitem)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
+
+
+def counted_score(user_id: int, assignment_id: int) -> float | None:
+    """Return the score that counts for the user on the assignment: the best graded one.
+
+    NOTE for the merge of the score policies (issue 16, courses-policy): the assignment's
+    policy (last, best-with-penalty, late penalty) replaces this; until it is on main the best
+    score counts, as the ``best`` policy (the default) says.
+    """
+    return db.session.scalar(
+        select(func.max(Submission.score)).where(
+            Submission.user_id == user_id,
+            Submission.assignment_id == assignment_id,
+            Submission.status == Status.GRADED,
+        )
+    )
+
+
+def schedule(submission_id: int) -> list[int]:
+    """Record a passback for every line item the submission's grade goes to; return their
+    ids. Older unsent passbacks of those line items are superseded. Commits."""
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.assignment_id is None:
+        return []
+    links = list(
+        db.session.scalars(
+            select(LtiGradeLink).where(
+                LtiGradeLink.user_id == submission.user_id,
+                LtiGradeLink.assignment_id == submission.assignment_id,
+            )
+        )
+    )
+    if not links:
+        return []
+    score = counted_score(submission.user_id, submission.assignment_id)
+    progress = PROGRESS.get(Status(submission.status), "Pending")
+    created = []
+    for link in links:
+        db.session.execute(
+            update(LtiPassback)
+            .where(
+                LtiPassback.grade_link_id == link.id,
+                LtiPassback.state.in_(("pending", "failed")),
+            )
+            .values(state="superseded")
+        )
+        passback = LtiPassback(
+            grade_link_id=link.id,
+            submission_id=submission.id,
+            score_given=score,
+            score_maximum=submission.max_score,
+            grading_progress=progress,
+            state="pending",
+            attempts=0,
+            created_at=utcnow(),
+        )
+        db.session.add(passback)
+        created.append(passback)
+    db.session.commit()
+    return [p.id for p in created]
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def score_body(passback: LtiPassback) -> dict[str, object]:
+    """Return the AGS score of a passback (its timestamp is when the grade changed)."""
+    body: dict[str, object] = {
+        "userId": passback.grade_link.subject,
+        "scoreMaximum": passback.score_maximum,
+        "activityProgress": "Completed" if passback.score_given is not None else "Submitted",
+        "gradingProgress": passback.grading_progress,
+        "timestamp": _timestamp(passback.created_at),
+    }
+    if passback.score_given is not None:
+        body["scoreGiven"] = passback.score_given
+    return body
+
+
+def send(passback_id: int) -> tuple[str, bool]:
+    """Post one passback; return its new state and whether a failure is worth retrying.
+
+    A superseded or already sent passback is left alone. Commits.
+    """
+    passback = db.session.get(LtiPassback, passback_id)
+    if passback is None or passback.state not in ("pending", "failed"):
+        return (passback.state if passback else "missing"), False
+    link = passback.grade_link
+    passback.attempts += 1
+    try:
+        call(
+            link.registration,
+            C.SCOPE_SCORE,
+            "POST",
+            scores_url(link.lineitem_url),
+            score_body(passback),
+            content_type=SCORE_TYPE,
+        )
+    except PlatformError as exc:
+        passback.state, passback.last_error = "failed", str(exc)[:2000]
+        db.session.commit()
+        log.warning("LTI passback %s failed (attempt %s): %s", passback_id, passback.attempts, exc)
+        return "failed", exc.retryable
+    passback.state, passback.sent_at, passback.last_error = "sent", utcnow(), None
+    db.session.commit()
+    return "sent", False
+
+
+def failed_ids() -> list[int]:
+    """Return the passbacks whose last attempt failed (and were not superseded), oldest first."""
+    return list(
+        db.session.scalars(
+            select(LtiPassback.id).where(LtiPassback.state == "failed").order_by(LtiPassback.id)
+        )
+    )
+
+
+def recent(limit: int = 100) -> list[LtiPassback]:
+    """Return the latest passbacks, newest first (the instructor's page)."""
+    return list(
+        db.session.scalars(select(LtiPassback).order_by(LtiPassback.id.desc()).limit(limit))
+    )

@@ -1,0 +1,154 @@
+"""LTI Advantage against the Open edX platform: Deep Linking, grade passback (AGS) from every
+grade change, reliable when the platform fails, and the roster (NRPS)."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+import urllib.request
+
+from sqlalchemy import select
+
+from grader.extensions import db
+from grader.lti.models import LtiContext, LtiPassback
+from grader.models import Submission
+from tests.lti.conftest import launch
+
+ANSWERS = {
+    "answer-shape": "n×m",
+    "answer-do_dh": "h×q",
+    "answer-vector_or_matrix": ["dJ_db1", "dJ_do"],
+}
+WRONG = {"answer-shape": "m×n"}
+
+
+def passbacks(app) -> list[tuple[str, int, float | None]]:
+    with app.app_context():
+        rows = db.session.scalars(select(LtiPassback).order_by(LtiPassback.id))
+        return [(p.state, p.attempts, p.score_given) for p in rows]
+
+
+def test_deep_linking_answers_the_platform_with_signed_resource_links(app, client, platform):
+    response = launch(client, platform, role="instructor", deep_linking=True, exercise=None)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/lti/deep-link")
+    picker = client.get("/lti/deep-link")
+    assert picker.status_code == 200 and "jacobian-shape" in picker.get_data(as_text=True)
+    assert client.post("/lti/deep-link", data={}).status_code == 400  # nothing chosen
+    answer = client.post("/lti/deep-link", data={"exercise": ["jacobian-shape"]})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert f"form-action 'self' {platform.base}" in answer.headers["Content-Security-Policy"]
+    action = re.search(r'action="([^"]+)" id="lti-return"', page).group(1)
+    token = re.search(r'name="JWT" value="([^"]+)"', page).group(1)
+    assert action == platform.base + "/deep-link-return"
+    body = urllib.parse.urlencode({"JWT": token}).encode()
+    with urllib.request.urlopen(action, data=body, timeout=10) as reply:  # the browser's post
+        assert reply.status == 200
+    # The platform's library checked the signature against the tool's JWKS (over HTTP).
+    [items] = platform.deep_link_items
+    assert items == [
+        {
+            "type": "ltiResourceLink",
+            "title": items[0]["title"],
+            "url": "http://localhost/lti/launch",  # the test client's host
+            "custom": {"exercise": "jacobian-shape"},
+            "lineItem": {
+                "scoreMaximum": items[0]["lineItem"]["scoreMaximum"],
+                "label": items[0]["title"],
+                "resourceId": "jacobian-shape",
+            },
+        }
+    ]
+    assert items[0]["lineItem"]["scoreMaximum"] > 0
+    assert client.get("/lti/deep-link").status_code == 403  # used up
+
+
+def test_a_student_may_not_deep_link(app, client, platform):
+    response = launch(client, platform, role="student", deep_linking=True, exercise=None)
+    assert response.status_code == 400
+    assert "Only instructors" in response.get_data(as_text=True)
+
+
+def test_a_graded_submission_is_posted_to_the_line_item(app, client, platform):
+    assert launch(client, platform).status_code == 302
+    assert client.post("/exercises/jacobian-shape", data=WRONG).status_code == 303
+    assert client.post("/exercises/jacobian-shape", data=ANSWERS).status_code == 303
+    assert client.post("/exercises/jacobian-shape", data=WRONG).status_code == 303
+    first, best, after = platform.scores
+    assert first["userId"] == "student-1" and first["gradingProgress"] == "FullyGraded"
+    assert first["activityProgress"] == "Completed"
+    assert best["scoreMaximum"] >= best["scoreGiven"] > first["scoreGiven"]
+    assert after["scoreGiven"] == best["scoreGiven"]  # the best score counts
+    assert first["timestamp"] < best["timestamp"] < after["timestamp"]
+    assert [s for s, _, _ in passbacks(app)] == ["sent", "sent", "sent"]
+    assert platform.token_requests == 1  # the access token is reused
+    with app.app_context():  # the submissions went to the LMS course's assignment
+        [context] = db.session.scalars(select(LtiContext))
+        for submission in db.session.scalars(select(Submission)):
+            assert submission.assignment.course_id == context.course_id
+
+
+def test_a_platform_that_fails_then_recovers_gets_the_score(app, client, platform, runner):
+    assert launch(client, platform).status_code == 302
+    platform.token_failures = 1
+    assert client.post("/exercises/jacobian-shape", data=ANSWERS).status_code == 303
+    assert platform.scores == []
+    [(state, attempts, score)] = passbacks(app)
+    assert (state, attempts) == ("failed", 1) and score is not None
+    listed = runner.invoke(args=["lti", "passback", "list"])
+    assert "failed" in listed.output and "503" in listed.output
+    result = runner.invoke(args=["lti", "passback", "retry"])
+    assert result.exit_code == 0, result.output
+    assert "1 sent" in result.output
+    [posted] = platform.scores
+    assert posted["scoreGiven"] == score
+    assert passbacks(app) == [("sent", 2, score)]
+
+
+def test_a_newer_grade_supersedes_an_unsent_one(app, client, platform, runner):
+    assert launch(client, platform).status_code == 302
+    platform.token_failures = 1
+    client.post("/exercises/jacobian-shape", data=WRONG)
+    client.post("/exercises/jacobian-shape", data=ANSWERS)
+    assert [s for s, _, _ in passbacks(app)] == ["superseded", "sent"]
+    assert runner.invoke(args=["lti", "passback", "retry"]).exit_code == 0
+    assert len(platform.scores) == 1
+
+
+def test_the_roster_is_pulled_from_the_platform(app, client, platform, runner):
+    assert launch(client, platform).status_code == 302
+    member = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+    platform.members = [
+        {"user_id": "student-1", "roles": [member + "Learner"], "status": "Active"},
+        {"user_id": "student-2", "roles": [member + "Learner"]},
+        {"user_id": "teacher-1", "roles": [member + "Instructor"]},
+        {"user_id": "gone", "roles": [member + "Learner"], "status": "Inactive"},
+    ]
+    result = runner.invoke(args=["lti", "roster", "course-v1:Test+DL101+2026"])
+    assert result.exit_code == 0, result.output
+    assert "1 instructor, 2 student; 2 new users" in result.output
+    with app.app_context():
+        [context] = db.session.scalars(select(LtiContext))
+        roles = sorted((e.user.external_id, e.role) for e in context.course.enrolments)
+    assert roles == [
+        ("student-1", "student"),
+        ("student-2", "student"),
+        ("teacher-1", "instructor"),
+    ]
+    missing = runner.invoke(args=["lti", "roster", "nope"])
+    assert missing.exit_code == 1 and "No LMS course" in missing.output
+
+
+def test_the_periodic_resend_sends_what_failed(app, client, platform):
+    from grader import tasks
+
+    assert launch(client, platform).status_code == 302
+    platform.token_failures = 2
+    client.post("/exercises/jacobian-shape", data=ANSWERS)
+    with app.app_context():
+        assert tasks.lti_resend_failed_task.apply().get() == 1  # the platform still fails
+    assert platform.scores == [] and passbacks(app)[0][:2] == ("failed", 2)
+    with app.app_context():
+        assert tasks.lti_resend_failed_task.apply().get() == 1
+    assert len(platform.scores) == 1 and passbacks(app)[0][:2] == ("sent", 3)
+    assert [tasks.passback_delay(n) for n in range(5)] == [30, 60, 120, 240, 480]

@@ -8,13 +8,16 @@ import logging
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from grader.extensions import db
 from grader.lti import claims as C
 from grader.lti.models import LtiGradeLink, LtiPassback
 from grader.lti.platform import PlatformError, call
-from grader.models import Status, Submission, utcnow
+from grader.models import Assignment, Status, Submission, utcnow
+from grader.services import policy
+from grader.services.policy import CountedScore
+from grader.services.scores import scored_rows
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +36,14 @@ def scores_url(lineitem: str) -> str:
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
 
 
-def counted_score(user_id: int, assignment_id: int) -> float | None:
-    """Return the score that counts for the user on the assignment: the best graded one.
-
-    NOTE for the merge of the score policies (issue 16, courses-policy): the assignment's
-    policy (last, best-with-penalty, late penalty) replaces this; until it is on main the best
-    score counts, as the ``best`` policy (the default) says.
-    """
-    return db.session.scalar(
-        select(func.max(Submission.score)).where(
-            Submission.user_id == user_id,
-            Submission.assignment_id == assignment_id,
-            Submission.status == Status.GRADED,
-        )
+def counted_score(user_id: int, assignment: Assignment) -> CountedScore:
+    """Return what the user's submissions to ``assignment`` count for under its policy
+    (``policy.counted_score``: best, last or best with penalty, late and attempt penalties,
+    in the assignment's points)."""
+    rows = db.session.connection().execute(
+        scored_rows(Submission.user_id == user_id, Submission.assignment_id == assignment.id)
     )
+    return policy.counted_score(assignment, list(rows))
 
 
 def schedule(submission_id: int) -> list[int]:
@@ -65,7 +62,10 @@ def schedule(submission_id: int) -> list[int]:
     )
     if not links:
         return []
-    score = counted_score(submission.user_id, submission.assignment_id)
+    assignment = submission.assignment
+    if assignment is None:  # made outside any course: no line item can take it
+        return []
+    counted = counted_score(submission.user_id, assignment)
     progress = PROGRESS.get(Status(submission.status), "Pending")
     created = []
     for link in links:
@@ -80,8 +80,8 @@ def schedule(submission_id: int) -> list[int]:
         passback = LtiPassback(
             grade_link_id=link.id,
             submission_id=submission.id,
-            score_given=score,
-            score_maximum=submission.max_score,
+            score_given=counted.score,
+            score_maximum=counted.max_score or submission.max_score,
             grading_progress=progress,
             state="pending",
             attempts=0,

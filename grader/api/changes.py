@@ -26,7 +26,7 @@ from grader.services.grading import result_object
 @require_scope("read:scores")
 @api_spec.validate(
     query=SubmissionsQuery,
-    resp=responses({200: SubmissionPage}, 400, 422),
+    resp=responses({200: SubmissionPage}, 400, 404, 422),
     tags=["submissions"],
 )
 def list_submissions(query: SubmissionsQuery, course: str | None = None) -> Response:

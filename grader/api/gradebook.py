@@ -40,7 +40,7 @@ def _wants_csv(query: ScoresQuery) -> bool:
 # would check a CSV body against the JSON model, so the view validates its JSON itself.
 @bp.get("/scores")
 @require_scope("read:scores")
-@api_spec.validate(query=ScoresQuery, resp=responses({}, 400, 422), tags=["scores"])
+@api_spec.validate(query=ScoresQuery, resp=responses({}, 400, 404, 422), tags=["scores"])
 def list_scores(query: ScoresQuery, course: str | None = None) -> Response:
     """Read the gradebook.
 
@@ -83,7 +83,7 @@ def list_scores(query: ScoresQuery, course: str | None = None) -> Response:
 # The 200 response (CSV) is described in grader.api.openapi.document.
 @bp.get("/scores.csv")
 @require_scope("read:scores")
-@api_spec.validate(query=ScoreExportQuery, resp=responses({}, 400, 422), tags=["scores"])
+@api_spec.validate(query=ScoreExportQuery, resp=responses({}, 400, 404, 422), tags=["scores"])
 def export_scores(query: ScoreExportQuery, course: str | None = None) -> Response:
     """Export the gradebook as CSV.
 

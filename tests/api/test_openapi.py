@@ -120,9 +120,14 @@ def test_document_declares_what_the_server_enforces(client):
     }
     assert scopes[("post", "/api/v1/exercises/{slug}/submissions")] == [{"bearerAuth": ["submit"]}]
     assert scopes[("get", "/api/v1/submissions")] == [{"bearerAuth": ["read:scores"]}]
+    assert scopes[("get", "/api/v1/courses/{course}/scores")] == [{"bearerAuth": ["read:scores"]}]
+    assert scopes[("post", "/api/v1/courses/{course}/exercises/{slug}/submissions")] == [
+        {"bearerAuth": ["submit"]}
+    ]
     assert scopes[("delete", "/api/v1/tokens/{token_id}")] == [{"bearerAuth": ["admin"]}]
-    export = doc["paths"]["/api/v1/scores.csv"]["get"]["responses"]["200"]["content"]
-    assert set(export) == {"text/csv"}
+    for path in ("/api/v1/scores.csv", "/api/v1/courses/{course}/scores.csv"):
+        export = doc["paths"][path]["get"]["responses"]["200"]["content"]
+        assert set(export) == {"text/csv"}, path
     for name in ("Result", "ScorePage", "ScoreRow", "SubmissionPage", "TokenInfo", "Links"):
         assert "additionalProperties" not in schemas[name], name
     assert schemas["SubmissionRequest"]["additionalProperties"] is False
@@ -183,7 +188,7 @@ def test_responses_are_checked_against_the_schema_where_asked(
     import grader.api.routes as routes
 
     imported.config["GRADER_VALIDATE_RESPONSES"] = checked
-    monkeypatch.setattr(routes, "result_object", lambda s: {"id": s.id})
+    monkeypatch.setattr(routes, "result_object", lambda s, *_: {"id": s.id})
     response = client.post(
         SUBMIT_URL, json={"user": "u", "answers": ANSWERS}, headers=auth(make_token())
     )

@@ -4,20 +4,19 @@ runs a launch through the browser's steps with the test client."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 from grader.lti.oidc import forget_platform_keys
 from grader.lti.platform import forget_tokens
 from grader.lti.registry import register
 from tests.conftest import EXERCISES
 from tests.lti.platform import Platform, serve
+from tests.threaded_server import serve_in_thread
 
 
 @pytest.fixture()
@@ -30,13 +29,8 @@ def tool(app: Flask) -> Iterator[str]:
         import_exercises([EXERCISES / "jacobian-shape.yaml"])
     forget_platform_keys()
     forget_tokens()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
+    with serve_in_thread(app) as base_url:
+        yield base_url
     forget_platform_keys()
     forget_tokens()
 

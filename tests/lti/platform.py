@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import json
-import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,8 +24,9 @@ import django
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.threaded_server import serve_in_thread
 
 if not settings.configured:
     settings.configure(
@@ -287,13 +287,6 @@ def check_score(body: Any) -> list[str]:
 @contextmanager
 def serve(platform: Platform, host: str = "127.0.0.1") -> Iterator[Platform]:
     """Serve ``platform`` on ``host`` (a free port) in a thread while the block runs."""
-    httpd = make_server(host, 0, platform.wsgi, threaded=True)
-    platform.base = f"http://{host}:{httpd.server_port}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_in_thread(platform.wsgi, host) as base_url:
+        platform.base = base_url
         yield platform
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        httpd.server_close()

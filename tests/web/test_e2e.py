@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
 from grader import config as grader_config
 from grader import create_app
@@ -26,6 +25,7 @@ from grader.services.exercises import import_exercises
 from grader.services.grading import submit
 from grader.services.users import create_user
 from tests.conftest import EXERCISES
+from tests.threaded_server import serve_in_thread
 from tests.web.conftest import PASSWORD
 
 try:
@@ -81,13 +81,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, obje
         create_user("teacher@example.org", "instructor", PASSWORD)
         for answers in ({"shape": "m×n", "do_dh": "h×q"}, {"shape": "n×m", "dJ_dW1": "d×h"}):
             submit("jacobian-shape", student, answers, source="web")
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", app
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
+    with serve_in_thread(app) as base_url:
+        yield base_url, app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

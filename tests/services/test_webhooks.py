@@ -159,3 +159,21 @@ def test_one_claim_per_due_attempt_and_giving_up_after_a_day(hooked):
         assert webhooks.due_event_ids(late) == []
         assert webhooks.resend(webhooks.failed_events(), late) == [event.id]
         assert webhooks.due_event_ids(late) == [event.id]
+
+
+def test_cli_lists_hooks_and_resends_failed_events(hooked, runner):
+    app, _hook_id = hooked
+    with app.app_context():
+        submit("jacobian-shape", lms_user("ann"), ANSWERS, "api", seed=1)
+        event = db.session.scalar(db.select(WebhookEvent))
+        assert deliver(event.id, now=utcnow() + timedelta(hours=25)).state == "failed"
+    listed = runner.invoke(args=["webhooks", "list"])
+    assert listed.exit_code == 0 and "default  http://127.0.0.1:" in listed.output
+    retried = runner.invoke(args=["webhooks", "retry"])
+    assert retried.exit_code == 1  # the port still refuses
+    assert "1 failed events resent: 0 delivered" in retried.output
+    with app.app_context():
+        row = db.session.get(WebhookEvent, event.id)
+        assert row.state == "pending" and row.attempts == 3
+    due = runner.invoke(args=["webhooks", "deliver"])
+    assert "0 due events" in due.output  # the next attempt waits for its backoff

@@ -65,6 +65,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     from grader import lti
 
     lti.init_app(app)
+    from grader.services import webhooks
+
+    webhooks.init_app(app)
     register_error_handlers(app)
 
     from grader.tasks import init_celery

@@ -56,6 +56,7 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = s.grader_secure_cookies
         self.GRADER_PUBLIC_URL = s.grader_public_url.rstrip("/")
+        self.GRADER_WEBHOOK_ALLOW_PRIVATE = s.grader_webhook_allow_private
         # Seconds between two fetches of a platform's JWKS for an unknown key id (DESIGN 11).
         self.LTI_JWKS_COOLDOWN = 10.0
         self.TESTING = False

@@ -397,3 +397,57 @@ class ChangeCounter(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+WEBHOOK_EVENT_STATES = ("pending", "delivered", "failed")
+
+
+class Webhook(db.Model):
+    """A URL of a course's LMS that receives a signed POST for every change of a submission's
+    grade or status in the course (``services.webhooks``). The secret signs the bodies; it is
+    shown once, when the hook is made."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))
+    # The event types the hook receives (``services.webhooks.EVENT_TYPES``).
+    events: Mapped[list[str]] = mapped_column(JSONType)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+
+    course: Mapped[Course] = relationship()
+
+
+class WebhookEvent(db.Model):
+    """One event for one hook, and its delivery: the outbox row written in the transaction of
+    the grade change it reports, sent (and retried) from the queue. ``id`` is the event id
+    receivers de-duplicate by; ``payload`` the exact body that is signed and sent."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        CheckConstraint(one_of("state", WEBHOOK_EVENT_STATES), name="state"),
+        UniqueConstraint("webhook_id", "change_seq"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    change_seq: Mapped[int] = mapped_column(BigInteger)
+    event_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the next attempt is due; while one is under way, the end of its lease.
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    give_up_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    webhook: Mapped[Webhook] = relationship()

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # The address LMSs reach the service at: the LTI tool URLs `grader lti register` prints.
     grader_public_url: str = "http://127.0.0.1:5000"
     grader_validate_responses: bool = False
+    # Webhooks may POST to private, loopback and link-local addresses (a receiver on the same
+    # network); off by default, so a course admin cannot make the server call its neighbours.
+    grader_webhook_allow_private: bool = False
 
     # -- metrics
     grader_metrics_token: str | None = None

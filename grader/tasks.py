@@ -119,6 +119,9 @@ def init_celery(app: Flask) -> Celery:
     from grader.lti import PASSBACK_ENQUEUE
 
     app.extensions[PASSBACK_ENQUEUE] = enqueue_passback
+    from grader.services.webhooks import ENQUEUE as WEBHOOK_ENQUEUE
+
+    app.extensions[WEBHOOK_ENQUEUE] = enqueue_webhook
     return celery_app
 
 
@@ -182,7 +185,9 @@ PASSBACK_RETRIES = 5
 def passback_delay(retries: int) -> int:
     """Return the seconds to wait before retry ``retries + 1`` of a passback: 30 s doubling
     (30, 60, 120, 240, 480), so a platform that is down for a quarter of an hour is waited for."""
-    return 30 * 2**retries
+    from grader.services.backoff import backoff_seconds
+
+    return int(backoff_seconds(retries + 1, base=30, cap=480))
 
 
 @celery_app.task(bind=True, name="grader.lti_passback", max_retries=PASSBACK_RETRIES)
@@ -218,6 +223,38 @@ def lti_resend_failed_task() -> int:
     return len(ids)
 
 
+@celery_app.task(name="grader.webhook_deliver")
+def webhook_deliver_task(event_id: str) -> str:
+    """Make one attempt to deliver a webhook event; return its state after it. A failure is
+    stored with the time of the next attempt (backoff with jitter), which the beat's
+    ``webhook_send_due_task`` queues when it comes: the wait lives in the row, not in a
+    delayed queue message (Redis would hand one that waits longer than its visibility timeout
+    to a second worker)."""
+    from grader.services.webhook_delivery import deliver
+
+    return deliver(event_id).state
+
+
+def enqueue_webhook(event_id: str) -> None:
+    """Queue (or, in the embedded default, make now) one attempt to deliver a webhook event."""
+    webhook_deliver_task.delay(event_id)
+
+
+WEBHOOK_SEND_INTERVAL_SECONDS = 30.0
+
+
+@celery_app.task(name="grader.webhook_send_due")
+def webhook_send_due_task() -> int:
+    """Periodic task: queue every pending webhook event whose next attempt is due (retries
+    after their backoff, and events whose queue message was lost); return how many."""
+    from grader.services.webhooks import due_event_ids
+
+    ids = due_event_ids()
+    for event_id in ids:
+        enqueue_webhook(event_id)
+    return len(ids)
+
+
 # Run by `celery -A grader.worker beat` (one beat per deployment) or a worker started with -B.
 celery_app.conf.beat_schedule = {
     "sweep-stale-queued-submissions": {
@@ -227,5 +264,9 @@ celery_app.conf.beat_schedule = {
     "resend-failed-lti-passbacks": {
         "task": "grader.lti_resend_failed",
         "schedule": RESEND_INTERVAL_SECONDS,
+    },
+    "send-due-webhook-events": {
+        "task": "grader.webhook_send_due",
+        "schedule": WEBHOOK_SEND_INTERVAL_SECONDS,
     },
 }

@@ -17,6 +17,8 @@ TABLES = {
     "submission_grades",
     "submission_parts",
     "change_counter",
+    "webhooks",
+    "webhook_events",
 }
 
 
@@ -268,6 +270,47 @@ def test_changes_are_numbered_in_order_and_the_downgrade_restores(app):
         assert "change_counter" not in inspect(db.engine).get_table_names()
         columns = {c["name"] for c in inspect(db.engine).get_columns("submissions")}
         assert not {"updated_at", "change_seq"} & columns
+        with db.engine.connect() as connection:
+            count = connection.execute(text("SELECT count(*) FROM submissions")).scalar()
+        assert count == 3
+        upgrade()
+
+
+def test_webhooks_migration_keeps_every_row_and_the_downgrade_drops_only_hooks(app):
+    """0009 adds the hooks and their outbox beside existing data; hooks and events written
+    then go with the downgrade (to 0008), the submissions stay."""
+    from sqlalchemy import text
+
+    from grader.models import Webhook, WebhookEvent, utcnow
+
+    with app.app_context():
+        downgrade(revision="0005")
+        with db.engine.begin() as connection:
+            _populate(connection)
+        upgrade()
+        db.engine.dispose()
+        now = utcnow()
+        hook = Webhook(course_id=1, url="https://lms.example.edu/h", secret="s", events=["x"])
+        db.session.add(hook)
+        db.session.flush()
+        db.session.add(
+            WebhookEvent(
+                id="00000000-0000-4000-8000-000000000001",
+                webhook_id=hook.id,
+                submission_id=1,
+                change_seq=1,
+                event_type="submission.graded",
+                payload="{}",
+                next_attempt_at=now,
+                give_up_at=now,
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="0008")
+        db.engine.dispose()
+        names = set(inspect(db.engine).get_table_names())
+        assert not {"webhooks", "webhook_events"} & names
         with db.engine.connect() as connection:
             count = connection.execute(text("SELECT count(*) FROM submissions")).scalar()
         assert count == 3

@@ -46,8 +46,9 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 def _before(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:
     """Refuse a request spectree found invalid with a problem: 415/400 for a body that is not
-    a JSON object, otherwise 422 listing each field's error."""
-    if req.method in ("POST", "PUT", "PATCH"):
+    a JSON object, otherwise 422 listing each field's error. A POST with no body at all (an
+    action such as a redelivery) passes on; an operation that needs a body refuses it (422)."""
+    if req.method in ("POST", "PUT", "PATCH") and (req.content_length or req.mimetype):
         if not req.is_json:
             raise ApiProblem(
                 415,
@@ -218,6 +219,18 @@ LINKS: dict[str, dict[str, dict[str, Any]]] = {
             "operationId": "list_scores",
             "parameters": {"user": "$response.body#/user", "exercise": "$response.body#/exercise"},
             "description": "The user's best score on this exercise.",
+        },
+    },
+    "create_webhook": {
+        "WebhookDeliveries": {
+            "operationId": "list_deliveries",
+            "parameters": {"webhook_id": "$response.body#/id"},
+            "description": "The deliveries of the webhook just made.",
+        },
+        "DeleteWebhook": {
+            "operationId": "delete_webhook",
+            "parameters": {"webhook_id": "$response.body#/id"},
+            "description": "Delete the webhook just made.",
         },
     },
     "create_api_token": {

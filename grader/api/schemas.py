@@ -476,6 +476,86 @@ class CoursePage(_Response):
     links: Links
 
 
+# ---------------------------------------------------------------------- webhooks
+
+
+EventType = Literal[
+    "submission.queued", "submission.graded", "submission.error", "submission.needs_review"
+]
+DeliveryState = Literal["pending", "delivered", "failed"]
+WEBHOOK_URL_PATTERN = r"^https?://[^\s/?#@]+(/[^\s#]*)?$"
+
+
+class WebhookCreate(_Request):
+    """A webhook to make: where to POST, and which events."""
+
+    url: str = Field(
+        min_length=8,
+        max_length=2000,
+        pattern=WEBHOOK_URL_PATTERN,
+        description="http(s) URL of the receiver. Private, loopback and link-local addresses "
+        "are refused unless the server allows them (GRADER_WEBHOOK_ALLOW_PRIVATE).",
+    )
+    events: list[EventType] | None = Field(
+        None,
+        min_length=1,
+        max_length=4,
+        description="Event types to receive (default: all); the type is submission.<status>",
+    )
+
+
+class WebhookInfo(_Response):
+    """A webhook of a course: never its secret."""
+
+    id: int
+    course: str
+    url: str
+    events: list[EventType]
+    active: bool
+    created_at: Timestamp
+
+
+class WebhookCreated(WebhookInfo):
+    """A new webhook, with the secret that signs its deliveries: shown this once."""
+
+    secret: str = Field(description="Verify Grader-Signature with it (docs/lms-integration.md)")
+
+
+class WebhookPage(_Response):
+    """A page of webhooks, oldest first."""
+
+    items: list[WebhookInfo]
+    links: Links
+
+
+class Delivery(_Response):
+    """One event of a webhook and the outcome of its delivery so far."""
+
+    event_id: str = Field(description="The Grader-Event-Id receivers de-duplicate by")
+    event_type: EventType
+    submission_id: int
+    change_seq: int
+    state: DeliveryState = Field(
+        description="pending (to send, or to retry at next_attempt_at), delivered (a 2xx), "
+        "failed (given up after a day, or a URL the server refuses to call)"
+    )
+    attempts: int
+    last_status: int | None = Field(description="The receiver's HTTP status at the last attempt")
+    last_error: str | None
+    last_attempt_at: Timestamp | None
+    next_attempt_at: Timestamp | None = Field(description="null unless pending")
+    delivered_at: Timestamp | None
+    created_at: Timestamp
+    payload: dict[str, Any] = Field(description="The body sent (and signed)")
+
+
+class DeliveryPage(_Response):
+    """A page of a webhook's deliveries, newest change first."""
+
+    items: list[Delivery]
+    links: Links
+
+
 def response_models() -> frozenset[str]:
     """Return the names of the response models (their components in the document)."""
     found, todo = set(), [_Response]

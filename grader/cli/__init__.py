@@ -2,7 +2,8 @@
 
 One module per command group: ``exercises`` (validate, import, test, schema, instance),
 ``grading`` (grade, regrade, review), ``accounts`` (users, tokens, demo), ``courses`` (create,
-list, enrol, assign, gradebook) and ``operations`` (sandbox, queue). ``common`` holds what they
+list, enrol, assign, gradebook), ``operations`` (sandbox, queue), ``lti`` and ``webhooks``
+(list, deliver, retry). ``common`` holds what they
 share.
 """
 
@@ -44,7 +45,7 @@ def main() -> None:
 
 def register_commands(app: Any) -> None:
     """Attach the project's command groups to ``app.cli``."""
-    from grader.cli import accounts, courses, exercises, grading, lti, operations
+    from grader.cli import accounts, courses, exercises, grading, lti, operations, webhooks
 
     for command in (
         exercises.exercises,
@@ -58,5 +59,6 @@ def register_commands(app: Any) -> None:
         operations.sandbox,
         operations.queue,
         lti.lti,
+        webhooks.webhooks,
     ):
         app.cli.add_command(command)

@@ -14,10 +14,8 @@ from grader.extensions import db
 from grader.lti import claims as C
 from grader.lti.models import LtiGradeLink, LtiPassback
 from grader.lti.platform import PlatformError, call
-from grader.models import Assignment, Status, Submission, utcnow
-from grader.services import policy
-from grader.services.policy import CountedScore
-from grader.services.scores import scored_rows
+from grader.models import Status, Submission, utcnow
+from grader.services.scores import user_counted_score
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +32,6 @@ def scores_url(lineitem: str) -> str:
     """Return the scores endpoint of a line item URL (``/scores`` before any query)."""
     parts = urlsplit(lineitem)
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
-
-
-def counted_score(user_id: int, assignment: Assignment) -> CountedScore:
-    """Return what the user's submissions to ``assignment`` count for under its policy
-    (``policy.counted_score``: best, last or best with penalty, late and attempt penalties,
-    in the assignment's points)."""
-    rows = db.session.connection().execute(
-        scored_rows(Submission.user_id == user_id, Submission.assignment_id == assignment.id)
-    )
-    return policy.counted_score(assignment, list(rows))
 
 
 def schedule(submission_id: int) -> list[int]:
@@ -65,7 +53,7 @@ def schedule(submission_id: int) -> list[int]:
     assignment = submission.assignment
     if assignment is None:  # made outside any course: no line item can take it
         return []
-    counted = counted_score(submission.user_id, assignment)
+    counted = user_counted_score(submission.user_id, assignment)
     progress = PROGRESS.get(Status(submission.status), "Pending")
     created = []
     for link in links:

@@ -21,6 +21,7 @@ from grader.extensions import db
 from grader.kinds.base import ERROR, NEEDS_REVIEW, QUEUED
 from grader.models import Status, Submission, SubmissionPart
 from grader.services.changes import stamp_change
+from grader.services.webhooks import record_events
 
 PENDING = frozenset({QUEUED, NEEDS_REVIEW})
 
@@ -55,7 +56,8 @@ def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> None:
     its status and its score, in the caller's transaction (a new submission is added to the
     session and flushed, for its id), and stamp it as changed: the caller commits soon after
     and writes no other row in between (the change counter stays locked until the commit;
-    ``stamp_change``). A pending part's score is stored as None whatever the kind returned."""
+    ``stamp_change``) but the webhook events of the change (``webhooks.record_events``), which
+    need its number. A pending part's score is stored as None whatever the kind returned."""
     parts = [
         dict(part, score=None) if part.get("status") in PENDING else dict(part) for part in parts
     ]
@@ -89,3 +91,4 @@ def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> None:
     if rows:
         db.session.execute(insert(SubmissionPart.__table__), rows)
     stamp_change(submission)
+    record_events(submission)  # the outbox: committed with the change, or rolled back with it

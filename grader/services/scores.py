@@ -210,6 +210,17 @@ def scored_rows(*where: Any) -> Select:
     )
 
 
+def user_counted_score(user_id: int, assignment: Assignment) -> CountedScore:
+    """Return what the user's submissions to ``assignment`` count for under its policy
+    (``policy.counted_score``: best, last or best with penalty, late and attempt penalties,
+    in the assignment's points). Reads through the session, so changes not yet committed in
+    the caller's transaction count."""
+    rows = db.session.execute(
+        scored_rows(Submission.user_id == user_id, Submission.assignment_id == assignment.id)
+    )
+    return counted_score(assignment, list(rows))
+
+
 def counted_by_cell(rows: Iterable[Any]) -> dict[tuple[int, int], CountedScore]:
     """Return the counted score per (user id, exercise id) of ``rows`` (``scored_rows``).
 

@@ -57,5 +57,7 @@ def test_stateful_phase_against_gunicorn(served):
         token, {"generation": {"mode": "positive"}}, ignored_auth={"enabled": False}
     )
     schema = schemathesis.openapi.from_url(f"{base}/api/v1/openapi.json", config=config)
-    steps = run_stateful(schema, token, token_id(app, token), base_url=base)
+    # 40 chains: with the webhook links, 25 derandomized chains no longer reached a
+    # submission's read-back over HTTP.
+    steps = run_stateful(schema, token, token_id(app, token), max_examples=40, base_url=base)
     assert_followed_links(steps)

@@ -41,7 +41,8 @@ def is_site_admin(user: User) -> bool:
 
 def courses_of(user: User, roles: Iterable[str] | None = None) -> list[Course]:
     """Return the courses ``user`` is enrolled in with one of ``roles`` (None: any role),
-    ordered with ``default`` first, then by slug. A site admin gets every course."""
+    ordered by slug with ``default`` last (it holds what predates courses; a course a student
+    was enrolled in is where they work). A site admin gets every course."""
     query = select(Course)
     if not is_site_admin(user):
         enrolled = select(Enrolment.course_id).where(Enrolment.user_id == user.id)
@@ -49,7 +50,7 @@ def courses_of(user: User, roles: Iterable[str] | None = None) -> list[Course]:
             enrolled = enrolled.where(Enrolment.role.in_([str(r) for r in roles]))
         query = query.where(Course.id.in_(enrolled))
     courses = list(db.session.scalars(query.order_by(Course.slug)))
-    return sorted(courses, key=lambda c: c.slug != DEFAULT_COURSE)
+    return sorted(courses, key=lambda c: c.slug == DEFAULT_COURSE)
 
 
 def managed_courses(user: User) -> list[Course]:
@@ -113,8 +114,8 @@ def enrolled_course_or_404(user: User, slug: str) -> Course:
 
 def assignment_of_user(user: User, slug: str, course: Course | None = None) -> Assignment:
     """Return the assignment of exercise ``slug`` that ``user`` works on: in ``course`` when
-    given (which they must be enrolled in), else in the first of their courses (``default``
-    first, then by slug) that assigns it. Raise ``NoAccess`` when none does."""
+    given (which they must be enrolled in), else in the first of their courses (by slug,
+    ``default`` last) that assigns it. Raise ``NoAccess`` when none does."""
     courses = [course] if course is not None else courses_of(user)
     for candidate in courses:
         if course is not None:

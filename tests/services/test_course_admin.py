@@ -220,7 +220,7 @@ def test_open_course_makes_its_creator_its_instructor(course_app):
         teacher = create_user("t@example.org", "instructor", "pw-123456789")
         admin = create_user("a@example.org", "admin", "pw-123456789")
         mine = open_course(teacher, "mine", "Mine")
-        assert [c.slug for c in managed_courses(teacher)] == ["default", "mine"]
+        assert [c.slug for c in managed_courses(teacher)] == ["mine", "default"]
         assert {"default", "ml", "mine"} <= {c.slug for c in managed_courses(admin)}
         assert role_in(teacher, mine) == "instructor"
         with pytest.raises(CourseError, match="exists already"):

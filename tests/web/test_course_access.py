@@ -104,12 +104,17 @@ def test_a_student_enrolled_in_two_courses_chooses_the_course(client, beta):
     page = client.get("/exercises/jacobian-shape?course=beta").get_data(as_text=True)
     assert "/exercises/jacobian-shape?course=beta" in page  # the form posts to the same course
     in_beta = submission_id(client.post("/exercises/jacobian-shape?course=beta", data=ANSWERS))
-    in_default = submission_id(client.post("/exercises/jacobian-shape", data=ANSWERS))
+    in_default = submission_id(
+        client.post("/exercises/jacobian-shape?course=default", data=ANSWERS)
+    )
+    # without ?course=, the class's course rather than default (where everyone is enrolled)
+    unnamed = submission_id(client.post("/exercises/jacobian-shape", data=ANSWERS))
     with client.application.app_context():
         slugs = [
-            db.session.get(Submission, sid).assignment.course.slug for sid in (in_beta, in_default)
+            db.session.get(Submission, sid).assignment.course.slug
+            for sid in (in_beta, in_default, unnamed)
         ]
-    assert slugs == ["beta", "default"]
+    assert slugs == ["beta", "default", "beta"]
     assert client.get("/exercises/jacobian-shape?course=no-such").status_code == 404
 
 
@@ -156,7 +161,7 @@ def test_the_access_helpers(imported, beta, users):
         teacher = db.session.get(User, users["instructor"])
         course, default = course_by_slug("beta"), default_course()
         assert [c.slug for c in courses_of(ben)] == ["beta"]
-        assert [c.slug for c in courses_of(root)] == ["default", "beta"]
+        assert [c.slug for c in courses_of(root)] == ["beta", "default"]
         assert courses_of(ben, ("instructor", "ta")) == []
         assert can_manage(bea, course) and not can_manage(bea, default)
         assert can_manage(teacher, default) and not can_manage(teacher, course)

@@ -23,6 +23,7 @@ from flask_migrate import upgrade
 
 from grader import config as grader_config
 from grader import create_app
+from grader.extensions import db
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get(
@@ -148,3 +149,8 @@ def serve_app(
         if process.poll() is None:  # a test may have stopped it
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
+        # Close this process's connections now: left in the pool, they stay open until the app
+        # is garbage collected, which warns (ResourceWarning) in whichever test runs then.
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

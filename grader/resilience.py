@@ -83,6 +83,10 @@ def engine_options(url: str, settings: Settings | None = None) -> dict[str, Any]
             "keepalives_count": 3,
             "tcp_user_timeout": statement_ms + 5000,
             "application_name": s.grader_db_application_name,
+            # psycopg prepares a statement after its 5th run and drops them all at a ROLLBACK,
+            # which ends every request (the pool resets each connection it gets back): here
+            # they never paid off and cost two DEALLOCATE ALL round trips a request.
+            "prepare_threshold": None,
         },
     )
     return options

@@ -21,16 +21,11 @@ from grader.api.schemas import (
     Result,
     SubmissionRequest,
 )
-from grader.models import Assignment, Course, CourseRole, FeedbackLevel
+from grader.models import Assignment, Course, FeedbackLevel
 from grader.services.access import submission_course_id
-from grader.services.courses import (
-    assignment_for,
-    enrol_committed,
-    enrolment_of,
-)
 from grader.services.exercises import (
     ExerciseNotFound,
-    current_version,
+    assigned_version,
     list_current_versions,
     spec_of,
 )
@@ -44,7 +39,7 @@ from grader.services.grading import (
     submit,
 )
 from grader.services.policy import SubmissionRefused, feedback_level
-from grader.services.users import UserError, lms_user
+from grader.services.users import UserError, course_student
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,200}\Z"
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL; a larger one names nothing
@@ -56,21 +51,15 @@ def exercise_not_found(slug: str) -> ApiProblem:
     return ApiProblem(404, "exercise-not-found", "Not Found", f"No exercise {slug!r}.")
 
 
-def version_or_404(slug: str) -> Any:
-    """Return the current version of exercise ``slug``; raise a 404 problem if there is none."""
-    try:
-        if not re.match(SLUG_PATTERN, slug):
-            raise ExerciseNotFound(slug)  # no such slug can exist; do not ask the database
-        return current_version(slug)
-    except ExerciseNotFound:
-        raise exercise_not_found(slug) from None
-
-
 def assigned_or_404(course: Course, slug: str) -> tuple[Any, Assignment]:
     """Return the current version of exercise ``slug`` and its assignment in ``course``; raise
     the 404 problem when there is no such exercise or ``course`` does not assign it."""
-    version = version_or_404(slug)
-    assignment = assignment_for(course, slug)
+    try:
+        if not re.match(SLUG_PATTERN, slug):
+            raise ExerciseNotFound(slug)  # no such slug can exist; do not ask the database
+        version, assignment = assigned_version(course, slug)
+    except ExerciseNotFound:
+        raise exercise_not_found(slug) from None
     if assignment is None:
         raise exercise_not_found(slug)
     return version, assignment
@@ -155,9 +144,7 @@ def create_submission(slug: str, json: SubmissionRequest, course: str | None = N
     in_course = acting_course(course)
     version, assignment = assigned_or_404(in_course, slug)
     try:
-        user = lms_user(json.user, token.issuer)
-        if enrolment_of(in_course, user) is None:
-            enrol_committed(in_course, user, CourseRole.STUDENT)
+        user = course_student(in_course, json.user, token.issuer)
         submission, created = submit(
             slug,
             user,

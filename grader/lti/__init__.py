@@ -5,7 +5,7 @@ commands ``grader.cli.lti``, the passback task is in ``grader.tasks``."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flask import Flask, current_app
 
@@ -16,9 +16,10 @@ log = logging.getLogger(__name__)
 PASSBACK_ENQUEUE = "grader.lti.enqueue_passback"
 
 
-def on_grade_changed(submission_id: int) -> list[int]:
+def on_grade_changed(submission_id: int, webhook_events: Sequence[str] = ()) -> list[int]:
     """Record and queue a passback of the submission's grade to each line item it goes to;
-    return the passbacks' ids. Called by the grading services after every grade change."""
+    return the passbacks' ids. Called by the grading services after every grade change (a
+    ``grade_changed`` hook: the change's webhook events are not its concern)."""
     from grader.lti import ags
 
     ids = ags.schedule(submission_id)

@@ -65,7 +65,11 @@ def stamp_change(submission: Submission) -> None:
     Call it as the last write of the transaction: it flushes the session first (so the rows it
     writes are locked before the counter is), then locks the counter row until the commit. Locks
     are always taken in that order (rows, then the counter), so two writers never wait for each
-    other in a circle. Raises ``CounterMissing`` if the counter row does not exist.
+    other in a circle. The one exception is a submission not yet inserted: it may be stamped
+    first, so that its ``INSERT`` carries the number, because no other writer can wait for a row
+    it cannot see (two inserts that would collide on a unique index both take the counter
+    first, and the second finds the first committed). Raises ``CounterMissing`` if the counter
+    row does not exist.
     """
     db.session.flush()
     now = utcnow()

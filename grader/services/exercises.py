@@ -8,13 +8,21 @@ from pathlib import Path
 from threading import Lock
 
 from cachetools import LRUCache, cached
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager
 
 from grader.catalog import CatalogError, LoadedExercise, SpecIssue, load_yaml, read_files
 from grader.extensions import db
 from grader.kinds.spec import ExerciseSpec
-from grader.models import EXERCISE_OPEN, EXERCISE_STATUSES, Exercise, ExerciseVersion, utcnow
+from grader.models import (
+    EXERCISE_OPEN,
+    EXERCISE_STATUSES,
+    Assignment,
+    Course,
+    Exercise,
+    ExerciseVersion,
+    utcnow,
+)
 from grader.selftest import ExerciseReport, selftest_spec
 from grader.services.courses import default_course, ensure_assignment
 
@@ -151,7 +159,25 @@ def current_version(slug: str, *, closed: bool = False) -> ExerciseVersion:
     """Return the newest version of the exercise ``slug`` (its exercise loaded with it, in one
     query); raise ``ExerciseNotFound``, also for a draft or retired exercise unless ``closed``
     (instructors' pages)."""
-    version = db.session.scalar(
+    return _found(slug, db.session.scalar(_newest_version(slug)), closed)
+
+
+def assigned_version(course: Course, slug: str) -> tuple[ExerciseVersion, Assignment | None]:
+    """Return the current version of the exercise ``slug`` (as ``current_version``) and its
+    assignment in ``course`` (None when the course does not assign it), in one query."""
+    row = db.session.execute(
+        _newest_version(slug)
+        .add_columns(Assignment)
+        .outerjoin(
+            Assignment,
+            (Assignment.exercise_id == Exercise.id) & (Assignment.course_id == course.id),
+        )
+    ).first()
+    return _found(slug, None if row is None else row[0], False), None if row is None else row[1]
+
+
+def _newest_version(slug: str) -> Select[ExerciseVersion]:
+    return (
         select(ExerciseVersion)
         .join(ExerciseVersion.exercise)
         .options(contains_eager(ExerciseVersion.exercise))
@@ -159,6 +185,9 @@ def current_version(slug: str, *, closed: bool = False) -> ExerciseVersion:
         .order_by(ExerciseVersion.number.desc())
         .limit(1)
     )
+
+
+def _found(slug: str, version: ExerciseVersion | None, closed: bool) -> ExerciseVersion:
     if version is None:
         raise ExerciseNotFound(f"no exercise {slug!r}")
     if not closed and version.exercise.status not in EXERCISE_OPEN:

@@ -221,7 +221,7 @@ def submit(
         assignment = assignment_for(default_course(), slug)
     try:
         # Refused early, before grading; decided again at the insert below (the clock there).
-        _admit(assignment, user)
+        _refuse_early(assignment, user)
     except SubmissionRefused:
         previous = _find_idempotent(api_token, idempotency_key) if api_token else None
         if previous is None:
@@ -273,7 +273,7 @@ def submit(
             graded_at=None if waiting else now,
         )
         try:
-            record_parts(submission, [r.to_dict() for r in results])
+            events = record_parts(submission, [r.to_dict() for r in results])
             submission_id, status = submission.id, submission.status
             db.session.commit()
             break
@@ -289,12 +289,20 @@ def submit(
     else:
         raise RuntimeError(f"could not number an attempt in {ATTEMPT_RACE_RETRIES} tries")
     count_submission(spec.slug, (p.kind for p in spec.parts), status)
-    grade_changed(submission_id)
+    grade_changed(submission_id, events)
     if waiting:
         _enqueue(submission_id)
         graded = find_submission(submission_id)  # graded meanwhile by the eager task, perhaps
         return (submission if graded is None else graded), True
     return submission, True
+
+
+def _refuse_early(assignment: Assignment | None, user: User) -> None:
+    """Raise the assignment's ``SubmissionRefused`` for a submission made now, before it is
+    graded; the attempts are counted only when the assignment limits them."""
+    check_open(assignment, utcnow())
+    if assignment is not None and assignment.max_attempts is not None:
+        check_attempt(assignment, next_attempt(assignment, user))
 
 
 def _admit(assignment: Assignment | None, user: User) -> tuple[datetime, bool, int | None]:
@@ -357,7 +365,7 @@ def finish_deferred(submission_id: int) -> str:
     by_id = {r.part_id: r.to_dict() for r in fresh}
     parts = [by_id.get(p["id"], p) for p in submission.parts]
     try:
-        status = _store_deferred(submission, parts)
+        status, events = _store_deferred(submission, parts)
     except Exception as exc:
         db.session.rollback()
         raise ResultNotStored(
@@ -365,12 +373,13 @@ def finish_deferred(submission_id: int) -> str:
         ) from exc
     if status != "skipped":
         count_submission(spec.slug, (p.kind for p in spec.parts), status)
-        grade_changed(submission_id)
+        grade_changed(submission_id, events)
     return status
 
 
-def _store_deferred(submission: Submission, parts: list[dict[str, Any]]) -> str:
-    """Store the graded ``parts`` of a queued submission; return its new status or "skipped"."""
+def _store_deferred(submission: Submission, parts: list[dict[str, Any]]) -> tuple[str, list[str]]:
+    """Store the graded ``parts`` of a queued submission; return its new status or "skipped",
+    and the ids of the webhook events the change wrote."""
     # First writer wins: a task delivered twice (broker redelivery and the sweeper) may grade
     # in two places at once; only the update that still finds the row queued stores anything
     # (it also locks the row until this transaction ends).
@@ -382,11 +391,11 @@ def _store_deferred(submission: Submission, parts: list[dict[str, Any]]) -> str:
     )
     if claimed.rowcount != 1:
         db.session.rollback()
-        return "skipped"
-    record_parts(submission, parts)
+        return "skipped", []
+    events = record_parts(submission, parts)
     status = submission.status
     db.session.commit()
-    return status
+    return status, events
 
 
 def mark_failed(submission_id: int, reason: str) -> None:
@@ -400,7 +409,7 @@ def mark_failed(submission_id: int, reason: str) -> None:
         "score": 0.0,
         "feedback": "Grading failed; an instructor has been told.",
     }
-    record_parts(
+    events = record_parts(
         submission, [p | failed if p.get("status") == QUEUED else p for p in submission.parts]
     )
     submission.error = storable(reason[:2000])
@@ -408,7 +417,7 @@ def mark_failed(submission_id: int, reason: str) -> None:
     slug, kinds = submission.version.exercise.slug, _kinds_of(submission)
     db.session.commit()
     count_submission(slug, kinds, Status.ERROR)
-    grade_changed(submission_id)
+    grade_changed(submission_id, events)
 
 
 def _kinds_of(submission: Submission) -> list[str]:

@@ -155,9 +155,10 @@ def _merge(
 
 def regrade_submission(
     submission: Submission, version: ExerciseVersion, spec: Any, reason: str
-) -> tuple[float | None, float | None, int]:
+) -> tuple[float | None, float | None, int, list[str]]:
     """Record the submission's grade in the history, then grade it again; return (old score,
-    new score, parts kept from the old grade). The caller commits."""
+    new score, parts kept from the old grade, the ids of the webhook events written). The
+    caller commits, then calls ``grade_changed`` with those ids."""
     db.session.add(
         SubmissionGrade(
             submission_id=submission.id,
@@ -176,10 +177,10 @@ def regrade_submission(
     parts, kept = _merge(list(submission.parts or []), results)
     old_score = submission.score
     submission.exercise_version_id = version.id
-    record_parts(submission, parts)
-    submission.max_score = spec.max_score
+    submission.max_score = spec.max_score  # before the webhook events are written with it
+    events = record_parts(submission, parts)
     submission.graded_at = utcnow()
-    return old_score, submission.score, kept
+    return old_score, submission.score, kept, events
 
 
 def regrade_exercise(
@@ -203,7 +204,7 @@ def regrade_exercise(
         else:
             try:
                 was = submission.status
-                old, new, kept = regrade_submission(submission, version, spec, reason)
+                old, new, kept, events = regrade_submission(submission, version, spec, reason)
                 user, status = submission.user.display_name, submission.status
                 db.session.commit()
             except Exception:
@@ -213,7 +214,7 @@ def regrade_exercise(
             else:
                 report.regraded += 1
                 report.kept_parts += kept
-                grade_changed(submission_id)
+                grade_changed(submission_id, events)
                 if status != was:
                     count_submission(slug, (p.kind for p in spec.parts), status)
                 if (old is None) != (new is None) or (

@@ -51,20 +51,26 @@ def total_score(parts: Iterable[dict[str, Any]]) -> float | None:
     return round(total, 6)
 
 
-def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> None:
+def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> list[str]:
     """Set ``submission``'s part results (the JSON column and its ``submission_parts`` rows),
     its status and its score, in the caller's transaction (a new submission is added to the
     session and flushed, for its id), and stamp it as changed: the caller commits soon after
     and writes no other row in between (the change counter stays locked until the commit;
     ``stamp_change``) but the webhook events of the change (``webhooks.record_events``), which
-    need its number. A pending part's score is stored as None whatever the kind returned."""
+    need its number; return those events' ids, for ``events.grade_changed`` after the commit.
+    A pending part's score is stored as None whatever the kind returned."""
     parts = [
         dict(part, score=None) if part.get("status") in PENDING else dict(part) for part in parts
     ]
     submission.parts = parts  # a new list: JSON columns do not track in-place changes
     submission.status = overall_status(part.get("status", "") for part in parts)
     submission.score = total_score(parts)
-    if submission.id is None:
+    new = submission.id is None
+    if new:
+        # Stamped before its INSERT, which then carries the number: no row of this transaction
+        # can be waited on by another writer (a new row is invisible to them), so taking the
+        # counter first cannot close a circle of waits (``stamp_change``).
+        stamp_change(submission)
         db.session.add(submission)
         db.session.flush()
     else:
@@ -90,5 +96,6 @@ def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> None:
     # objects, and a multi-row VALUES would be compiled again for every submission.
     if rows:
         db.session.execute(insert(SubmissionPart.__table__), rows)
-    stamp_change(submission)
-    record_events(submission)  # the outbox: committed with the change, or rolled back with it
+    if not new:
+        stamp_change(submission)  # the last write: the rows above are locked before the counter
+    return record_events(submission)  # the outbox: committed with the change, or rolled back

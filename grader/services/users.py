@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from grader.extensions import db
-from grader.models import ROLES, ApiToken, Course, CourseRole, User, utcnow
-from grader.services.courses import default_course, enrol
+from grader.models import ROLES, ApiToken, Course, CourseRole, Enrolment, User, utcnow
+from grader.services.courses import default_course, enrol, enrol_committed
 from grader.services.scores import as_utc
 
 SCOPES = ("submit", "read:scores", "admin")
@@ -112,8 +113,7 @@ def lms_user(external_id: str, issuer: str = DEFAULT_ISSUER) -> User:
 
     Raises ``UserError`` for an id that is empty, too long or has odd characters.
     """
-    if not isinstance(external_id, str) or not _EXTERNAL_ID.match(external_id):
-        raise UserError("user must be the LMS user id: 1 to 200 letters, digits or . _ @ : + -")
+    _check_external_id(external_id)
     query = select(User).where(User.issuer == issuer, User.external_id == external_id)
     user = db.session.scalar(query)
     if user is None:
@@ -127,6 +127,27 @@ def lms_user(external_id: str, issuer: str = DEFAULT_ISSUER) -> User:
             if user is None:
                 raise
     return user
+
+
+def course_student(course: Course, external_id: str, issuer: str = DEFAULT_ISSUER) -> User:
+    """Return the student ``lms_user`` names, enrolled in ``course``: created and enrolled on
+    first use. A known, enrolled student takes one query. Raises ``UserError`` as ``lms_user``."""
+    _check_external_id(external_id)
+    row = db.session.execute(
+        select(User, Enrolment.id)
+        .outerjoin(Enrolment, (Enrolment.user_id == User.id) & (Enrolment.course_id == course.id))
+        .where(User.issuer == issuer, User.external_id == external_id)
+    ).first()
+    if row is not None and row[1] is not None:
+        return row[0]
+    user = lms_user(external_id, issuer) if row is None else row[0]
+    enrol_committed(course, user, CourseRole.STUDENT)
+    return user
+
+
+def _check_external_id(external_id: object) -> None:
+    if not isinstance(external_id, str) or not _EXTERNAL_ID.match(external_id):
+        raise UserError("user must be the LMS user id: 1 to 200 letters, digits or . _ @ : + -")
 
 
 def hash_token(token: str) -> str:
@@ -190,7 +211,11 @@ def token_from_secret(token: str) -> ApiToken | None:
     if not token or len(token) > 200:
         return None
     digest = hash_token(token)
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    row = db.session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.course))  # the course a request acts in, in the same query
+        .where(ApiToken.token_hash == digest)
+    )
     if row is None or row.revoked_at is not None or expired(row):
         return None
     if not hmac.compare_digest(row.token_hash, digest):

@@ -210,25 +210,17 @@ def record_events(submission: Submission) -> list[str]:
     return ids
 
 
-def queue_events(submission_id: int) -> int:
-    """Queue the delivery of the submission's pending events that are due; return how many.
-    Called after every committed grade change; a queue that fails is caught up by the beat
+def queue_events(submission_id: int, webhook_events: Sequence[str]) -> int:
+    """Queue the delivery of the events ``webhook_events`` (their ids), which the committed
+    grade change of ``submission_id`` wrote; return how many. Called after every committed grade
+    change (a ``grade_changed`` hook); a queue that fails is caught up by the beat
     (``due_event_ids``)."""
-    ids = list(
-        db.session.scalars(
-            select(WebhookEvent.id).where(
-                WebhookEvent.submission_id == submission_id,
-                WebhookEvent.state == "pending",
-                WebhookEvent.attempts == 0,
-            )
-        )
-    )
     enqueue = current_app.extensions.get(ENQUEUE)
     if enqueue is None:
         return 0
-    for event_id in ids:
+    for event_id in webhook_events:
         enqueue(event_id)
-    return len(ids)
+    return len(webhook_events)
 
 
 def due_event_ids(now: datetime | None = None, limit: int = 500) -> list[str]:

@@ -177,3 +177,39 @@ def test_cli_lists_hooks_and_resends_failed_events(hooked, runner):
         assert row.state == "pending" and row.attempts == 3
     due = runner.invoke(args=["webhooks", "deliver"])
     assert "0 due events" in due.output  # the next attempt waits for its backoff
+
+
+REGRADED = """\
+slug: webhook-regrade
+title: Webhook regrade
+dims: {{n: [2, 9], m: [2, 9]}}
+parts:
+  - id: shape
+    kind: shape
+    points: {points}
+    sizes: [n, m]
+    answer: n×m
+"""
+
+
+def test_a_regrade_event_carries_the_new_versions_max_score(hooked, tmp_path):
+    from grader.services.exercises import import_exercises
+    from grader.services.regrade import regrade_exercise
+
+    app, _hook_id = hooked
+    path = tmp_path / "webhook-regrade.yaml"
+    with app.app_context():
+        path.write_text(REGRADED.format(points=1), encoding="utf-8")
+        import_exercises([path])
+        submission, _ = submit("webhook-regrade", lms_user("ann"), {"shape": "n×m"}, "api", seed=3)
+        path.write_text(REGRADED.format(points=3), encoding="utf-8")
+        import_exercises([path])
+        assert regrade_exercise("webhook-regrade").regraded == 1
+        events = db.session.scalars(
+            db.select(WebhookEvent)
+            .where(WebhookEvent.submission_id == submission.id)
+            .order_by(WebhookEvent.change_seq)
+        ).all()
+        stored = db.session.get(Submission, submission.id)
+        assert [json.loads(e.payload)["submission"]["max_score"] for e in events] == [1.0, 3.0]
+        assert stored.max_score == 3.0 and stored.score == 3.0

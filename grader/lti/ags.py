@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from grader.extensions import db
 from grader.lti import claims as C
@@ -34,6 +34,13 @@ def scores_url(lineitem: str) -> str:
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
 
 
+# Read after every grade change, built once; values go in as bound parameters.
+GRADE_LINKS = select(LtiGradeLink).where(
+    LtiGradeLink.user_id == bindparam("user"),
+    LtiGradeLink.assignment_id == bindparam("assignment"),
+)
+
+
 def schedule(submission_id: int) -> list[int]:
     """Record a passback for every line item the submission's grade goes to; return their
     ids. Older unsent passbacks of those line items are superseded. Commits."""
@@ -42,10 +49,7 @@ def schedule(submission_id: int) -> list[int]:
         return []
     links = list(
         db.session.scalars(
-            select(LtiGradeLink).where(
-                LtiGradeLink.user_id == submission.user_id,
-                LtiGradeLink.assignment_id == submission.assignment_id,
-            )
+            GRADE_LINKS, {"user": submission.user_id, "assignment": submission.assignment_id}
         )
     )
     if not links:

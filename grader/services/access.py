@@ -146,13 +146,11 @@ def assigned_exercise_ids(user: User) -> set[int]:
 def submission_course_id(submission: Submission) -> int:
     """Return the id of the course ``submission`` was made in; one made outside any course
     (no assignment) counts as the course ``default``'s, where everything from before courses
-    lives."""
-    course_id = None
-    if submission.assignment_id is not None:
-        course_id = db.session.scalar(
-            select(Assignment.course_id).where(Assignment.id == submission.assignment_id)
-        )
-    return course_id if course_id is not None else default_course().id
+    lives. The assignment is read through the relationship: no query when it is loaded already
+    (as it is while the submission is being graded)."""
+    if submission.assignment is not None:
+        return submission.assignment.course_id
+    return default_course().id
 
 
 def can_see_submission(user: User, submission: Submission) -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, literal, or_, select, update
+from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
 from grader.extensions import db
@@ -59,6 +59,20 @@ class InvalidChangeCursor(ValueError):
     """Raised for a change cursor this service did not issue."""
 
 
+# Run by every grade change, built once; the time goes in as a bound parameter.
+_NOW = bindparam("now", type_=ChangeCounter.at.type)
+TAKE_NUMBER = (
+    update(ChangeCounter)
+    .where(ChangeCounter.id == 1)
+    .values(
+        value=ChangeCounter.value + 1,
+        at=case((ChangeCounter.at > _NOW, ChangeCounter.at), else_=_NOW),
+    )
+    .returning(ChangeCounter.value, ChangeCounter.at)
+    .execution_options(synchronize_session=False)
+)
+
+
 def stamp_change(submission: Submission) -> None:
     """Give ``submission`` the next change number and its time, in the caller's transaction.
 
@@ -72,18 +86,7 @@ def stamp_change(submission: Submission) -> None:
     row does not exist.
     """
     db.session.flush()
-    now = utcnow()
-    bound = literal(now, ChangeCounter.at.type)
-    row = db.session.execute(
-        update(ChangeCounter)
-        .where(ChangeCounter.id == 1)
-        .values(
-            value=ChangeCounter.value + 1,
-            at=case((ChangeCounter.at > bound, ChangeCounter.at), else_=bound),
-        )
-        .returning(ChangeCounter.value, ChangeCounter.at)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    row = db.session.execute(TAKE_NUMBER, {"now": utcnow()}).one_or_none()
     if row is None:
         raise CounterMissing("the change_counter row is missing; run `grader db upgrade`")
     submission.change_seq = int(row.value)

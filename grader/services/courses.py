@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from grader.extensions import db
@@ -140,12 +140,14 @@ def next_attempt(assignment: Assignment, user: User) -> int:
 
     Two requests racing may compute the same number; the unique (assignment, user, attempt)
     index lets one of them store it, and the other tries again (``grading.submit``)."""
-    last = db.session.scalar(
-        select(func.max(Submission.attempt)).where(
-            Submission.assignment_id == assignment.id, Submission.user_id == user.id
-        )
-    )
+    last = db.session.scalar(LAST_ATTEMPT, {"assignment": assignment.id, "user": user.id})
     return 1 if last is None else last + 1
+
+
+# Read by every submission made in a course, built once; values go in as bound parameters.
+LAST_ATTEMPT = select(func.max(Submission.attempt)).where(
+    Submission.assignment_id == bindparam("assignment"), Submission.user_id == bindparam("user")
+)
 
 
 def open_course(

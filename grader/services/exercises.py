@@ -8,7 +8,7 @@ from pathlib import Path
 from threading import Lock
 
 from cachetools import LRUCache, cached
-from sqlalchemy import Select, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import contains_eager
 
 from grader.catalog import CatalogError, LoadedExercise, SpecIssue, load_yaml, read_files
@@ -159,32 +159,30 @@ def current_version(slug: str, *, closed: bool = False) -> ExerciseVersion:
     """Return the newest version of the exercise ``slug`` (its exercise loaded with it, in one
     query); raise ``ExerciseNotFound``, also for a draft or retired exercise unless ``closed``
     (instructors' pages)."""
-    return _found(slug, db.session.scalar(_newest_version(slug)), closed)
+    return _found(slug, db.session.scalar(NEWEST_VERSION, {"slug": slug}), closed)
 
 
 def assigned_version(course: Course, slug: str) -> tuple[ExerciseVersion, Assignment | None]:
     """Return the current version of the exercise ``slug`` (as ``current_version``) and its
     assignment in ``course`` (None when the course does not assign it), in one query."""
-    row = db.session.execute(
-        _newest_version(slug)
-        .add_columns(Assignment)
-        .outerjoin(
-            Assignment,
-            (Assignment.exercise_id == Exercise.id) & (Assignment.course_id == course.id),
-        )
-    ).first()
+    row = db.session.execute(ASSIGNED_VERSION, {"slug": slug, "course": course.id}).first()
     return _found(slug, None if row is None else row[0], False), None if row is None else row[1]
 
 
-def _newest_version(slug: str) -> Select[ExerciseVersion]:
-    return (
-        select(ExerciseVersion)
-        .join(ExerciseVersion.exercise)
-        .options(contains_eager(ExerciseVersion.exercise))
-        .where(Exercise.slug == slug)
-        .order_by(ExerciseVersion.number.desc())
-        .limit(1)
-    )
+# Read by every submission, built once (their construction is a share of the request;
+# SQLAlchemy caches what they compile to either way): values go in as bound parameters.
+NEWEST_VERSION = (
+    select(ExerciseVersion)
+    .join(ExerciseVersion.exercise)
+    .options(contains_eager(ExerciseVersion.exercise))
+    .where(Exercise.slug == bindparam("slug"))
+    .order_by(ExerciseVersion.number.desc())
+    .limit(1)
+)
+ASSIGNED_VERSION = NEWEST_VERSION.add_columns(Assignment).outerjoin(
+    Assignment,
+    (Assignment.exercise_id == Exercise.id) & (Assignment.course_id == bindparam("course")),
+)
 
 
 def _found(slug: str, version: ExerciseVersion | None, closed: bool) -> ExerciseVersion:

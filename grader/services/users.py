@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -134,9 +134,7 @@ def course_student(course: Course, external_id: str, issuer: str = DEFAULT_ISSUE
     first use. A known, enrolled student takes one query. Raises ``UserError`` as ``lms_user``."""
     _check_external_id(external_id)
     row = db.session.execute(
-        select(User, Enrolment.id)
-        .outerjoin(Enrolment, (Enrolment.user_id == User.id) & (Enrolment.course_id == course.id))
-        .where(User.issuer == issuer, User.external_id == external_id)
+        STUDENT_IN_COURSE, {"course": course.id, "issuer": issuer, "external_id": external_id}
     ).first()
     if row is not None and row[1] is not None:
         return row[0]
@@ -202,6 +200,23 @@ def create_token(
     return row, token
 
 
+# Statements of every API request, built once (their construction is a share of the request;
+# SQLAlchemy caches what they compile to either way): values go in as bound parameters.
+TOKEN_BY_HASH = (
+    select(ApiToken)
+    .options(joinedload(ApiToken.course))  # the course a request acts in, in the same query
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+STUDENT_IN_COURSE = (
+    select(User, Enrolment.id)
+    .outerjoin(
+        Enrolment,
+        (Enrolment.user_id == User.id) & (Enrolment.course_id == bindparam("course")),
+    )
+    .where(User.issuer == bindparam("issuer"), User.external_id == bindparam("external_id"))
+)
+
+
 def token_from_secret(token: str) -> ApiToken | None:
     """Return the live (not revoked) token row for ``token``, or None; records its last use.
 
@@ -211,11 +226,7 @@ def token_from_secret(token: str) -> ApiToken | None:
     if not token or len(token) > 200:
         return None
     digest = hash_token(token)
-    row = db.session.scalar(
-        select(ApiToken)
-        .options(joinedload(ApiToken.course))  # the course a request acts in, in the same query
-        .where(ApiToken.token_hash == digest)
-    )
+    row = db.session.scalar(TOKEN_BY_HASH, {"digest": digest})
     if row is None or row.revoked_at is not None or expired(row):
         return None
     if not hmac.compare_digest(row.token_hash, digest):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from grader.extensions import db
 from grader.models import (
@@ -32,7 +32,7 @@ from grader.models import (
     WebhookEvent,
     utcnow,
 )
-from grader.services.courses import DEFAULT_COURSE
+from grader.services.access import submission_course_id
 from grader.services.scores import iso, user_counted_score
 from grader.services.webhook_http import UnsafeUrl, check_url
 
@@ -118,12 +118,6 @@ def delete_webhook(hook: Webhook) -> None:
     db.session.commit()
 
 
-def _course_id(submission: Submission) -> int | None:
-    if submission.assignment_id is not None and submission.assignment is not None:
-        return submission.assignment.course_id
-    return db.session.scalar(select(Course.id).where(Course.slug == DEFAULT_COURSE))
-
-
 def submission_url(course: Course, submission_id: int) -> str:
     """Return the API URL of a submission in ``course`` (at ``GRADER_PUBLIC_URL``)."""
     base = str(current_app.config.get("GRADER_PUBLIC_URL", "")).rstrip("/")
@@ -169,20 +163,22 @@ def body_of(content: dict[str, object]) -> str:
     return json.dumps(content, separators=(",", ":"), sort_keys=True)
 
 
+# Read by every grade change, built once; the course goes in as a bound parameter.
+ACTIVE_HOOKS = select(Webhook).where(
+    Webhook.course_id == bindparam("course"), Webhook.active.is_(True)
+)
+
+
 def record_events(submission: Submission) -> list[str]:
     """Write, in the caller's transaction, an event for each active hook of the submission's
     course that takes the type of its new status (the submission was just stamped with its
     change number); return their ids. Call it after ``stamp_change``; the caller commits,
     then queues the ids (``queue_pending``)."""
-    course_id = _course_id(submission)
-    if course_id is None:
-        return []
+    course_id = submission_course_id(submission)
     kind = event_type(submission.status)
     hooks = [
         hook
-        for hook in db.session.scalars(
-            select(Webhook).where(Webhook.course_id == course_id, Webhook.active.is_(True))
-        )
+        for hook in db.session.scalars(ACTIVE_HOOKS, {"course": course_id})
         if kind in hook.events
     ]
     if not hooks:

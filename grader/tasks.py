@@ -214,10 +214,11 @@ RESEND_INTERVAL_SECONDS = 900.0
 
 @celery_app.task(name="grader.lti_resend_failed")
 def lti_resend_failed_task() -> int:
-    """Periodic task: queue every failed LTI passback again; return how many."""
-    from grader.lti.ags import failed_ids
+    """Periodic task: queue every failed LTI passback, and every one never queued, again;
+    return how many."""
+    from grader.lti.ags import resend_ids
 
-    ids = failed_ids()
+    ids = resend_ids()
     for passback_id in ids:
         enqueue_passback(passback_id)
     return len(ids)

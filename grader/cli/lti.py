@@ -130,13 +130,17 @@ def passback_list(limit: int) -> None:
 @passback.command("retry")
 @with_appcontext
 def passback_retry() -> None:
-    """Send every failed passback again now (exit 1 if any still fails)."""
-    from grader.lti.ags import failed_ids, send
+    """Send every failed passback, and every one never queued (pending for 5 minutes), again
+    now (exit 1 if any still fails)."""
+    from grader.lti.ags import resend_ids, send
 
-    ids = failed_ids()
+    ids = resend_ids()
     states = [send(i)[0] for i in ids]
     sent = states.count("sent")
-    click.echo(f"{len(ids)} failed passbacks resent: {sent} sent, {len(ids) - sent} still failing.")
+    click.echo(
+        f"{len(ids)} failed or unsent passbacks resent: {sent} sent, {len(ids) - sent} still "
+        "failing."
+    )
     if sent != len(ids):
         sys.exit(1)
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import bindparam, select, update
@@ -34,18 +34,22 @@ def scores_url(lineitem: str) -> str:
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
 
 
-# Read after every grade change, built once; values go in as bound parameters.
+# A passback is queued right after its grade commits and sent within seconds: one still pending
+# after this long was never queued, and the resend (``resend_ids``) takes it.
+UNSENT_AFTER = timedelta(minutes=5)
+# Read by every grade change, built once; values go in as bound parameters.
 GRADE_LINKS = select(LtiGradeLink).where(
     LtiGradeLink.user_id == bindparam("user"),
     LtiGradeLink.assignment_id == bindparam("assignment"),
 )
 
 
-def schedule(submission_id: int) -> list[int]:
-    """Record a passback for every line item the submission's grade goes to; return their
-    ids. Older unsent passbacks of those line items are superseded. Commits."""
-    submission = db.session.get(Submission, submission_id)
-    if submission is None or submission.assignment_id is None:
+def record_passbacks(submission: Submission) -> list[int]:
+    """Record, in the caller's transaction, a passback of the submission's grade for every line
+    item it goes to; return their ids. Older unsent passbacks of those line items are
+    superseded. An outbox writer (``events.write_outbox``): the passbacks commit with the grade,
+    so none is lost to a crash between the two."""
+    if submission.assignment_id is None:
         return []
     links = list(
         db.session.scalars(
@@ -81,7 +85,7 @@ def schedule(submission_id: int) -> list[int]:
         )
         db.session.add(passback)
         created.append(passback)
-    db.session.commit()
+    db.session.flush()
     return [p.id for p in created]
 
 
@@ -132,11 +136,19 @@ def send(passback_id: int) -> tuple[str, bool]:
     return "sent", False
 
 
-def failed_ids() -> list[int]:
-    """Return the passbacks whose last attempt failed (and were not superseded), oldest first."""
+def resend_ids(now: datetime | None = None) -> list[int]:
+    """Return the passbacks to send again, oldest first: those whose last attempt failed, and
+    those still unsent ``UNSENT_AFTER`` after their grade (never queued: the broker was down,
+    or the process stopped between the commit and the queueing). Superseded ones are not."""
+    unsent_before = (now or utcnow()) - UNSENT_AFTER
     return list(
         db.session.scalars(
-            select(LtiPassback.id).where(LtiPassback.state == "failed").order_by(LtiPassback.id)
+            select(LtiPassback.id)
+            .where(
+                (LtiPassback.state == "failed")
+                | ((LtiPassback.state == "pending") & (LtiPassback.created_at < unsent_before))
+            )
+            .order_by(LtiPassback.id)
         )
     )
 

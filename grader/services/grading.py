@@ -36,7 +36,7 @@ from grader.models import (
     utcnow,
 )
 from grader.services.courses import assignment_for, default_course, next_attempt
-from grader.services.events import grade_changed
+from grader.services.events import Outbox, grade_changed
 from grader.services.exercises import current_version, spec_of
 from grader.services.policy import (
     SubmissionRefused,
@@ -273,7 +273,7 @@ def submit(
             graded_at=None if waiting else now,
         )
         try:
-            events = record_parts(submission, [r.to_dict() for r in results])
+            outbox = record_parts(submission, [r.to_dict() for r in results])
             submission_id, status = submission.id, submission.status
             db.session.commit()
             break
@@ -289,7 +289,7 @@ def submit(
     else:
         raise RuntimeError(f"could not number an attempt in {ATTEMPT_RACE_RETRIES} tries")
     count_submission(spec.slug, (p.kind for p in spec.parts), status)
-    grade_changed(submission_id, events)
+    grade_changed(submission_id, outbox)
     if waiting:
         _enqueue(submission_id)
         graded = find_submission(submission_id)  # graded meanwhile by the eager task, perhaps
@@ -365,7 +365,7 @@ def finish_deferred(submission_id: int) -> str:
     by_id = {r.part_id: r.to_dict() for r in fresh}
     parts = [by_id.get(p["id"], p) for p in submission.parts]
     try:
-        status, events = _store_deferred(submission, parts)
+        status, outbox = _store_deferred(submission, parts)
     except Exception as exc:
         db.session.rollback()
         raise ResultNotStored(
@@ -373,13 +373,13 @@ def finish_deferred(submission_id: int) -> str:
         ) from exc
     if status != "skipped":
         count_submission(spec.slug, (p.kind for p in spec.parts), status)
-        grade_changed(submission_id, events)
+        grade_changed(submission_id, outbox)
     return status
 
 
-def _store_deferred(submission: Submission, parts: list[dict[str, Any]]) -> tuple[str, list[str]]:
+def _store_deferred(submission: Submission, parts: list[dict[str, Any]]) -> tuple[str, Outbox]:
     """Store the graded ``parts`` of a queued submission; return its new status or "skipped",
-    and the ids of the webhook events the change wrote."""
+    and what the change wrote for its receivers (``events.write_outbox``)."""
     # First writer wins: a task delivered twice (broker redelivery and the sweeper) may grade
     # in two places at once; only the update that still finds the row queued stores anything
     # (it also locks the row until this transaction ends).
@@ -391,11 +391,11 @@ def _store_deferred(submission: Submission, parts: list[dict[str, Any]]) -> tupl
     )
     if claimed.rowcount != 1:
         db.session.rollback()
-        return "skipped", []
-    events = record_parts(submission, parts)
+        return "skipped", {}
+    outbox = record_parts(submission, parts)
     status = submission.status
     db.session.commit()
-    return status, events
+    return status, outbox
 
 
 def mark_failed(submission_id: int, reason: str) -> None:
@@ -409,7 +409,7 @@ def mark_failed(submission_id: int, reason: str) -> None:
         "score": 0.0,
         "feedback": "Grading failed; an instructor has been told.",
     }
-    events = record_parts(
+    outbox = record_parts(
         submission, [p | failed if p.get("status") == QUEUED else p for p in submission.parts]
     )
     submission.error = storable(reason[:2000])
@@ -417,7 +417,7 @@ def mark_failed(submission_id: int, reason: str) -> None:
     slug, kinds = submission.version.exercise.slug, _kinds_of(submission)
     db.session.commit()
     count_submission(slug, kinds, Status.ERROR)
-    grade_changed(submission_id, events)
+    grade_changed(submission_id, outbox)
 
 
 def _kinds_of(submission: Submission) -> list[str]:

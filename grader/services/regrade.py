@@ -28,7 +28,7 @@ from grader.extensions import db
 from grader.kinds.base import ERROR
 from grader.metrics import count_submission
 from grader.models import Exercise, ExerciseVersion, Submission, SubmissionGrade, utcnow
-from grader.services.events import grade_changed
+from grader.services.events import Outbox, grade_changed
 from grader.services.exercises import ExerciseNotFound, spec_of
 from grader.services.grading import grade_answers
 from grader.services.results import record_parts
@@ -155,10 +155,10 @@ def _merge(
 
 def regrade_submission(
     submission: Submission, version: ExerciseVersion, spec: Any, reason: str
-) -> tuple[float | None, float | None, int, list[str]]:
+) -> tuple[float | None, float | None, int, Outbox]:
     """Record the submission's grade in the history, then grade it again; return (old score,
-    new score, parts kept from the old grade, the ids of the webhook events written). The
-    caller commits, then calls ``grade_changed`` with those ids."""
+    new score, parts kept from the old grade, what the change wrote for its receivers). The
+    caller commits, then calls ``grade_changed`` with the last."""
     db.session.add(
         SubmissionGrade(
             submission_id=submission.id,
@@ -178,9 +178,9 @@ def regrade_submission(
     old_score = submission.score
     submission.exercise_version_id = version.id
     submission.max_score = spec.max_score  # before the webhook events are written with it
-    events = record_parts(submission, parts)
+    outbox = record_parts(submission, parts)
     submission.graded_at = utcnow()
-    return old_score, submission.score, kept, events
+    return old_score, submission.score, kept, outbox
 
 
 def regrade_exercise(
@@ -204,7 +204,7 @@ def regrade_exercise(
         else:
             try:
                 was = submission.status
-                old, new, kept, events = regrade_submission(submission, version, spec, reason)
+                old, new, kept, outbox = regrade_submission(submission, version, spec, reason)
                 user, status = submission.user.display_name, submission.status
                 db.session.commit()
             except Exception:
@@ -214,7 +214,7 @@ def regrade_exercise(
             else:
                 report.regraded += 1
                 report.kept_parts += kept
-                grade_changed(submission_id, events)
+                grade_changed(submission_id, outbox)
                 if status != was:
                     count_submission(slug, (p.kind for p in spec.parts), status)
                 if (old is None) != (new is None) or (

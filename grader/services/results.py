@@ -21,7 +21,7 @@ from grader.extensions import db
 from grader.kinds.base import ERROR, NEEDS_REVIEW, QUEUED
 from grader.models import Status, Submission, SubmissionPart
 from grader.services.changes import stamp_change
-from grader.services.webhooks import record_events
+from grader.services.events import write_outbox
 
 PENDING = frozenset({QUEUED, NEEDS_REVIEW})
 
@@ -51,14 +51,15 @@ def total_score(parts: Iterable[dict[str, Any]]) -> float | None:
     return round(total, 6)
 
 
-def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> list[str]:
+def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """Set ``submission``'s part results (the JSON column and its ``submission_parts`` rows),
     its status and its score, in the caller's transaction (a new submission is added to the
     session and flushed, for its id), and stamp it as changed: the caller commits soon after
     and writes no other row in between (the change counter stays locked until the commit;
-    ``stamp_change``) but the webhook events of the change (``webhooks.record_events``), which
-    need its number; return those events' ids, for ``events.grade_changed`` after the commit.
-    A pending part's score is stored as None whatever the kind returned."""
+    ``stamp_change``) but the rows that carry the change to its receivers, which need its
+    number (``events.write_outbox``: webhook events, LTI passbacks); return their ids, for
+    ``events.grade_changed`` after the commit. A pending part's score is stored as None
+    whatever the kind returned."""
     parts = [
         dict(part, score=None) if part.get("status") in PENDING else dict(part) for part in parts
     ]
@@ -98,4 +99,4 @@ def record_parts(submission: Submission, parts: list[dict[str, Any]]) -> list[st
         db.session.execute(insert(SubmissionPart.__table__), rows)
     if not new:
         stamp_change(submission)  # the last write: the rows above are locked before the counter
-    return record_events(submission)  # the outbox: committed with the change, or rolled back
+    return write_outbox(submission)  # committed with the change, or rolled back with it

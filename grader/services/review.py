@@ -155,13 +155,13 @@ def grade_review(
         reviewed_by_id=reviewer.id,
         reviewed_at=reviewed_at,
     )
-    events = record_parts(submission, parts)
+    outbox = record_parts(submission, parts)
     submission.graded_at = utcnow()
     status, slug = submission.status, submission.version.exercise.slug
     kinds = [p.kind for p in spec_of(submission.version).parts]
     db.session.commit()
     count_submission(slug, kinds, status)
-    grade_changed(submission_id, events)
+    grade_changed(submission_id, outbox)
     log.info(
         "submission %s part %s reviewed by user %s: %s/%s",
         submission_id,

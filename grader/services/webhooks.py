@@ -33,12 +33,15 @@ from grader.models import (
     utcnow,
 )
 from grader.services.access import submission_course_id
+from grader.services.events import Outbox, add_grade_hook, add_outbox_writer
 from grader.services.scores import iso, user_counted_score
 from grader.services.webhook_http import UnsafeUrl, check_url
 
 # app.extensions key of the callable that queues the delivery of one event id (set by
 # grader.tasks); without it, events wait for `grader webhooks deliver`.
 ENQUEUE = "grader.webhooks.enqueue"
+# The name of the events' outbox writer (``events.write_outbox``).
+OUTBOX_NAME = "webhooks"
 EVENT_TYPES = tuple(f"submission.{status}" for status in Status)
 # How long an event is retried before it is given up (``failed``); `grader webhooks retry`
 # and the API's redeliver give it another day.
@@ -206,17 +209,18 @@ def record_events(submission: Submission) -> list[str]:
     return ids
 
 
-def queue_events(submission_id: int, webhook_events: Sequence[str]) -> int:
-    """Queue the delivery of the events ``webhook_events`` (their ids), which the committed
-    grade change of ``submission_id`` wrote; return how many. Called after every committed grade
-    change (a ``grade_changed`` hook); a queue that fails is caught up by the beat
-    (``due_event_ids``)."""
+def queue_events(submission_id: int, outbox: Outbox) -> int:
+    """Queue the delivery of the events the committed grade change of ``submission_id`` wrote
+    (``outbox["webhooks"]``, from ``record_events``); return how many. Called after every
+    committed grade change (a ``grade_changed`` hook); a queue that fails is caught up by the
+    beat (``due_event_ids``)."""
+    ids = outbox.get(OUTBOX_NAME, ())
     enqueue = current_app.extensions.get(ENQUEUE)
     if enqueue is None:
         return 0
-    for event_id in webhook_events:
+    for event_id in ids:
         enqueue(event_id)
-    return len(webhook_events)
+    return len(ids)
 
 
 def due_event_ids(now: datetime | None = None, limit: int = 500) -> list[str]:
@@ -286,7 +290,7 @@ def failed_events() -> list[WebhookEvent]:
 
 
 def init_app(app: Flask) -> None:
-    """Queue the events of every committed grade change (a ``grade_changed`` hook)."""
-    from grader.services.events import GRADE_CHANGED
-
-    app.extensions.setdefault(GRADE_CHANGED, []).append(queue_events)
+    """Write the events of every grade change in its transaction (an outbox writer), and queue
+    them after its commit (a ``grade_changed`` hook)."""
+    add_outbox_writer(app.extensions, OUTBOX_NAME, record_events)
+    add_grade_hook(app.extensions, queue_events)

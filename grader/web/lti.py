@@ -21,7 +21,7 @@ from flask_login import login_user
 
 from grader.extensions import csrf, db
 from grader.lti import cookies
-from grader.lti.ags import failed_ids, recent, send
+from grader.lti.ags import recent, resend_ids, send
 from grader.lti.deeplink import DeepLinkRequest, pickable_exercises, response_jwt
 from grader.lti.keys import jwks
 from grader.lti.launch import accept
@@ -164,11 +164,12 @@ def lti_overview() -> ResponseReturnValue:
 @bp.post("/instructor/lti/passbacks/retry")
 @instructor_required
 def lti_passback_retry() -> ResponseReturnValue:
-    """Send every failed passback again now; report how many went."""
-    ids = failed_ids()
+    """Send every failed (or never queued) passback again now; report how many went."""
+    ids = resend_ids()
     sent = [send(i)[0] for i in ids].count("sent")
     flash(
-        f"{len(ids)} failed passbacks resent: {sent} sent.", "info" if sent == len(ids) else "error"
+        f"{len(ids)} failed or unsent passbacks resent: {sent} sent.",
+        "info" if sent == len(ids) else "error",
     )
     return redirect(url_for("web.lti_overview"))
 

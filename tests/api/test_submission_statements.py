@@ -22,8 +22,9 @@ WARM_SUBMISSION = [
     "UPDATE change_counter",  # the change number, which the INSERT below carries
     "INSERT submissions",
     "INSERT submission_parts",  # one executemany for every part
-    "SELECT webhooks",  # the course's active hooks, whose events go into the same transaction
-    "SELECT lti_grade_links",  # after the commit: the LMS line items the grade goes back to
+    # the outbox writers, in the same transaction (services.events.write_outbox):
+    "SELECT lti_grade_links",  # the LMS line items the grade goes back to
+    "SELECT webhooks",  # the course's active hooks
 ]
 
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 import re
 import urllib.parse
 import urllib.request
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from grader.extensions import db
+from grader.lti.ags import UNSENT_AFTER, resend_ids
 from grader.lti.models import LtiContext, LtiPassback
 from grader.models import Submission
+from grader.services.events import GRADE_CHANGED
+from grader.services.results import record_parts
 from tests.lti.conftest import launch
 
 ANSWERS = {
@@ -103,6 +107,39 @@ def test_a_platform_that_fails_then_recovers_gets_the_score(app, client, platfor
     [posted] = platform.scores
     assert posted["scoreGiven"] == score
     assert passbacks(app) == [("sent", 2, score)]
+
+
+def test_a_passback_commits_with_its_grade_and_one_never_queued_is_resent(
+    app, client, platform, runner
+):
+    assert launch(client, platform).status_code == 302
+    app.extensions[GRADE_CHANGED] = []  # the process stops between the commit and the queueing
+    assert client.post("/exercises/jacobian-shape", data=ANSWERS).status_code == 303
+    assert platform.scores == []
+    [(state, attempts, score)] = passbacks(app)
+    assert (state, attempts) == ("pending", 0) and score is not None
+    with app.app_context():
+        [passback] = db.session.scalars(select(LtiPassback))
+        assert resend_ids() == []  # just committed: its queueing may still be under way
+        later = passback.created_at + UNSENT_AFTER + timedelta(seconds=1)
+        assert resend_ids(later) == [passback.id]
+        passback.created_at -= UNSENT_AFTER + timedelta(seconds=1)
+        db.session.commit()
+    result = runner.invoke(args=["lti", "passback", "retry"])
+    assert result.exit_code == 0 and "1 sent" in result.output, result.output
+    assert [s["scoreGiven"] for s in platform.scores] == [score]
+
+
+def test_a_rolled_back_grade_leaves_no_passback(app, client, platform):
+    assert launch(client, platform).status_code == 302
+    assert client.post("/exercises/jacobian-shape", data=WRONG).status_code == 303
+    with app.app_context():
+        submission = db.session.scalars(select(Submission)).one()
+        record_parts(submission, [dict(p, score=1.0) for p in submission.parts])
+        count = select(func.count()).select_from(LtiPassback)
+        assert db.session.scalar(count) == 2  # written in the grading transaction
+        db.session.rollback()
+        assert db.session.scalar(count) == 1
 
 
 def test_a_newer_grade_supersedes_an_unsent_one(app, client, platform, runner):

@@ -9,7 +9,8 @@ deployment's configuration (``deploy/nginx``; ``--no-proxy``: gunicorn alone), a
    count, clients sending back to back, each round followed by ``/healthz`` at the same count,
    the ceiling of the web stack;
 2. the latency at a student's pace: after the rounds at the first count, many clients that wait
-   a random time before each submission offer half the submissions/s just measured (--paced);
+   a random time before each submission offer half the submissions/s just measured (--paced; or
+   a rate of their own, --paced-rate);
 3. code submissions through the queue: two Celery workers (separate processes) on Redis DB 5
    grade them in the sandbox.
 Afterwards every acknowledged submission (2xx with an id) must be in the database exactly once
@@ -199,7 +200,7 @@ def paced_phase(args, base, token, path, bodies, rounds, master) -> dict:
     sees below the service's capacity, where the saturated rounds' latency is only their
     queue (16 clients at X submissions/s wait about 16 / X seconds, Little's law)."""
     capacity = statistics.median(posted["rps"] for posted, _ in rounds)
-    offered = args.paced * capacity
+    offered = args.paced_rate or args.paced * capacity
     think_ms = 1000 * args.paced_clients / offered
     before = cpu_seconds(master)
     outcomes, summary = phase(
@@ -383,6 +384,13 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
         help="after the rounds of each share, load at this fraction of the submissions/s just "
         "measured at the first client count, by clients at a student's pace (0: skip)",
     )
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=0.0,
+        help="offer this many submissions/s in the paced phase instead of a fraction of the "
+        "capacity (a deadline of 1,000 students sends about 5/s)",
+    )
     parser.add_argument("--paced-clients", type=int, default=64)
     parser.add_argument("--paced-seconds", type=float, default=20)
     parser.add_argument("--code", type=int, default=60, help="code submissions (0: skip queue)")
@@ -478,7 +486,7 @@ def main() -> None:  # noqa: PLR0915 - a script, read top to bottom
                     )
                     rounds.append((posted, ceiling))
                 report["phases"].append((clients, share, rounds))
-                if args.paced and clients == args.clients[0]:
+                if (args.paced or args.paced_rate) and clients == args.clients[0]:
                     paced = paced_phase(args, base, token, path, bodies[share], rounds, web.pid)
                     all_outcomes += paced.pop("outcomes")
                     report.setdefault("paced", []).append((share, paced))
@@ -589,9 +597,14 @@ def write_results(report: dict) -> None:
             "",
             f"After each share's rounds, {args['paced_clients']} clients for "
             f"{args['paced_seconds']:g} s, each waiting a random time (exponential) before each "
-            f"submission, so that together they offer {args['paced']:g} times the "
-            f"submissions/s just measured at {args['clients'][0]} clients (the capacity). "
-            "What a student sees while the service is busy but not saturated; in the rounds "
+            "submission, so that together they offer "
+            + (
+                f"{args['paced_rate']:g} submissions/s. "
+                if args.get("paced_rate")
+                else f"{args['paced']:g} times the submissions/s just measured at "
+                f"{args['clients'][0]} clients (the capacity). "
+            )
+            + "What a student sees while the service is busy but not saturated; in the rounds "
             "above, the latency is the queue of clients sending back to back.",
             "",
             "| new answers | capacity/s | offered/s | mean wait ms | submissions/s | p50 ms "

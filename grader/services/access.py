@@ -53,6 +53,16 @@ def courses_of(user: User, roles: Iterable[str] | None = None) -> list[Course]:
     return sorted(courses, key=lambda c: c.slug == DEFAULT_COURSE)
 
 
+def manages_a_course(user: User) -> bool:
+    """Return True when ``user`` is an instructor or TA of some course, or a site admin."""
+    if is_site_admin(user):
+        return True
+    staff = select(Enrolment.id).where(
+        Enrolment.user_id == user.id, Enrolment.role.in_([str(r) for r in STAFF_ROLES])
+    )
+    return bool(db.session.scalar(select(staff.exists())))
+
+
 def managed_courses(user: User) -> list[Course]:
     """Return the courses ``user`` manages: enrolled as instructor or TA (every course for a
     site admin)."""

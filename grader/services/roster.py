@@ -26,7 +26,6 @@ from sqlalchemy.exc import IntegrityError
 
 from grader.extensions import db
 from grader.models import Course, CourseRole, Enrolment, User
-from grader.services.access import STAFF_ROLES
 from grader.services.courses import CourseError
 from grader.services.users import is_email, is_external_id
 
@@ -289,8 +288,6 @@ def _write(
         if line.external_id and not user.external_id:
             user.issuer, user.external_id = line.issuer, line.external_id
         user.email = user.email or line.email
-        if line.role in STAFF_ROLES and user.role == "student":
-            user.role = "instructor"
         db.session.flush()
         enrolment = enrolments.get(user.id)
         if enrolment is None:

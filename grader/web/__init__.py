@@ -44,6 +44,7 @@ def page_url(page: int) -> str:
 def _template_helpers() -> dict[str, object]:
     return {
         "is_instructor": auth.is_instructor(current_user),
+        "is_course_staff": auth.is_course_staff(current_user),
         "page_url": page_url,
     }
 

@@ -13,6 +13,7 @@ from flask_login import UserMixin, current_user, login_required, login_user, log
 
 from grader.extensions import db, limiter, login_manager
 from grader.models import User
+from grader.services.access import manages_a_course
 from grader.services.users import UserError, authenticate, change_password, end_sessions
 from grader.web.blueprint import bp
 
@@ -63,6 +64,28 @@ def signed_in_user() -> User:
 def is_instructor(user: Any) -> bool:
     """True for a signed-in instructor or admin."""
     return bool(user.is_authenticated and user.role in INSTRUCTOR_ROLES)
+
+
+def is_course_staff(user: Any) -> bool:
+    """True for a signed-in instructor or admin (site role), or an instructor or TA of some
+    course: an LMS's teacher, who comes in through LTI with the site role student, teaches
+    their course here too."""
+    return is_instructor(user) or bool(user.is_authenticated and manages_a_course(user.user))
+
+
+def course_staff_required(view: F) -> F:
+    """Let through whoever teaches some course (``is_course_staff``); send anonymous visitors
+    to sign in; 403 otherwise. The view still checks the course (``access``): a course the
+    user does not teach is a 404 page."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not is_course_staff(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
 
 
 def instructor_required(view: F) -> F:

@@ -2,8 +2,10 @@
 roster (CSV upload), the gradebook (page and wide CSV) and the course's review queue.
 
 Thin views over ``services.courses``, ``assignments``, ``roster`` and ``course_gradebook``. A
-course is shown to its instructors and TAs (and site admins); changing it (assignments,
+course is shown to its instructors and TAs (and site admins), whatever their site role (an
+LMS's teacher comes in through LTI with the site role student); changing it (assignments,
 policies, roster) takes its instructor. Anyone else gets 404: a page reveals no course.
+Creating a course takes the site role instructor.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from grader.services.course_gradebook import course_gradebook, gradebook_csv
 from grader.services.courses import CourseError, open_course
 from grader.services.review import pending_reviews
 from grader.services.roster import RosterError, RosterProblem, enrol_csv
-from grader.web.auth import instructor_required, signed_in_user
+from grader.web.auth import course_staff_required, instructor_required, signed_in_user
 from grader.web.blueprint import bp
 
 MAX_ROSTER_BYTES = 1_000_000
@@ -56,7 +58,7 @@ def _time_zone_names() -> list[str]:
 
 
 @bp.get("/instructor/courses")
-@instructor_required
+@course_staff_required
 def course_list() -> ResponseReturnValue:
     """List the courses the signed-in user teaches (a site admin: every course)."""
     return render_template("instructor/courses.html", courses=managed_courses(signed_in_user()))
@@ -97,14 +99,14 @@ def _course_page(course: Course, error: str | None = None, status: int = 200):
 
 
 @bp.get("/instructor/courses/<slug>")
-@instructor_required
+@course_staff_required
 def course_page(slug: str) -> ResponseReturnValue:
     """Show a course: its assignments with their policies, and the form to add one."""
     return _course_page(staff_course(slug))
 
 
 @bp.post("/instructor/courses/<slug>/assignments")
-@instructor_required
+@course_staff_required
 def assignment_add(slug: str) -> ResponseReturnValue:
     """Add an exercise to the course as an assignment with the default policy."""
     course = staff_course(slug, manage=True)
@@ -125,7 +127,7 @@ def _assignment(course: Course, assignment_id: int) -> Assignment:
 
 
 @bp.route("/instructor/courses/<slug>/assignments/<int:assignment_id>", methods=["GET", "POST"])
-@instructor_required
+@course_staff_required
 def assignment_edit(slug: str, assignment_id: int) -> ResponseReturnValue:
     """Show an assignment's policy form (times in the course's time zone); on POST store it."""
     course = staff_course(slug, manage=True)
@@ -194,14 +196,14 @@ def _roster_page(course: Course, problems=(), report=None, status: int = 200):
 
 
 @bp.get("/instructor/courses/<slug>/roster")
-@instructor_required
+@course_staff_required
 def roster(slug: str) -> ResponseReturnValue:
     """Show who is enrolled, and (to its instructors) the roster upload form."""
     return _roster_page(staff_course(slug))
 
 
 @bp.post("/instructor/courses/<slug>/roster")
-@instructor_required
+@course_staff_required
 def roster_upload(slug: str) -> ResponseReturnValue:
     """Enrol every row of an uploaded roster CSV, or nothing and each bad row's problem."""
     course = staff_course(slug, manage=True)
@@ -226,7 +228,7 @@ def _whole(message: str) -> RosterProblem:
 
 
 @bp.get("/instructor/courses/<slug>/gradebook")
-@instructor_required
+@course_staff_required
 def course_gradebook_page(slug: str) -> ResponseReturnValue:
     """Show the gradebook: a row per student, a column per assignment, the totals."""
     course = staff_course(slug)
@@ -240,7 +242,7 @@ def course_gradebook_page(slug: str) -> ResponseReturnValue:
 
 
 @bp.get("/instructor/courses/<slug>/gradebook.csv")
-@instructor_required
+@course_staff_required
 def course_gradebook_csv(slug: str) -> ResponseReturnValue:
     """Return the gradebook as wide CSV (``course_gradebook.gradebook_csv``)."""
     course = staff_course(slug)
@@ -252,7 +254,7 @@ def course_gradebook_csv(slug: str) -> ResponseReturnValue:
 
 
 @bp.get("/instructor/courses/<slug>/review")
-@instructor_required
+@course_staff_required
 def course_review(slug: str) -> ResponseReturnValue:
     """List the parts waiting for review in the course's assignments, oldest first; each
     opens the submission with next/previous through this course's queue."""

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
@@ -21,7 +22,7 @@ from grader.catalog import CatalogError, SpecIssue
 from grader.extensions import db
 from grader.kinds.registry import get_kind
 from grader.models import EXERCISE_STATUSES, SUBMISSION_STATUSES, Course, Exercise, Submission
-from grader.services.access import require_manager, require_submission
+from grader.services.access import require_manager, require_submission, submission_course_id
 from grader.services.courses import default_course
 from grader.services.dashboard import (
     SubmissionFilter,
@@ -38,7 +39,12 @@ from grader.services.exercises import (
 )
 from grader.services.review import ReviewError, grade_review, pending_reviews, reviewable
 from grader.services.scores import csv_safe
-from grader.web.auth import instructor_required, signed_in_user
+from grader.web.auth import (
+    course_staff_required,
+    instructor_required,
+    is_instructor,
+    signed_in_user,
+)
 from grader.web.blueprint import bp
 from grader.web.charts import bar_list, histogram
 from grader.web.courses import staff_course
@@ -152,11 +158,17 @@ def exercise_submissions(slug: str) -> ResponseReturnValue:
     )
 
 
-def _queue_course() -> Course | None:
-    """Return the course whose review queue the page walks (``?course=<slug>``), or None for
-    the queue of every exercise; 404 for a course the signed-in user does not teach."""
+def _queue_course(row: Submission) -> Course | None:
+    """Return the course whose review queue the page walks (``?course=<slug>``; 404 for a
+    course the signed-in user does not teach). Without one: None, the queue of every exercise,
+    for an instructor or admin (site role); the submission's course for the staff of courses
+    only (an LMS's teacher), who see nothing of other courses, not even a count."""
     slug = request.args.get("course", "")
-    return staff_course(slug) if slug else None
+    if slug:
+        return staff_course(slug)
+    if is_instructor(current_user):
+        return None
+    return db.session.get(Course, submission_course_id(row))
 
 
 def _review_queue(submission_id: int, course: Course | None = None) -> dict[str, object]:
@@ -192,13 +204,13 @@ def _render_detail(
         reviewable={p["id"] for p in row.parts or [] if reviewable(p)},
         errors=errors or {},
         entered=entered or {},
-        queue=_review_queue(row.id, _queue_course()),
+        queue=_review_queue(row.id, _queue_course(row)),
         instructor_view=True,
     ), status
 
 
 @bp.get("/instructor/submissions/<int:submission_id>")
-@instructor_required
+@course_staff_required
 def instructor_submission(submission_id: int) -> ResponseReturnValue:
     """Show one submission in full: answers, seed, per-part results, review forms. A 404 page
     for a submission made in a course the instructor does not teach."""
@@ -207,7 +219,7 @@ def instructor_submission(submission_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/instructor/submissions/<int:submission_id>/parts/<part_id>/review")
-@instructor_required
+@course_staff_required
 def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
     """Record the score and feedback of a part that needs review; recompute the submission.
     A 404 page for a submission of a course the instructor does not teach."""
@@ -231,7 +243,7 @@ def review_part(submission_id: int, part_id: str) -> ResponseReturnValue:
         row = db.get_or_404(Submission, submission_id)
         return _render_detail(row, {part_id: {field: str(exc)}}, 422, entered)
     flash(f"Part {part_id} graded: {score:g} points.", "info")
-    course = _queue_course()
+    course = _queue_course(row)
     return redirect(
         url_for(
             "web.instructor_submission",

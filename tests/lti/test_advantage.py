@@ -92,6 +92,28 @@ def test_a_graded_submission_is_posted_to_the_line_item(app, client, platform):
             assert submission.assignment.course_id == context.course_id
 
 
+def test_the_lms_teacher_sees_the_course_gradebook_and_the_students_submission(
+    app, client, platform
+):
+    assert launch(client, platform).status_code == 302
+    assert client.post("/exercises/jacobian-shape", data=WRONG).status_code == 303
+    teacher = app.test_client()
+    assert launch(teacher, platform, user_id="teacher-9", role="instructor").status_code == 302
+    with app.app_context():
+        [context] = db.session.scalars(select(LtiContext))
+        slug = context.course.slug
+        [submission] = db.session.scalars(select(Submission))
+        submission_id = submission.id
+    courses = teacher.get("/instructor/courses")  # the site role is student: the LMS's teacher
+    assert courses.status_code == 200 and f"/instructor/courses/{slug}" in courses.text
+    book = teacher.get(f"/instructor/courses/{slug}/gradebook")
+    assert book.status_code == 200 and "student-1" in book.text
+    detail = teacher.get(f"/instructor/submissions/{submission_id}")
+    assert detail.status_code == 200 and f"Gradebook of {slug}" in detail.text
+    assert teacher.get("/instructor/courses/new").status_code == 403
+    assert client.get(f"/instructor/courses/{slug}/gradebook").status_code == 403  # the student
+
+
 def test_a_platform_that_fails_then_recovers_gets_the_score(app, client, platform, runner):
     assert launch(client, platform).status_code == 302
     platform.token_failures = 1

@@ -87,7 +87,8 @@ def test_roster_enrols_creates_links_and_changes_roles(course_app):
             **{"lms@example.org": "student"},
         }
         new = db.session.scalar(select(User).where(User.email == "new@example.org"))
-        assert new.role == "instructor" and new.password_hash is None  # staff reach the pages
+        # staff reach the course's pages by their enrolment; the site role stays (no new courses)
+        assert new.role == "student" and new.password_hash is None
         again = enrol_csv(course, "email,role\nknown@example.org,instructor\n", "student")
         assert (again.enrolled, again.role_changed) == (0, 1)
         assert role_in(known, course) == "instructor"

@@ -245,3 +245,24 @@ def test_course_review_queue_walks_only_this_course(instructor, graded_course):
     )
     assert graded.status_code == 303 and graded.headers["Location"].endswith("?course=ml")
     assert instructor.get(f"/instructor/submissions/{first}?course=nope").status_code == 404
+
+
+def test_a_ta_with_the_site_role_student_teaches_the_course_and_nothing_more(client, imported):
+    with imported.app_context():
+        course = create_course("ml", "Course ml", time_zone="UTC")
+        create_course("secret", "Someone else's")
+        ta = create_user("ta@example.org", "student", PASSWORD)
+        enrol(course, ta, "ta")
+        db.session.commit()
+    sign_in(client, "ta@example.org")
+    home = client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert 'href="/instructor/courses">Courses</a>' in home and "Dashboard" not in home
+    listing = client.get("/instructor/courses").get_data(as_text=True)
+    assert "/instructor/courses/ml" in listing and "New course" not in listing
+    for path in ("", "/roster", "/gradebook", "/gradebook.csv", "/review"):
+        assert client.get(f"/instructor/courses/ml{path}").status_code == 200, path
+        assert client.get(f"/instructor/courses/secret{path}").status_code == 404, path
+    assert client.get("/instructor/courses/new").status_code == 403  # creating takes the site role
+    assert client.get("/instructor").status_code == 403
+    added = client.post("/instructor/courses/ml/assignments", data={"exercise": "jacobian-shape"})
+    assert added.status_code == 404  # changing the course takes its instructor

@@ -136,12 +136,14 @@ def passback_retry() -> None:
 
     ids = resend_ids()
     states = [send(i)[0] for i in ids]
-    sent = states.count("sent")
+    sent, failing = states.count("sent"), states.count("failed")
+    superseded = states.count("superseded")
     click.echo(
-        f"{len(ids)} failed or unsent passbacks resent: {sent} sent, {len(ids) - sent} still "
-        "failing."
+        f"{len(ids)} failed or unsent passbacks resent: {sent} sent, "
+        + (f"{superseded} superseded by a newer grade, " if superseded else "")
+        + f"{failing} still failing."
     )
-    if sent != len(ids):
+    if failing:
         sys.exit(1)
 
 

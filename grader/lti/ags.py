@@ -65,14 +65,7 @@ def record_passbacks(submission: Submission) -> list[int]:
     progress = PROGRESS.get(Status(submission.status), "Pending")
     created = []
     for link in links:
-        db.session.execute(
-            update(LtiPassback)
-            .where(
-                LtiPassback.grade_link_id == link.id,
-                LtiPassback.state.in_(("pending", "failed")),
-            )
-            .values(state="superseded")
-        )
+        _supersede_unsent(link.id)
         passback = LtiPassback(
             grade_link_id=link.id,
             submission_id=submission.id,
@@ -87,6 +80,27 @@ def record_passbacks(submission: Submission) -> list[int]:
         created.append(passback)
     db.session.flush()
     return [p.id for p in created]
+
+
+def _supersede_unsent(grade_link_id: int) -> None:
+    """Mark the unsent passbacks of a line item superseded, but those a sender holds now:
+    ``send`` keeps its passback's row locked during its call to the platform, and this runs
+    while the grade holds the change counter, so waiting for that row would hold up every
+    grade write for as long as the platform takes (or fail this one at the lock timeout). A
+    skipped one is being sent; should that fail, its next attempt finds this newer passback
+    and is superseded then (``send``)."""
+    unsent = db.session.scalars(
+        select(LtiPassback.id)
+        .where(
+            LtiPassback.grade_link_id == grade_link_id,
+            LtiPassback.state.in_(("pending", "failed")),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    if unsent:
+        db.session.execute(
+            update(LtiPassback).where(LtiPassback.id.in_(unsent)).values(state="superseded")
+        )
 
 
 def _timestamp(moment: datetime) -> str:
@@ -110,11 +124,22 @@ def score_body(passback: LtiPassback) -> dict[str, object]:
 def send(passback_id: int) -> tuple[str, bool]:
     """Post one passback; return its new state and whether a failure is worth retrying.
 
-    A superseded or already sent passback is left alone. Commits.
+    A superseded or already sent passback is left alone, and one whose line item has a newer
+    passback is superseded instead of sent. The passback's row stays locked until the commit,
+    so two senders (the beat task and the instructor's button) never post it twice. Commits.
     """
-    passback = db.session.get(LtiPassback, passback_id)
+    passback = db.session.get(LtiPassback, passback_id, with_for_update=True)
     if passback is None or passback.state not in ("pending", "failed"):
         return (passback.state if passback else "missing"), False
+    newer = db.session.scalar(
+        select(LtiPassback.id)
+        .where(LtiPassback.grade_link_id == passback.grade_link_id, LtiPassback.id > passback.id)
+        .limit(1)
+    )
+    if newer is not None:  # a newer grade of this line item was recorded meanwhile
+        passback.state = "superseded"
+        db.session.commit()
+        return "superseded", False
     link = passback.grade_link
     passback.attempts += 1
     try:

@@ -166,10 +166,11 @@ def lti_overview() -> ResponseReturnValue:
 def lti_passback_retry() -> ResponseReturnValue:
     """Send every failed (or never queued) passback again now; report how many went."""
     ids = resend_ids()
-    sent = [send(i)[0] for i in ids].count("sent")
+    states = [send(i)[0] for i in ids]
+    sent, failing = states.count("sent"), states.count("failed")
     flash(
-        f"{len(ids)} failed or unsent passbacks resent: {sent} sent.",
-        "info" if sent == len(ids) else "error",
+        f"{len(ids)} failed or unsent passbacks resent: {sent} sent, {failing} still failing.",
+        "error" if failing else "info",
     )
     return redirect(url_for("web.lti_overview"))
 

@@ -4,18 +4,22 @@ grade change, reliable when the platform fails, and the roster (NRPS)."""
 from __future__ import annotations
 
 import re
+import threading
 import urllib.parse
 import urllib.request
 from datetime import timedelta
 
+import psycopg
+import pytest
 from sqlalchemy import func, select
 
 from grader.extensions import db
-from grader.lti.ags import UNSENT_AFTER, resend_ids
+from grader.lti.ags import UNSENT_AFTER, resend_ids, send
 from grader.lti.models import LtiContext, LtiPassback
 from grader.models import Submission
 from grader.services.events import GRADE_CHANGED
 from grader.services.results import record_parts
+from tests.conftest import PG_URL
 from tests.lti.conftest import launch
 
 ANSWERS = {
@@ -171,6 +175,69 @@ def test_a_newer_grade_supersedes_an_unsent_one(app, client, platform, runner):
     client.post("/exercises/jacobian-shape", data=ANSWERS)
     assert [s for s, _, _ in passbacks(app)] == ["superseded", "sent"]
     assert runner.invoke(args=["lti", "passback", "retry"]).exit_code == 0
+    assert len(platform.scores) == 1
+
+
+@pytest.mark.skipif(not PG_URL, reason="row locks held by another connection: PostgreSQL")
+def test_a_passback_being_sent_does_not_hold_up_a_new_grade(
+    app, client, platform, runner, database_url
+):
+    assert launch(client, platform).status_code == 302
+    platform.token_failures = 1
+    assert client.post("/exercises/jacobian-shape", data=WRONG).status_code == 303
+    [(state, _, _)] = passbacks(app)
+    assert state == "failed"
+    # A sender (`send`) keeps its passback's row locked while it calls the platform.
+    with psycopg.connect(database_url) as sender:
+        sender.execute("SELECT id FROM lti_passbacks FOR UPDATE")
+        # the new grade is stored, and its passback sent, without waiting for that row
+        assert client.post("/exercises/jacobian-shape", data=ANSWERS).status_code == 303
+        assert [s for s, _, _ in passbacks(app)] == ["failed", "sent"]
+    # the old one, retried, finds the newer passback and is not sent over it
+    assert runner.invoke(args=["lti", "passback", "retry"]).exit_code == 0
+    assert [s for s, _, _ in passbacks(app)] == ["superseded", "sent"]
+    assert len(platform.scores) == 1
+
+
+@pytest.mark.skipif(not PG_URL, reason="row locks held by another connection: PostgreSQL")
+def test_two_senders_never_post_one_passback_twice(app, client, platform, database_url):
+    assert launch(client, platform).status_code == 302
+    platform.token_failures = 1
+    assert client.post("/exercises/jacobian-shape", data=WRONG).status_code == 303
+    [(state, _, _)] = passbacks(app)
+    assert state == "failed" and platform.scores == []
+    result: list[tuple[str, bool]] = []
+
+    def second_sender() -> None:
+        with app.app_context():
+            [passback_id] = resend_ids()
+            result.append(send(passback_id))
+
+    # the first sender holds the row while it posts, then records it sent
+    with psycopg.connect(database_url) as first:
+        first.execute("SELECT id FROM lti_passbacks FOR UPDATE")
+        thread = threading.Thread(target=second_sender)
+        thread.start()
+        thread.join(timeout=1)
+        assert thread.is_alive()  # waits for the row instead of posting it again
+        first.execute("UPDATE lti_passbacks SET state = 'sent'")
+    thread.join(timeout=10)
+    assert result == [("sent", False)]
+    assert platform.scores == []  # the second sender posted nothing
+
+
+def test_an_older_passback_is_not_sent_after_a_newer_one(app, client, platform):
+    assert launch(client, platform).status_code == 302
+    app.extensions[GRADE_CHANGED] = []  # recorded, not sent
+    client.post("/exercises/jacobian-shape", data=WRONG)
+    client.post("/exercises/jacobian-shape", data=ANSWERS)
+    with app.app_context():
+        older, newer = db.session.scalars(select(LtiPassback).order_by(LtiPassback.id))
+        older.state = "failed"  # left unsent by the second grade, as one being sent is
+        older, newer = older.id, newer.id
+        db.session.commit()
+        assert send(older) == ("superseded", False)
+        assert send(newer) == ("sent", False)
     assert len(platform.scores) == 1
 
 

@@ -41,6 +41,7 @@ class Config:
         # grader.api.ratelimit writes the headers (Flask-Limiter's add Retry-After to every one).
         self.RATELIMIT_HEADERS_ENABLED = False
         self.GRADER_LOGIN_RATE_LIMIT = s.grader_login_rate_limit
+        self.GRADER_LTI_LOGIN_RATE_LIMIT = s.grader_lti_login_rate_limit
         self.GRADER_SANDBOX_UNCONFINED = s.grader_sandbox_unconfined
         self.MAX_CONTENT_LENGTH = s.grader_max_body_bytes
         # Proxies in front whose X-Forwarded-For/-Proto are trusted (compose: 1, nginx); the

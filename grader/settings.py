@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # -- requests
     grader_api_rate_limit: str = "600/minute"
     grader_login_rate_limit: str = "10 per minute"
+    # LTI logins per address: a class behind one school address launches at once
+    grader_lti_login_rate_limit: str = "300 per minute"
     # None: the Redis of the broker when it is one, else memory (see rate_limit_storage)
     ratelimit_storage_uri: str | None = None
     grader_proxy_hops: int = Field(0, ge=0)  # proxies in front whose X-Forwarded-* are trusted

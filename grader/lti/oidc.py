@@ -70,10 +70,11 @@ def start_login(params: dict[str, str]) -> LoginRedirect:
             + ". An administrator runs `grader lti register`."
         )
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    # Logins that never launched, and used states, go after a day (a replay is refused by the
-    # state's age before that, and by the nonce check after).
+    # Logins that never launched, and used states, go once they are too old to launch (a
+    # replay then names no login): the table holds the last STATE_LIFETIME of logins, which
+    # the login limit per address (``GRADER_LTI_LOGIN_RATE_LIMIT``) bounds.
     db.session.execute(
-        delete(LtiLaunchState).where(LtiLaunchState.created_at < utcnow() - timedelta(days=1))
+        delete(LtiLaunchState).where(LtiLaunchState.created_at < utcnow() - STATE_LIFETIME)
     )
     db.session.add(LtiLaunchState(state=state, nonce=nonce, registration_id=registration.id))
     db.session.commit()

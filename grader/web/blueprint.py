@@ -53,8 +53,12 @@ def _configure_login(state: BlueprintSetupState) -> None:
 @bp.after_request
 def security_headers(response: Response) -> Response:
     """Add the security headers to every web response; pages of a signed-in user are private."""
+    framed = "frame-ancestors 'none'" not in response.headers.get(
+        "Content-Security-Policy", "frame-ancestors 'none'"
+    )
     for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+        if not (framed and name == "X-Frame-Options"):  # a page its LMS may frame (LTI)
+            response.headers.setdefault(name, value)
     if response.mimetype == "text/html" and current_user.is_authenticated:
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -81,6 +85,9 @@ def _no_access(exc: NoAccess) -> tuple[str, int]:
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
-    if exc.code is None or exc.code < 400 or request.path.startswith("/api/"):
+    # One that carries its own response (the LTI login limit's page in the LMS frame) keeps it.
+    if exc.code is None or exc.code < 400 or exc.response is not None:
+        return exc
+    if request.path.startswith("/api/"):
         return exc
     return error_page(exc.code)

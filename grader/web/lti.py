@@ -4,8 +4,11 @@ picker of Deep Linking. Thin: the checks and the mapping live in ``grader.lti``.
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from flask import (
+    Response,
     abort,
     current_app,
     flash,
@@ -17,9 +20,10 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_limiter import RequestLimit
 from flask_login import login_user
 
-from grader.extensions import csrf, db
+from grader.extensions import csrf, db, limiter
 from grader.lti import cookies
 from grader.lti.ags import recent, resend_ids, send
 from grader.lti.deeplink import DeepLinkRequest, pickable_exercises, response_jwt
@@ -54,7 +58,21 @@ def refused(reason: str, code: int = 400) -> ResponseReturnValue:
     return cookies.allow_framing(response, ["*"])
 
 
+def _lti_login_limit() -> str:
+    return str(current_app.config["GRADER_LTI_LOGIN_RATE_LIMIT"])
+
+
+def _too_many_logins(limit: RequestLimit) -> Response:
+    """The refusal page, in the LMS's frame, for an address over the LTI login limit."""
+    response = current_app.make_response(
+        refused("Too many logins from this address. Wait a minute, then launch again.", 429)
+    )
+    response.headers["Retry-After"] = str(max(1, math.ceil(limit.reset_at - time.time())))
+    return response
+
+
 @bp.route("/lti/login", methods=["GET", "POST"])
+@limiter.limit(_lti_login_limit, on_breach=_too_many_logins)
 def lti_login() -> ResponseReturnValue:
     """OIDC third-party-initiated login: send the browser to the platform's auth URL."""
     params = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}

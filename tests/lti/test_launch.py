@@ -4,13 +4,15 @@ session that works inside the LMS's iframe; refused ones show why and store noth
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from grader.extensions import db
-from grader.lti.models import LtiContext, LtiGradeLink
-from grader.models import Assignment, User
+from grader.lti.models import LtiContext, LtiGradeLink, LtiLaunchState
+from grader.lti.oidc import STATE_LIFETIME
+from grader.models import Assignment, User, utcnow
 from tests.lti.conftest import launch, login_step
 from tests.lti.platform import new_pem
 
@@ -77,6 +79,7 @@ def refused(response, words: str) -> None:
     assert response.status_code == 400, text
     assert "The LMS launch was refused" in text and words in text, text
     assert "frame-ancestors 'none'" not in response.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in response.headers  # which would contradict it
 
 
 def tampered(client, platform, change=None, pem=None, kid=None, expiration=3600, **kwargs):
@@ -158,6 +161,37 @@ def test_a_launch_without_the_state_cookie_is_refused(app, client, platform):
 def test_a_login_from_an_unregistered_platform_is_refused(client, platform):
     response = client.get("/lti/login?iss=https://evil.example&login_hint=x&target_link_uri=y")
     refused(response, "not registered")
+
+
+def test_an_address_over_the_login_limit_is_refused_in_the_frame(app, client, platform):
+    app.config["GRADER_LTI_LOGIN_RATE_LIMIT"] = "2 per minute"
+    preflight = urlsplit(platform.prepare_launch())
+    login = preflight.path + "?" + preflight.query
+    assert [client.get(login).status_code for _ in range(2)] == [302, 302]
+    response = client.get(login)
+    assert response.status_code == 429
+    assert "Too many logins" in response.get_data(as_text=True)
+    assert 1 <= int(response.headers["Retry-After"]) <= 61  # the window's end
+    # shown inside the LMS's iframe, like every LTI refusal
+    assert "X-Frame-Options" not in response.headers
+    assert "frame-ancestors 'none'" not in response.headers["Content-Security-Policy"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(LtiLaunchState.id))) == 2  # none written
+
+
+def test_logins_too_old_to_launch_are_deleted(app, client, platform):
+    first = login_step(client, platform.prepare_launch())
+    with app.app_context():
+        db.session.execute(
+            update(LtiLaunchState).values(
+                created_at=utcnow() - STATE_LIFETIME - timedelta(seconds=1)
+            )
+        )
+        db.session.commit()
+    login_step(client, platform.prepare_launch())
+    with app.app_context():
+        states = db.session.scalars(select(LtiLaunchState.state)).all()
+    assert first["state"] not in states and len(states) == 1
 
 
 def test_hostile_logins_get_a_page_not_a_500(client, platform):

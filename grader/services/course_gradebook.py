@@ -13,7 +13,7 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from grader.services import policy
 from grader.services.access import STAFF_ROLES
 from grader.services.assignments import course_time
 from grader.services.exercises import list_current_versions, spec_of
+from grader.services.policy import CountedScore
 from grader.services.scores import as_utc, csv_number, csv_safe
 
 
@@ -40,7 +41,9 @@ class GradebookColumn:
 @dataclass(frozen=True)
 class GradebookRow:
     """One student: who, the counted score per column (None: nothing counted yet), the total,
-    how many submissions wait for review, and when they last submitted (UTC)."""
+    how many submissions wait for review, and when they last submitted (UTC). Per column as
+    well: the submission that gives the score (``policy.CountedScore.submission_id``: None
+    without one) and how many submissions count."""
 
     user_id: int
     email: str | None
@@ -50,6 +53,8 @@ class GradebookRow:
     total: float
     pending_review: int
     last_submission_at: datetime | None
+    counted_ids: tuple[int | None, ...] = ()
+    submissions: tuple[int, ...] = ()
 
     @property
     def name(self) -> str:
@@ -71,19 +76,18 @@ class CourseGradebook:
         return sum(column.points for column in self.columns)
 
 
-def counted_score(
-    assignment: Assignment, points: float, submissions: Sequence[Submission]
-) -> float | None:
-    """Return the score that counts for one student on ``assignment`` from their graded and
-    waiting ``submissions`` (oldest first), in the assignment's ``points``; None when none has
-    a score yet.
+def counted_score(assignment: Assignment, submissions: Sequence[Submission]) -> CountedScore:
+    """Return what counts for one student on ``assignment`` from their graded and waiting
+    ``submissions`` (oldest first): the score (None when none has one yet) in the assignment's
+    points, and the submission that gives it.
 
     The one place the gradebook asks what counts: the assignment's policy
     (``policy.counted_score``: best, last or best with penalty, attempt and late penalties),
-    in the assignment's points, or the exercise's full marks (``points``) when it names none.
+    in the assignment's points, or the exercise's full marks when it names none.
     """
-    score = policy.counted_score(assignment, submissions).score
-    return None if score is None else round(score, 6)
+    counted = policy.counted_score(assignment, submissions)
+    score = None if counted.score is None else round(counted.score, 6)
+    return replace(counted, score=score)
 
 
 def _columns(course: Course) -> list[tuple[Assignment, GradebookColumn]]:
@@ -132,10 +136,11 @@ def course_gradebook(course: Course) -> CourseGradebook:
     users.sort(key=lambda u: (u.email or u.external_id or "", u.id))
     rows = []
     for user in users:
-        cells = tuple(
-            counted_score(assignment, column.points, attempts.get((user.id, assignment.id), []))
-            for assignment, column in columns
-        )
+        counted = [
+            counted_score(assignment, attempts.get((user.id, assignment.id), []))
+            for assignment, _ in columns
+        ]
+        cells = tuple(c.score for c in counted)
         mine = [a for assignment, _ in columns for a in attempts.get((user.id, assignment.id), [])]
         rows.append(
             GradebookRow(
@@ -147,6 +152,8 @@ def course_gradebook(course: Course) -> CourseGradebook:
                 round(sum(cell or 0.0 for cell in cells), 6),
                 sum(1 for a in mine if a.status == Status.NEEDS_REVIEW),
                 max((as_utc(a.created_at) for a in mine), default=None),
+                tuple(c.submission_id for c in counted),
+                tuple(c.submissions for c in counted),
             )
         )
     return CourseGradebook(course, tuple(column for _, column in columns), tuple(rows))

@@ -122,13 +122,16 @@ class CountedScore:
     """What a student's submissions to one assignment count for.
 
     ``score`` is None while no counted submission has a score yet (all wait for review), or,
-    under ``last``, while the latest one waits: a pending score is never 0.
+    under ``last``, while the latest one waits: a pending score is never 0. ``submission_id``
+    is the submission that gives the score (while there is none, the latest counted one; None
+    without counted submissions): where the gradebook links.
     """
 
     score: float | None
     max_score: float
     submissions: int
     pending_review: int
+    submission_id: int | None = None
 
 
 def assignment_max(assignment: Assignment | None, exercise_max: float) -> float:
@@ -172,15 +175,21 @@ def counted_score(assignment: Assignment | None, submissions: Iterable[Scored]) 
     full = assignment_max(assignment, exercise_max)
     pending = sum(1 for s in counted if s.status == Status.NEEDS_REVIEW)
     policy = ScorePolicy(assignment.score_policy) if assignment is not None else ScorePolicy.BEST
-    score: float | None
-    if policy == ScorePolicy.LAST and counted:
-        latest = max(counted, key=lambda s: (s.attempt or 0, s.id or 0))
-        score = submission_score(assignment, latest)
-    else:
-        penalised = policy == ScorePolicy.BEST_WITH_PENALTY
-        known = [submission_score(assignment, s, penalised) for s in counted]
-        score = max((k for k in known if k is not None), default=None)
-    return CountedScore(score, full, len(counted), pending)
+    if not counted:
+        return CountedScore(None, full, 0, 0)
+    latest = max(counted, key=lambda s: (s.attempt or 0, s.id or 0))
+    if policy == ScorePolicy.LAST:
+        return CountedScore(
+            submission_score(assignment, latest), full, len(counted), pending, latest.id
+        )
+    penalised = policy == ScorePolicy.BEST_WITH_PENALTY
+    known = [
+        (k, s) for s in counted if (k := submission_score(assignment, s, penalised)) is not None
+    ]
+    if not known:
+        return CountedScore(None, full, len(counted), pending, latest.id)
+    score, best = max(known, key=lambda pair: pair[0])  # the first of equal scores
+    return CountedScore(score, full, len(counted), pending, best.id)
 
 
 def feedback_level(assignment: Assignment | None) -> FeedbackLevel:

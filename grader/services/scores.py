@@ -245,12 +245,14 @@ def counted_by_cell(rows: Iterable[Any]) -> dict[tuple[int, int], CountedScore]:
             counted_score(assignments.get(a) if a is not None else None, subs)
             for a, subs in cell.items()
         ]
-        known = [p.score for p in parts if p.score is not None]
+        known = [p for p in parts if p.score is not None]
+        best = max(known, key=lambda p: p.score or 0.0) if known else None
         result[key] = CountedScore(
-            max(known) if known else None,
+            best.score if best else None,
             max(p.max_score for p in parts),
             sum(p.submissions for p in parts),
             sum(p.pending_review for p in parts),
+            best.submission_id if best else None,
         )
     return result
 

@@ -116,6 +116,18 @@ def test_pending_scores_never_count_as_zero():
     assert counted_score(None, [sub(1, 2.0), sub(2, 4.0)]).score == 4.0
 
 
+def test_the_counted_score_names_the_submission_that_gives_it():
+    subs = [sub(1, 3.0), sub(2, 6.0), sub(3, 6.0), sub(4, 4.0)]
+    assert counted_score(assignment(), subs).submission_id == 2  # the first of the best
+    assert counted_score(assignment(score_policy="last"), subs).submission_id == 4
+    penalised = assignment(score_policy="best-with-penalty", free_attempts=1, attempt_penalty=0.5)
+    assert counted_score(penalised, subs).submission_id == 1  # 3.0 against 6.0 × 0.5
+    # while nothing has a score, the latest counted one; without counted ones, none
+    waiting = [sub(1, None, "needs_review"), sub(2, None, "needs_review"), sub(3, 5.0, "error")]
+    assert counted_score(assignment(), waiting).submission_id == 2
+    assert counted_score(assignment(), [sub(1, None, "queued")]).submission_id is None
+
+
 PART = {
     "id": "shape",
     "score": 0.0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -215,9 +216,18 @@ def graded_course(imported, users):
 
 
 def test_gradebook_page_and_csv(instructor, graded_course):
+    first, second, elsewhere = graded_course
     page = instructor.get("/instructor/courses/ml/gradebook").get_data(as_text=True)
     assert "student@example.org" in page and "other@example.org" not in page
     assert "jacobian-shape" in page and "multi-gpu" in page
+    # each cell opens the submission behind it: both wait for review, so the latest
+    waiting = re.search(r'<a href="([^"]+)" title="([^"]+)"[^>]*>◷</a>', page)
+    assert waiting.group(1) == f"/instructor/submissions/{second}?course=ml"
+    assert waiting.group(2) == "2 submissions; the latest, waiting for review"
+    assert f"/instructor/submissions/{first}?" not in page
+    assert f"/instructor/submissions/{elsewhere}?" not in page
+    scored = re.search(r'<a href="([^"]+)" title="1 submission; this one counts"', page)
+    assert instructor.get(scored.group(1)).status_code == 200
     response = instructor.get("/instructor/courses/ml/gradebook.csv")
     assert response.mimetype == "text/csv"
     assert 'filename="gradebook-ml.csv"' in response.headers["Content-Disposition"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from sqlalchemy import select
@@ -99,6 +100,13 @@ def test_create_course_assign_upload_roster_and_read_the_gradebook(page, server)
     no_violations(page)
     student_row = page.get_by_role("row", name="student@example.org")
     assert "—" not in student_row.inner_text().split("\t")[1]  # a score, not a dash
+    # the score opens the submission that gives it, in the course's review context
+    student_row.get_by_role(
+        "link", name=re.compile("jacobian-shape: .*open the submission")
+    ).click()
+    page.wait_for_url(re.compile(r"/instructor/submissions/\d+\?course=e2e-ml$"))
+    page.get_by_role("heading", name=re.compile("Submission")).first.wait_for()
+    page.go_back()
     with page.expect_download() as download:
         page.get_by_role("link", name="Download as CSV").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")

@@ -354,6 +354,10 @@ def content_hash(spec: ExerciseSpec) -> str:
     for field in OPTIONAL_LATER_FIELDS:
         if content.get(field) is None:
             content.pop(field, None)
+    for part in content.get("parts", []):
+        for mistake in part.get("mistakes") or []:
+            if isinstance(mistake, dict) and mistake.get("hint", "") is None:
+                del mistake["hint"]  # ``hint`` came after exercises were stored, as ``order``
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

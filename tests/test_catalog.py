@@ -227,11 +227,87 @@ def test_order_enters_the_content_hash_only_when_set():
     unordered = loaded.spec.model_copy(update={"order": None})
     dumped = unordered.model_dump(mode="json")
     dumped.pop("order")
+    for part in dumped["parts"]:
+        for mistake in part.get("mistakes") or []:
+            mistake.pop("hint")  # none set: left out as well (the next test)
     before = hashlib.sha256(
         json_module.dumps(dumped, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
     assert content_hash(unordered) == before
     assert content_hash(loaded.spec) != before  # the chapter's files set it: that is an edit
+
+
+def test_a_mistake_s_hint_enters_the_content_hash_only_when_set():
+    """Adding ``hint`` to listed mistakes left the stored hashes of hint-less files as they
+    were; writing one is an edit."""
+    import hashlib
+    import json as json_module
+
+    from grader.catalog import content_hash
+    from tests.conftest import EXERCISES
+
+    (loaded,) = load_files([EXERCISES / "backprop-bias.yaml"])
+    dumped = loaded.spec.model_dump(mode="json")
+    for part in dumped["parts"]:
+        for mistake in part.get("mistakes") or []:
+            assert mistake.pop("hint") is None
+    before = hashlib.sha256(
+        json_module.dumps(dumped, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+    assert content_hash(loaded.spec) == before
+    part = loaded.spec.parts[0]
+    hinted = part.model_copy(
+        update={"mistakes": [part.mistakes[0].model_copy(update={"hint": "Look again."})]}
+    )
+    edited = loaded.spec.model_copy(update={"parts": [hinted, *loaded.spec.parts[1:]]})
+    assert content_hash(edited) != before
+
+
+@pytest.mark.parametrize(
+    ("kind", "lines"),
+    [
+        (
+            "shape",
+            [
+                "    answer: h×d",
+                "    mistakes:",
+                "      - answer: d×h",
+                "        feedback: Transposed.",
+                "        hint: It is h × d, not d×h.",
+            ],
+        ),
+        (
+            "formula",
+            [
+                "    reference: W1 @ x",
+                "    mistakes:",
+                "      - answer: x.T @ W1.T",
+                "        feedback: Transposed.",
+                "        hint: Write W1@x instead.",
+            ],
+        ),
+    ],
+)
+def test_a_hint_that_states_the_answer_is_refused_at_its_line(kind, lines):
+    text = (
+        textwrap.dedent("""\
+        slug: tiny
+        title: Tiny
+        dims: {d: [2, 5], h: [2, 5]}
+        variables:
+          W1: {shape: [h, d]}
+          x: {shape: [d, 1]}
+        parts:
+          - id: p
+        """)
+        + f"    kind: {kind}\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+    [issue] = _issues(text)
+    assert issue.field == "parts[0].mistakes[0].hint" and issue.line == 14, str(issue)
+    assert "states the answer" in issue.message
+    assert parse_exercise(text.replace(lines[-1], "        hint: Mind the order."))
 
 
 def test_every_stage_of_a_file_reports_its_problems_at_once():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -63,6 +63,13 @@ class Mistake(BaseModel):
 
     answer: str = Field(min_length=1, max_length=2000)
     feedback: str = Field(min_length=1, max_length=2000)
+    hint: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2000,
+        description="What an assignment's `hints` level shows for this mistake: name the "
+        "mistake, never the expected answer (default: a sentence of the kind's)",
+    )
 
 
 # What no storage takes: NUL (PostgreSQL text and jsonb) and lone surrogates (not UTF-8).
@@ -267,6 +274,41 @@ class KindBase:
         """Return the hint for a diagnosis key of this kind, or None (then a generic verdict).
         Kinds override it; no text returned may state an expected value."""
         return None
+
+
+class HintedMistake(Protocol):
+    """A listed mistake as hints read it (``Mistake``, ``graph.GraphMistake``)."""
+
+    hint: str | None
+
+
+def authored_hint(mistakes: Sequence[HintedMistake], diagnosis: str) -> str | None:
+    """Return the author's hint of the listed mistake a diagnosis ``mistake:<i>`` names, or
+    None (another diagnosis, or the mistake has no ``hint``)."""
+    key, _, rest = diagnosis.partition(":")
+    if key == "mistake" and rest.isdigit() and int(rest) < len(mistakes):
+        return mistakes[int(rest)].hint
+    return None
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def hint_problems(
+    mistakes: Sequence[HintedMistake], answers: Sequence[str | None]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Return a problem for each listed mistake whose ``hint`` writes out one of the part's
+    ``answers`` (the reference, the students'-notation answer), spaces aside: hints are shown
+    where the answer must not be. Answers under three characters are not looked for."""
+    written = [_SPACE.sub("", a) for a in answers if a]
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for index, mistake in enumerate(mistakes):
+        hint = _SPACE.sub("", mistake.hint or "")
+        if any(len(answer) >= 3 and answer in hint for answer in written):
+            problems.append(
+                (("mistakes", index, "hint"), "the hint states the answer; name the mistake only")
+            )
+    return problems
 
 
 LISTED_MISTAKE_HINT = (

@@ -36,6 +36,8 @@ from grader.kinds.base import (
     PartResult,
     PartSpec,
     SelfTestCase,
+    authored_hint,
+    hint_problems,
 )
 from grader.kinds.formula_diagnose import diagnose
 from grader.kinds.formula_structure import Structure
@@ -181,7 +183,8 @@ class FormulaKind(KindBase):
         answer where the reference is not one, a listed mistake that is in fact correct."""
         plan = spec_plan(exercise)
         problems = list(plan.errors.get(part.id, []))
-        if part.id not in plan.parts or problems:
+        problems += hint_problems(part.mistakes, [part.reference, part.answer])
+        if part.id not in plan.parts or plan.errors.get(part.id):
             return problems
         prepared = plan.parts[part.id]
         if prepared.answer is None:
@@ -366,8 +369,9 @@ class FormulaKind(KindBase):
         )
 
     def hint_for_diagnosis(self, part: FormulaPart, diagnosis: str) -> str | None:
-        """Return the hint of a formula diagnosis (``grader.kinds.hints``), or None."""
-        return formula_hint(diagnosis)
+        """Return the hint of a formula diagnosis: a listed mistake's ``hint`` when its author
+        wrote one, else ``grader.kinds.hints``'s; None for an unknown key."""
+        return authored_hint(part.mistakes, diagnosis) or formula_hint(diagnosis)
 
     def self_test_cases(self, part: FormulaPart, exercise: Any) -> list[SelfTestCase]:
         """Return a correct answer (``answer``, else the reference) and each mistake."""

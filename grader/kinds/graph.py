@@ -35,6 +35,7 @@ from grader.kinds.base import (
     PartResult,
     PartSpec,
     SelfTestCase,
+    authored_hint,
     generic_hint,
 )
 from grader.kinds.graph_compare import (
@@ -103,6 +104,13 @@ class GraphMistake(BaseModel):
 
     answer: str | dict[str, Any]
     feedback: str = Field(min_length=1, max_length=2000)
+    hint: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2000,
+        description="What an assignment's `hints` level shows for this mistake: name the "
+        "mistake, never the expected answer (default: a sentence of the kind's)",
+    )
 
 
 class GraphPart(PartSpec):
@@ -390,6 +398,9 @@ class GraphKind(KindBase):
         computes as the model does (the student's own steps), never the reference's edges."""
         if result.get("correct") or result.get("status") != GRADED:
             return generic_hint(result)
+        authored = authored_hint(part.mistakes, str(result.get("diagnosis") or ""))
+        if authored is not None:
+            return authored
         details = result.get("details") or {}
         steps = details.get("steps") if isinstance(details, Mapping) else None
         text = generic_hint(result)

@@ -33,6 +33,8 @@ from grader.kinds.base import (
     PartResult,
     PartSpec,
     SelfTestCase,
+    authored_hint,
+    hint_problems,
 )
 from grader.kinds.hints import memory_hint
 from grader.kinds.memory_account import Accounting, Tensor, accounting, trace_sizes
@@ -221,7 +223,10 @@ class MemoryKind(KindBase):
 
     def check(self, part: MemoryPart, exercise: Any) -> list[tuple[tuple[str | int, ...], str]]:
         """Return problems: no model, unknown size names, an answer that is not the engine's
-        count, a listed mistake that is correct."""
+        count, a listed mistake that is correct, a hint that states the answer."""
+        return hint_problems(part.mistakes, [part.answer]) + self._check(part, exercise)
+
+    def _check(self, part: MemoryPart, exercise: Any) -> list[tuple[tuple[str | int, ...], str]]:
         if part.batch in exercise.dims:
             return [(("batch",), f"the batch name {part.batch!r} is already a size")]
         if part.objective not in exercise.model or part.output not in exercise.model:
@@ -373,8 +378,9 @@ class MemoryKind(KindBase):
         )
 
     def hint_for_diagnosis(self, part: MemoryPart, diagnosis: str) -> str | None:
-        """Return the hint of a memory diagnosis (``grader.kinds.hints``), or None."""
-        return memory_hint(diagnosis)
+        """Return the hint of a memory diagnosis: a listed mistake's ``hint`` when its author
+        wrote one, else ``grader.kinds.hints``'s; None for an unknown key."""
+        return authored_hint(part.mistakes, diagnosis) or memory_hint(diagnosis)
 
     def self_test_cases(self, part: MemoryPart, exercise: Any) -> list[SelfTestCase]:
         """Return the answer (correct) and each mistake (wrong, with its feedback)."""

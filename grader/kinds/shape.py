@@ -23,6 +23,8 @@ from grader.kinds.base import (
     PartResult,
     PartSpec,
     SelfTestCase,
+    authored_hint,
+    hint_problems,
 )
 from grader.kinds.hints import SHAPE_HINTS
 from grader.kinds.registry import register
@@ -151,11 +153,11 @@ class ShapeKind(KindBase):
     def check(self, part: ShapePart, exercise: Any) -> list[tuple[tuple[str | int, ...], str]]:
         """Return problems: a reference or mistake that does not parse, or a right mistake."""
         sizes = self._sizes(part, exercise)
-        problems: list[tuple[tuple[str | int, ...], str]] = []
+        problems = hint_problems(part.mistakes, [part.answer])
         try:
             reference = parse_shape(part.answer, sizes)
         except ShapeError as exc:
-            return [(("answer",), f"the reference shape does not parse: {exc}")]
+            return [*problems, (("answer",), f"the reference shape does not parse: {exc}")]
         values = self._values(sizes)
         for index, mistake in enumerate(part.mistakes):
             try:
@@ -223,7 +225,11 @@ class ShapeKind(KindBase):
 
     def hint_for_diagnosis(self, part: ShapePart, diagnosis: str) -> str | None:
         """Return the hint of a shape diagnosis; a listed mistake is named by how its shape
-        differs from the right one (transposed, wrong rank, ...), never by the shape."""
+        differs from the right one (transposed, wrong rank, ...), never by the shape, unless
+        its author wrote a ``hint``."""
+        authored = authored_hint(part.mistakes, diagnosis)
+        if authored is not None:
+            return authored
         key, _, rest = diagnosis.partition(":")
         if key == "mistake" and rest.isdigit() and int(rest) < len(part.mistakes):
             sizes = set(part.sizes) | set(

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from grader.catalog import load_files
-from grader.kinds.base import GRADED, GradingContext
+from grader.kinds.base import GRADED, LISTED_MISTAKE_HINT, GradingContext
 from grader.kinds.registry import get_kind
 from grader.services.policy import feedback_view
 from tests.conftest import EXERCISES
@@ -149,3 +149,41 @@ def test_code_hints_name_wrong_outputs_not_the_expected_shape():
     assert hint == "1 of 2 outputs correct.\nb2: wrong shape."
     failed = dict(result, diagnosis="exception", feedback="Your code raised an exception: ...")
     assert get_kind("code").hint(part, failed) == failed["feedback"]  # about the student's code
+
+
+def test_an_author_s_hint_names_a_listed_mistake():
+    spec = next(s for s in SPECS if s.slug == "memory-footprint")
+    part = next(p for p in spec.parts if p.id == "training")
+    kind = get_kind("memory")
+    result = kind.grade(part, part.mistakes[0].answer, GradingContext(spec, 0)).to_dict()
+    assert result["diagnosis"] == "mistake:0"
+    assert (
+        kind.hint(part, result) == "Your count leaves out the gradient buffers of the parameters."
+    )
+    # without one, the kind's sentence for a listed mistake
+    bare = part.model_copy(
+        update={"mistakes": [m.model_copy(update={"hint": None}) for m in part.mistakes]}
+    )
+    assert kind.hint(bare, result) == LISTED_MISTAKE_HINT
+    # a shape mistake's hint replaces the one read off how the shapes differ
+    shapes = next(s for s in SPECS if s.slug == "jacobian-shape")
+    do_dh = next(p for p in shapes.parts if p.id == "do_dh")
+    transposed = get_kind("shape").grade(do_dh, "h×q", GradingContext(shapes, 0)).to_dict()
+    hinted = do_dh.model_copy(
+        update={"mistakes": [do_dh.mistakes[0].model_copy(update={"hint": "Mind the order."})]}
+    )
+    assert get_kind("shape").hint(hinted, transposed) == "Mind the order."
+
+
+@pytest.mark.parametrize("slug", ["backprop-bias", "graph-bias"])
+def test_formula_and_graph_mistakes_take_an_author_s_hint(slug):
+    spec = next(s for s in SPECS if s.slug == slug)
+    part = next(p for p in spec.parts if p.mistakes and p.kind in ("formula", "graph"))
+    kind = get_kind(part.kind)
+    result = kind.grade(part, part.mistakes[0].answer, GradingContext(spec, 0)).to_dict()
+    assert result["diagnosis"] == "mistake:0"
+    assert kind.hint(part, result) != "Look again."
+    hinted = part.model_copy(
+        update={"mistakes": [part.mistakes[0].model_copy(update={"hint": "Look again."})]}
+    )
+    assert kind.hint(hinted, result) == "Look again."

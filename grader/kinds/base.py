@@ -56,12 +56,12 @@ class PartSpec(BaseModel):
     points: float = Field(1.0, gt=0, le=1000, description="Full marks for this part")
 
 
-class Mistake(BaseModel):
-    """An anticipated wrong answer and what to tell the student who gives it."""
+class MistakeText(BaseModel):
+    """What a listed mistake tells the student: the full feedback, and the author's hint for
+    an assignment's ``hints`` level (``authored_hint``). Each kind's mistake adds its answer."""
 
     model_config = ConfigDict(extra="forbid")
 
-    answer: str = Field(min_length=1, max_length=2000)
     feedback: str = Field(min_length=1, max_length=2000)
     hint: str | None = Field(
         None,
@@ -70,6 +70,13 @@ class Mistake(BaseModel):
         description="What an assignment's `hints` level shows for this mistake: name the "
         "mistake, never the expected answer (default: a sentence of the kind's)",
     )
+
+
+class Mistake(MistakeText):
+    """An anticipated wrong answer (a formula, a shape, a count) and what to tell the student
+    who gives it."""
+
+    answer: str = Field(min_length=1, max_length=2000)
 
 
 # What no storage takes: NUL (PostgreSQL text and jsonb) and lone surrogates (not UTF-8).
@@ -276,13 +283,7 @@ class KindBase:
         return None
 
 
-class HintedMistake(Protocol):
-    """A listed mistake as hints read it (``Mistake``, ``graph.GraphMistake``)."""
-
-    hint: str | None
-
-
-def authored_hint(mistakes: Sequence[HintedMistake], diagnosis: str) -> str | None:
+def authored_hint(mistakes: Sequence[MistakeText], diagnosis: str) -> str | None:
     """Return the author's hint of the listed mistake a diagnosis ``mistake:<i>`` names, or
     None (another diagnosis, or the mistake has no ``hint``)."""
     key, _, rest = diagnosis.partition(":")
@@ -295,7 +296,7 @@ _SPACE = re.compile(r"\s+")
 
 
 def hint_problems(
-    mistakes: Sequence[HintedMistake], answers: Sequence[str | None]
+    mistakes: Sequence[MistakeText], answers: Sequence[str | None]
 ) -> list[tuple[tuple[str | int, ...], str]]:
     """Return a problem for each listed mistake whose ``hint`` writes out one of the part's
     ``answers`` (the reference, the students'-notation answer), spaces aside: hints are shown

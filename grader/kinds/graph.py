@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from cachetools import LRUCache
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from grader import engine
 from grader.kinds.base import (
     GRADED,
     GradingContext,
     KindBase,
+    MistakeText,
     PartResult,
     PartSpec,
     SelfTestCase,
@@ -97,20 +98,10 @@ def partial_score(points: float, share: float) -> float:
     return math.floor(value * 100 + 1e-9) / 100
 
 
-class GraphMistake(BaseModel):
+class GraphMistake(MistakeText):
     """An anticipated wrong drawing (JSON or text form) and what to tell the student."""
 
-    model_config = ConfigDict(extra="forbid")
-
     answer: str | dict[str, Any]
-    feedback: str = Field(min_length=1, max_length=2000)
-    hint: str | None = Field(
-        None,
-        min_length=1,
-        max_length=2000,
-        description="What an assignment's `hints` level shows for this mistake: name the "
-        "mistake, never the expected answer (default: a sentence of the kind's)",
-    )
 
 
 class GraphPart(PartSpec):

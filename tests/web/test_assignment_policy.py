@@ -11,6 +11,8 @@ from sqlalchemy import select
 from grader.extensions import db
 from grader.models import Submission, utcnow
 from grader.services.courses import assignment_for, default_course
+from grader.services.exercises import import_exercises
+from tests.conftest import EXERCISES
 from tests.web.conftest import ANSWERS, sign_in, submission_id
 
 FULL = {
@@ -116,3 +118,18 @@ def test_feedback_levels_on_the_result_page(imported, client, users):
     assert sign_in(client, "teacher@example.org").status_code == 302
     page = client.get(f"/submissions/{sid}").get_data(as_text=True)
     assert "W₂ᵀ" in page  # instructors always see the full feedback
+
+
+def test_an_author_s_hint_shows_at_the_hints_level(imported, client, users):
+    with imported.app_context():
+        import_exercises([EXERCISES / "memory-footprint.yaml"])
+        assignment_for(default_course(), "memory-footprint").feedback = "hints"
+        db.session.commit()
+    assert sign_in(client, "student@example.org").status_code == 302
+    left_out = "h*d + h + q*h + q + d*n + 2*h*n + 2*q*n"  # the first listed mistake
+    sid = submission_id(
+        client.post("/exercises/memory-footprint", data={"answer-training": left_out})
+    )
+    page = client.get(f"/submissions/{sid}").get_data(as_text=True)
+    assert "Your count leaves out the gradient buffers of the parameters." in page
+    assert "another hd + h + qh + q floats" not in page  # the full feedback, which counts them

@@ -128,7 +128,10 @@ def send(passback_id: int) -> tuple[str, bool]:
     passback is superseded instead of sent. The passback's row stays locked until the commit,
     so two senders (the beat task and the instructor's button) never post it twice. Commits.
     """
-    passback = db.session.get(LtiPassback, passback_id, with_for_update=True)
+    # read again under the lock: the session may hold it from the grade (no expiry on commit)
+    passback = db.session.get(
+        LtiPassback, passback_id, with_for_update=True, populate_existing=True
+    )
     if passback is None or passback.state not in ("pending", "failed"):
         return (passback.state if passback else "missing"), False
     newer = db.session.scalar(

@@ -119,8 +119,14 @@ def grade_review(
     (``graded`` once no part waits for review). Raises ``ReviewError`` for an unknown
     submission or part, a part that is not reviewable, or a score outside [0, part maximum].
     """
+    # Read again under the lock: a caller may hold the submission already (the review page
+    # loads it), and the session does not expire it on commit, so that copy may predate a
+    # review another instructor committed meanwhile.
     submission = db.session.scalar(
-        select(Submission).where(Submission.id == submission_id).with_for_update()
+        select(Submission)
+        .where(Submission.id == submission_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if submission is None:
         raise ReviewError(f"there is no submission {submission_id}")

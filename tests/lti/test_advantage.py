@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from grader.extensions import db
 from grader.lti.ags import UNSENT_AFTER, resend_ids, send
@@ -224,6 +224,19 @@ def test_two_senders_never_post_one_passback_twice(app, client, platform, databa
     thread.join(timeout=10)
     assert result == [("sent", False)]
     assert platform.scores == []  # the second sender posted nothing
+
+
+def test_send_reads_the_passback_again_not_the_session_s_copy(app, client, platform):
+    assert launch(client, platform).status_code == 302
+    platform.token_failures = 1
+    assert client.post("/exercises/jacobian-shape", data=WRONG).status_code == 303
+    with app.app_context():
+        passback = db.session.scalars(select(LtiPassback)).one()
+        assert passback.state == "failed"  # in this session, which keeps it after commits
+        with db.engine.begin() as other:  # another sender posted it meanwhile
+            other.execute(update(LtiPassback).values(state="sent"))
+        assert send(passback.id) == ("sent", False)
+    assert platform.scores == []  # not posted a second time
 
 
 def test_an_older_passback_is_not_sent_after_a_newer_one(app, client, platform):

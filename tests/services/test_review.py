@@ -134,3 +134,18 @@ def test_unknown_submission(submitted):
     with app.app_context():
         with pytest.raises(ReviewError, match="no submission 99"):
             grade_review(99, "x", 1, "", db.session.get(User, teacher_id))
+
+
+def test_a_review_reads_the_submission_again_under_its_lock(submitted):
+    """The review page loads the submission before it calls ``grade_review``; a review
+    committed meanwhile by another instructor must not be overwritten by that copy."""
+    app, sid, teacher_id = submitted
+    with app.app_context():
+        stale = db.session.get(Submission, sid)  # kept: the session does not expire on commit
+        assert stale.status == "needs_review"
+        with app.app_context():  # another instructor's review, committed meanwhile
+            grade_review(sid, "discussion", 1.5, "First.", db.session.get(User, teacher_id))
+        row = grade_review(sid, "discussion", 2.0, "Second.", db.session.get(User, teacher_id))
+        essay = next(p for p in row.parts if p["id"] == "discussion")
+        assert essay["details"]["review"]["previous_score"] == 1.5
+        assert row.score == 3.0

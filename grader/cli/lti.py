@@ -132,17 +132,10 @@ def passback_list(limit: int) -> None:
 def passback_retry() -> None:
     """Send every failed passback, and every one never queued (pending for 5 minutes), again
     now (exit 1 if any still fails)."""
-    from grader.lti.ags import resend_ids, send
+    from grader.lti.ags import resend_now
 
-    ids = resend_ids()
-    states = [send(i)[0] for i in ids]
-    sent, failing = states.count("sent"), states.count("failed")
-    superseded = states.count("superseded")
-    click.echo(
-        f"{len(ids)} failed or unsent passbacks resent: {sent} sent, "
-        + (f"{superseded} superseded by a newer grade, " if superseded else "")
-        + f"{failing} still failing."
-    )
+    report, failing = resend_now()
+    click.echo(report)
     if failing:
         sys.exit(1)
 

@@ -181,6 +181,20 @@ def resend_ids(now: datetime | None = None) -> list[int]:
     )
 
 
+def resend_now() -> tuple[str, bool]:
+    """Send every passback ``resend_ids`` names now, one after the other (the command and the
+    instructor's button); return what happened, in a sentence, and whether some still fail."""
+    ids = resend_ids()
+    states = [send(i)[0] for i in ids]
+    sent, failing = states.count("sent"), states.count("failed")
+    superseded = states.count("superseded")
+    return (
+        f"{len(ids)} failed or unsent passbacks resent: {sent} sent, "
+        + (f"{superseded} superseded by a newer grade, " if superseded else "")
+        + f"{failing} still failing."
+    ), failing > 0
+
+
 def recent(limit: int = 100) -> list[LtiPassback]:
     """Return the latest passbacks, newest first (the instructor's page)."""
     return list(

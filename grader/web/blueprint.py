@@ -88,6 +88,6 @@ def _http_error(exc: HTTPException) -> tuple[str, int] | HTTPException:
     # One that carries its own response (the LTI login limit's page in the LMS frame) keeps it.
     if exc.code is None or exc.code < 400 or exc.response is not None:
         return exc
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/"):  # problem+json, from the API's own handler
         return exc
     return error_page(exc.code)

@@ -25,7 +25,7 @@ from flask_login import login_user
 
 from grader.extensions import csrf, db, limiter
 from grader.lti import cookies
-from grader.lti.ags import recent, resend_ids, send
+from grader.lti.ags import recent, resend_now
 from grader.lti.deeplink import DeepLinkRequest, pickable_exercises, response_jwt
 from grader.lti.keys import jwks
 from grader.lti.launch import accept
@@ -183,13 +183,8 @@ def lti_overview() -> ResponseReturnValue:
 @instructor_required
 def lti_passback_retry() -> ResponseReturnValue:
     """Send every failed (or never queued) passback again now; report how many went."""
-    ids = resend_ids()
-    states = [send(i)[0] for i in ids]
-    sent, failing = states.count("sent"), states.count("failed")
-    flash(
-        f"{len(ids)} failed or unsent passbacks resent: {sent} sent, {failing} still failing.",
-        "error" if failing else "info",
-    )
+    report, failing = resend_now()
+    flash(report, "error" if failing else "info")
     return redirect(url_for("web.lti_overview"))
 
 

@@ -99,6 +99,8 @@ def test_the_instructor_page_lists_platforms_courses_and_passbacks(app, client, 
     assert "/lti/jwks" in page and "sent" in page
     retry = client.post("/instructor/lti/passbacks/retry")
     assert retry.status_code == 302
+    report = client.get(retry.headers["Location"]).get_data(as_text=True)
+    assert "0 failed or unsent passbacks resent: 0 sent, 0 still failing." in report
     assert client.post("/instructor/lti/contexts/999/roster").status_code == 404
 
 

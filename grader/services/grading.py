@@ -362,10 +362,8 @@ def finish_deferred(submission_id: int) -> str:
     spec = spec_of(submission.version)
     waiting = {p["id"] for p in submission.parts if p.get("status") == QUEUED}
     fresh = grade_answers(spec, submission.answers, submission.seed, only=lambda p: p.id in waiting)
-    by_id = {r.part_id: r.to_dict() for r in fresh}
-    parts = [by_id.get(p["id"], p) for p in submission.parts]
     try:
-        status, outbox = _store_deferred(submission, parts)
+        status, outbox = _store_deferred(submission, {r.part_id: r.to_dict() for r in fresh})
     except Exception as exc:
         db.session.rollback()
         raise ResultNotStored(
@@ -377,9 +375,12 @@ def finish_deferred(submission_id: int) -> str:
     return status
 
 
-def _store_deferred(submission: Submission, parts: list[dict[str, Any]]) -> tuple[str, Outbox]:
-    """Store the graded ``parts`` of a queued submission; return its new status or "skipped",
-    and what the change wrote for its receivers (``events.write_outbox``)."""
+def _store_deferred(
+    submission: Submission, graded: dict[str, dict[str, Any]]
+) -> tuple[str, Outbox]:
+    """Store the ``graded`` results (by part id) of a queued submission's queued parts; return
+    its new status or "skipped", and what the change wrote for its receivers
+    (``events.write_outbox``)."""
     # First writer wins: a task delivered twice (broker redelivery and the sweeper) may grade
     # in two places at once; only the update that still finds the row queued stores anything
     # (it also locks the row until this transaction ends).
@@ -392,6 +393,10 @@ def _store_deferred(submission: Submission, parts: list[dict[str, Any]]) -> tupl
     if claimed.rowcount != 1:
         db.session.rollback()
         return "skipped", {}
+    # Read the parts again under that lock: an instructor may have reviewed another part while
+    # this one was graded, and the copy read before grading would overwrite that review.
+    db.session.refresh(submission)
+    parts = [graded.get(p["id"], p) if p.get("status") == QUEUED else p for p in submission.parts]
     outbox = record_parts(submission, parts)
     status = submission.status
     db.session.commit()

@@ -89,3 +89,28 @@ def test_waiting_for_review_does_not_count_as_zero_in_best_scores(imported, clie
     assert [(c["best_score"], c["pending_review"]) for c in cells] == [
         (max(total, second["score"]), 0)
     ]
+
+
+def test_a_review_made_while_the_worker_grades_is_kept(
+    imported, client, make_token, left_queued, monkeypatch
+):
+    token = make_token()
+    created = client.post(ESSAY_URL, json={"user": "q-9", "answers": ESSAY}, headers=auth(token))
+    assert created.status_code == 202
+    sid = created.json["id"]
+    with imported.app_context():
+        teacher_id = create_user("t9@example.org", "instructor", "pw-123456789").id
+    grade = grading.grade_answers
+
+    def grade_while_an_instructor_reviews(*args, **kwargs):
+        with imported.app_context():  # the essay is reviewed while the choice is graded
+            grade_review(sid, "discussion", 2.0, "Good.", db.session.get(User, teacher_id))
+        return grade(*args, **kwargs)
+
+    monkeypatch.setattr(grading, "grade_answers", grade_while_an_instructor_reviews)
+    with imported.app_context():
+        assert grading.finish_deferred(sid) == "graded"
+    body = client.get(created.headers["Location"], headers=auth(token)).json
+    parts = {p["id"]: p for p in body["parts"]}
+    assert parts["discussion"]["status"] == "graded" and parts["discussion"]["score"] == 2.0
+    assert parts["partition"]["status"] == "graded" and body["status"] == "graded"

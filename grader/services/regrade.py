@@ -159,6 +159,12 @@ def regrade_submission(
     """Record the submission's grade in the history, then grade it again; return (old score,
     new score, parts kept from the old grade, what the change wrote for its receivers). The
     caller commits, then calls ``grade_changed`` with the last."""
+    known = {part.id for part in spec.parts}
+    answers = {key: value for key, value in (submission.answers or {}).items() if key in known}
+    results = [result.to_dict() for result in grade_answers(spec, answers, submission.seed)]
+    # Lock the row and read it again: a review committed while this was graded is kept
+    # (``_merge``), not overwritten by the copy read before grading.
+    db.session.refresh(submission, with_for_update=True)
     db.session.add(
         SubmissionGrade(
             submission_id=submission.id,
@@ -171,9 +177,6 @@ def regrade_submission(
             reason=reason[:200],
         )
     )
-    known = {part.id for part in spec.parts}
-    answers = {key: value for key, value in (submission.answers or {}).items() if key in known}
-    results = [result.to_dict() for result in grade_answers(spec, answers, submission.seed)]
     parts, kept = _merge(list(submission.parts or []), results)
     old_score = submission.score
     submission.exercise_version_id = version.id

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from grader.extensions import db
 from grader.models import Submission, SubmissionGrade
@@ -110,6 +111,32 @@ def test_reviewed_parts_keep_their_grade_and_pending_ones_stay_pending(demo):
         essay = next(p for p in row.parts if p["id"] == "essay")
         assert essay["score"] == 1.5 and essay["reviewed_by"] == "t@example.com"
         assert row.score == 2.5 and row.status == "graded"
+
+
+def test_a_review_committed_while_regrading_is_kept(demo, monkeypatch):
+    app, folder, _, second = demo
+    grade = regrade_module.grade_answers
+
+    def grade_while_an_instructor_reviews(spec, answers, seed, only=None):
+        if "essay" in answers:
+            with app.app_context():
+                teacher = create_user("t2@example.com", "instructor", "pw-123456789")
+                grade_review(second, "essay", 1.5, "Good point.", teacher)
+        return grade(spec, answers, seed, only)
+
+    monkeypatch.setattr(regrade_module, "grade_answers", grade_while_an_instructor_reviews)
+    with app.app_context():
+        import_exercises([_write(folder, "m×n")])
+        regrade_module.regrade_exercise("regrade-demo")
+        row = db.session.get(Submission, second)
+        essay = next(p for p in row.parts if p["id"] == "essay")
+        assert essay["score"] == 1.5 and essay["reviewed_by"] == "t2@example.com"
+        assert row.score == 2.5 and row.status == "graded"
+        # the history keeps the grade as it stood when the regrade took it: reviewed
+        history = db.session.scalars(
+            select(SubmissionGrade).where(SubmissionGrade.submission_id == second)
+        ).one()
+        assert history.score == 1.5
 
 
 def test_queued_submissions_are_skipped(demo):
